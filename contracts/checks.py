@@ -1,0 +1,186 @@
+"""Pure checks: an exchange (and what the contract lets it be) in, a `Violation` out.
+
+No HTTP here. Every check names the clause it enforces and says Expected / Received, so a
+failure reads the same whichever test found it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts import spec
+from contracts.model import Exchange
+
+
+class Violation(AssertionError):
+    """A clause the target broke, with the evidence."""
+
+    def __init__(self, clause_id: str, expected: str, received: str, exchange: Exchange | None = None):
+        self.clause_id = clause_id
+        self.expected = expected
+        self.received = received
+        self.exchange = exchange
+        self.check = ""  # the check function that raised it, set by @check
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        from contracts.clauses import get
+
+        sent = f" | sent {self.exchange.request.describe()}" if self.exchange else ""
+        return (
+            f"{self.clause_id} ({get(self.clause_id).title}) violated{sent}"
+            f" | expected {self.expected} | received {self.received}"
+        )
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the contract allows as an answer to one request.
+
+    `allowed` maps status -> the error codes allowed with it (None: any body; used for 200).
+    `clause_id` is the clause the outcome is judged under; `relaxed_codes` lifts the
+    code-fits-status rule (the expired-event clause); `why` says in words what was predicted.
+    """
+
+    clause_id: str
+    allowed: Mapping[int, frozenset[str] | None]
+    why: str
+    relaxed_codes: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def describe(self) -> str:
+        parts = []
+        for status in sorted(self.allowed):
+            codes = self.allowed[status]
+            parts.append(f"{status} {'/'.join(sorted(codes))}" if codes else str(status))
+        return " or ".join(parts) + f" ({self.why})"
+
+
+Check = Callable[[Exchange], None]
+
+
+def check(fn: Callable[..., None]) -> Callable[..., None]:
+    """Mark a check function: its violations carry its name (the mutation score counts killers)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Violation as violation:
+            violation.check = violation.check or fn.__name__
+            raise
+
+    wrapper.is_check = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+@check
+def transport_completed(ex: Exchange) -> None:
+    if ex.error is not None:
+        raise Violation("UE-TRANSPORT-01", "a complete HTTP response within the timeout", ex.received(), ex)
+
+
+@check
+def not_rate_limited(ex: Exchange) -> None:
+    if ex.status == 429:
+        raise Violation(
+            "UE-TRANS-02", "an answer once Retry-After has passed (retries exhausted)", ex.received(), ex
+        )
+
+
+@check
+def no_server_error(ex: Exchange) -> None:
+    if ex.status is not None and ex.status >= 500:
+        raise Violation("UE-RESP-02", "no 5xx", ex.received(), ex)
+
+
+@check
+def status_declared(ex: Exchange) -> None:
+    declared = spec.declared_statuses()
+    if ex.status not in declared:
+        raise Violation("UE-RESP-01", f"one of {sorted(declared)}", ex.received(), ex)
+
+
+@check
+def error_body_is_json(ex: Exchange) -> None:
+    if ex.status not in spec.error_statuses():
+        return
+    if ex.media_type != "application/json":
+        raise Violation("UE-RESP-03", "Content-Type application/json", ex.received(), ex)
+    try:
+        ex.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Violation("UE-RESP-03", "a JSON body", f"{ex.received()} ({exc.__class__.__name__})", ex) from None
+
+
+@check
+def error_body_matches_schema(ex: Exchange) -> None:
+    if ex.status not in spec.error_statuses():
+        return
+    validator = spec.validator(spec.error_body_schema_name(ex.status))
+    error = next(iter(sorted(validator.iter_errors(ex.json()), key=lambda e: list(e.path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        raise Violation("UE-RESP-04", "a body valid against ErrorResponse", f"{ex.received()} [at {where}: "
+                        f"{error.message[:200]}]", ex)
+
+
+@check
+def code_fits_status(ex: Exchange) -> None:
+    fitting = spec.codes_by_status().get(ex.status or 0)
+    if fitting is None:
+        return
+    code = ex.error_code()
+    if code not in fitting:
+        raise Violation("UE-RESP-05", f"for {ex.status}, code {' or '.join(sorted(fitting))}",
+                        f"{ex.status} with code {code!r}", ex)
+
+
+UNIVERSAL: tuple[Check, ...] = (
+    transport_completed,
+    not_rate_limited,
+    no_server_error,
+    status_declared,
+    error_body_is_json,
+    error_body_matches_schema,
+)
+
+
+@check
+def outcome_as_expected(ex: Exchange, expectation: Expectation) -> None:
+    """The status (and error code) is one the contract allows for this request."""
+    if ex.status not in expectation.allowed:
+        raise Violation(expectation.clause_id, expectation.describe(), ex.received(), ex)
+    codes = expectation.allowed[ex.status]
+    if codes is not None and ex.error_code() not in codes:
+        raise Violation(expectation.clause_id, expectation.describe(), f"{ex.status} with code "
+                        f"{ex.error_code()!r}", ex)
+
+
+def checks_for(expectation: Expectation) -> list[tuple[str, Callable[[Exchange], None]]]:
+    """The ordered checks that judge one exchange: universal ones, then the expected outcome."""
+    chain: list[tuple[str, Callable[[Exchange], None]]] = [(c.__name__, c) for c in UNIVERSAL]
+    if not expectation.relaxed_codes:
+        chain.append((code_fits_status.__name__, code_fits_status))
+    chain.append((outcome_as_expected.__name__, lambda ex: outcome_as_expected(ex, expectation)))
+    return chain
+
+
+@check
+def stored_fields_match(clause_id: str, event: Mapping[str, Any], want: Mapping[str, Any],
+                        ex: Exchange | None = None) -> None:
+    """The read-back event holds `want` (field -> value; absent fields are not compared)."""
+    wrong = {k: event.get(k, "<absent>") for k, v in want.items() if event.get(k, "<absent>") != v}
+    if wrong:
+        raise Violation(clause_id, f"read-back fields {dict(want)!r}", f"read-back fields {wrong!r}", ex)
+
+
+@check
+def same_outcome(first: Exchange, second: Exchange) -> None:
+    if (first.status, first.error_code()) != (second.status, second.error_code()):
+        raise Violation("UE-SEM-04", f"the repeat answered like the first ({first.status})",
+                        f"first {first.status}, repeat {second.received()}", second)

@@ -1,0 +1,31 @@
+"""Serve an ASGI app on loopback and announce the bound address on stdout.
+
+The parent process (the suite, or the self-test harness) waits for the `READY <url>` line
+instead of polling the port, so start-up needs no sleeps.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import uvicorn
+
+READY = "READY"
+
+
+def serve(app, host: str = "127.0.0.1", port: int = 0, ssl_certfile: str | None = None,
+          ssl_keyfile: str | None = None) -> None:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)  # connections queue here until uvicorn accepts them
+    scheme = "https" if ssl_certfile else "http"
+    bound_host, bound_port = sock.getsockname()[:2]
+    print(f"{READY} {scheme}://{bound_host}:{bound_port}", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, ssl_certfile=ssl_certfile,
+                            ssl_keyfile=ssl_keyfile, timeout_keep_alive=30)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # pragma: no cover - interactive stop
+        sys.exit(0)
