@@ -7,7 +7,6 @@ failure reads the same whichever test found it.
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,49 +62,53 @@ class Expectation:
 Check = Callable[[Exchange], None]
 
 
-def check(fn: Callable[..., None]) -> Callable[..., None]:
-    """Mark a check function: its violations carry its name (the mutation score counts killers)."""
+def check(clause_id: str | None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Mark a check function and the clause it enforces (None: the clause comes with the call).
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            fn(*args, **kwargs)
-        except Violation as violation:
-            violation.check = violation.check or fn.__name__
-            raise
+    Its violations carry its name, which the mutation score uses to count killers.
+    """
 
-    wrapper.is_check = True  # type: ignore[attr-defined]
-    return wrapper
+    def mark(fn: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            try:
+                fn(*args, **kwargs)
+            except Violation as violation:
+                violation.check = violation.check or fn.__name__
+                raise
+
+        wrapper.clause_id = clause_id  # type: ignore[attr-defined]
+        return wrapper
+
+    return mark
 
 
-@check
+@check("UE-TRANSPORT-01")
 def transport_completed(ex: Exchange) -> None:
     if ex.error is not None:
         raise Violation("UE-TRANSPORT-01", "a complete HTTP response within the timeout", ex.received(), ex)
 
 
-@check
+@check("UE-TRANS-02")
 def not_rate_limited(ex: Exchange) -> None:
     if ex.status == 429:
-        raise Violation(
-            "UE-TRANS-02", "an answer once Retry-After has passed (retries exhausted)", ex.received(), ex
-        )
+        raise Violation("UE-TRANS-02", "an answer once Retry-After has passed (retries exhausted)", ex.received(), ex)
 
 
-@check
+@check("UE-RESP-02")
 def no_server_error(ex: Exchange) -> None:
     if ex.status is not None and ex.status >= 500:
         raise Violation("UE-RESP-02", "no 5xx", ex.received(), ex)
 
 
-@check
+@check("UE-RESP-01")
 def status_declared(ex: Exchange) -> None:
     declared = spec.declared_statuses()
     if ex.status not in declared:
         raise Violation("UE-RESP-01", f"one of {sorted(declared)}", ex.received(), ex)
 
 
-@check
+@check("UE-RESP-03")
 def error_body_is_json(ex: Exchange) -> None:
     if ex.status not in spec.error_statuses():
         return
@@ -117,7 +120,7 @@ def error_body_is_json(ex: Exchange) -> None:
         raise Violation("UE-RESP-03", "a JSON body", f"{ex.received()} ({exc.__class__.__name__})", ex) from None
 
 
-@check
+@check("UE-RESP-04")
 def error_body_matches_schema(ex: Exchange) -> None:
     if ex.status not in spec.error_statuses():
         return
@@ -125,19 +128,24 @@ def error_body_matches_schema(ex: Exchange) -> None:
     error = next(iter(sorted(validator.iter_errors(ex.json()), key=lambda e: list(e.path))), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        raise Violation("UE-RESP-04", "a body valid against ErrorResponse", f"{ex.received()} [at {where}: "
-                        f"{error.message[:200]}]", ex)
+        raise Violation(
+            "UE-RESP-04",
+            "a body valid against ErrorResponse",
+            f"{ex.received()} [at {where}: {error.message[:200]}]",
+            ex,
+        )
 
 
-@check
+@check("UE-RESP-05")
 def code_fits_status(ex: Exchange) -> None:
     fitting = spec.codes_by_status().get(ex.status or 0)
     if fitting is None:
         return
     code = ex.error_code()
     if code not in fitting:
-        raise Violation("UE-RESP-05", f"for {ex.status}, code {' or '.join(sorted(fitting))}",
-                        f"{ex.status} with code {code!r}", ex)
+        raise Violation(
+            "UE-RESP-05", f"for {ex.status}, code {' or '.join(sorted(fitting))}", f"{ex.status} with code {code!r}", ex
+        )
 
 
 UNIVERSAL: tuple[Check, ...] = (
@@ -150,37 +158,42 @@ UNIVERSAL: tuple[Check, ...] = (
 )
 
 
-@check
+@check(None)
 def outcome_as_expected(ex: Exchange, expectation: Expectation) -> None:
     """The status (and error code) is one the contract allows for this request."""
     if ex.status not in expectation.allowed:
         raise Violation(expectation.clause_id, expectation.describe(), ex.received(), ex)
     codes = expectation.allowed[ex.status]
     if codes is not None and ex.error_code() not in codes:
-        raise Violation(expectation.clause_id, expectation.describe(), f"{ex.status} with code "
-                        f"{ex.error_code()!r}", ex)
+        raise Violation(expectation.clause_id, expectation.describe(), f"{ex.status} with code {ex.error_code()!r}", ex)
 
 
-def checks_for(expectation: Expectation) -> list[tuple[str, Callable[[Exchange], None]]]:
-    """The ordered checks that judge one exchange: universal ones, then the expected outcome."""
-    chain: list[tuple[str, Callable[[Exchange], None]]] = [(c.__name__, c) for c in UNIVERSAL]
+def checks_for(expectation: Expectation) -> list[tuple[str, Check]]:
+    """(clause, check) pairs that judge one exchange, in order: universal ones, then the outcome."""
+    chain: list[Callable[[Exchange], None]] = list(UNIVERSAL)
     if not expectation.relaxed_codes:
-        chain.append((code_fits_status.__name__, code_fits_status))
-    chain.append((outcome_as_expected.__name__, lambda ex: outcome_as_expected(ex, expectation)))
-    return chain
+        chain.append(code_fits_status)
+    pairs = [(c.clause_id, c) for c in chain]  # type: ignore[attr-defined]
+    pairs.append((expectation.clause_id, functools.partial(outcome_as_expected, expectation=expectation)))
+    return pairs
 
 
-@check
-def stored_fields_match(clause_id: str, event: Mapping[str, Any], want: Mapping[str, Any],
-                        ex: Exchange | None = None) -> None:
+@check(None)
+def stored_fields_match(
+    clause_id: str, event: Mapping[str, Any], want: Mapping[str, Any], ex: Exchange | None = None
+) -> None:
     """The read-back event holds `want` (field -> value; absent fields are not compared)."""
     wrong = {k: event.get(k, "<absent>") for k, v in want.items() if event.get(k, "<absent>") != v}
     if wrong:
         raise Violation(clause_id, f"read-back fields {dict(want)!r}", f"read-back fields {wrong!r}", ex)
 
 
-@check
+@check(None)
 def same_outcome(first: Exchange, second: Exchange) -> None:
     if (first.status, first.error_code()) != (second.status, second.error_code()):
-        raise Violation("UE-SEM-04", f"the repeat answered like the first ({first.status})",
-                        f"first {first.status}, repeat {second.received()}", second)
+        raise Violation(
+            "UE-SEM-04",
+            f"the repeat answered like the first ({first.status})",
+            f"first {first.status}, repeat {second.received()}",
+            second,
+        )

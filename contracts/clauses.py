@@ -36,11 +36,17 @@ class Clause:
 def catalogue() -> dict[str, Clause]:
     with CATALOGUE_PATH.open("rb") as fh:
         raw = tomllib.load(fh)
-    return {
-        cid: Clause(cid, e["area"], e["level"], e["title"], e["requirement"], e["spec"])
-        for cid, e in raw.items()
-    }
+    return {cid: Clause(cid, e["area"], e["level"], e["title"], e["requirement"], e["spec"]) for cid, e in raw.items()}
 
 
 def get(clause_id: str) -> Clause:
     return catalogue()[clause_id]
+
+
+def clause(clause_id: str):
+    """Mark a contract test with the clause it exercises (selectable with `-k <clause id>`)."""
+    import pytest
+
+    if clause_id not in catalogue():
+        raise KeyError(f"unknown clause {clause_id!r}")
+    return pytest.mark.clause(clause_id)

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+
 def _change_first(key: str, var: str) -> tuple[str, str]:
     ch = "z" if key[:1] == "y" else "y"
     return ch + key[1:], f"{ch}${{{var}:1}}"
@@ -61,12 +62,11 @@ class Credentials:
 
     header: Key | None = None
     query: Key | None = None
-    header_padding: str = ""  # whitespace around the header value (left open: HTTP strips it)
 
     def describe(self) -> str:
         parts = []
         if self.header:
-            parts.append(f"header: {self.header.describe()}" + (" (padded)" if self.header_padding else ""))
+            parts.append(f"header: {self.header.describe()}")
         if self.query:
             parts.append(f"query: {self.query.describe()}")
         return ", ".join(parts) or "no key"

@@ -158,3 +158,14 @@ def resolve_pointer(pointer: str) -> Any:
         part = part.replace("~1", "/").replace("~0", "~")
         node = node[int(part)] if isinstance(node, list) else node[part]
     return node
+
+
+def body_field_types() -> dict[str, str]:
+    """Field -> JSON type of the update body (`$ref`s followed): what a wrong type is wrong against."""
+    props = schema_text(request_body_schema_name())["properties"]
+    out = {}
+    for name, prop in props.items():
+        if "$ref" in prop:
+            prop = resolve_pointer(prop["$ref"].lstrip("#"))
+        out[name] = prop["type"]
+    return out

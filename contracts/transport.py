@@ -158,9 +158,8 @@ class Transport:
         shown_headers: dict[str, str] = {}
         if creds.header is not None:
             value, shown = self.secrets.value(creds.header)
-            pad = creds.header_padding
-            headers[spec.key_header()] = pad + value + pad
-            shown_headers[spec.key_header()] = pad + shown + pad
+            headers[spec.key_header()] = value
+            shown_headers[spec.key_header()] = shown
         if request.content_type and request.method != "GET":
             headers["Content-Type"] = shown_headers["Content-Type"] = request.content_type
         return url, shown_url, headers, shown_headers

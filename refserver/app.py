@@ -81,8 +81,9 @@ class ReferenceServer:
         self.events = {
             s.request_id: Event(s.request_id, "Ibk1527CUFmcnjLwIs4A9", now - 60),
             s.expired_request_id: Event(s.expired_request_id, "Ibk1527CUFmcnjLwIs4A9", now - 11 * DAY),
-            s.not_ready_request_id: Event(s.not_ready_request_id, "Ibk1527CUFmcnjLwIs4A9", now - 1,
-                                          not_ready_for=s.not_ready_updates),
+            s.not_ready_request_id: Event(
+                s.not_ready_request_id, "Ibk1527CUFmcnjLwIs4A9", now - 1, not_ready_for=s.not_ready_updates
+            ),
         }
 
     # -- answers ----------------------------------------------------------------------------------

@@ -25,11 +25,12 @@ class ServerProcess:
         self.ready_timeout = ready_timeout
         self.url = ""
         self.proc: subprocess.Popen | None = None
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
 
     def start(self) -> ServerProcess:
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self._stderr, env=self.env,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=self._stderr, env=self.env, stdin=subprocess.DEVNULL
+        )
         assert self.proc.stdout is not None
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)

@@ -14,8 +14,9 @@ import uvicorn
 READY = "READY"
 
 
-def serve(app, host: str = "127.0.0.1", port: int = 0, ssl_certfile: str | None = None,
-          ssl_keyfile: str | None = None) -> None:
+def serve(
+    app, host: str = "127.0.0.1", port: int = 0, ssl_certfile: str | None = None, ssl_keyfile: str | None = None
+) -> None:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -23,8 +24,14 @@ def serve(app, host: str = "127.0.0.1", port: int = 0, ssl_certfile: str | None 
     scheme = "https" if ssl_certfile else "http"
     bound_host, bound_port = sock.getsockname()[:2]
     print(f"{READY} {scheme}://{bound_host}:{bound_port}", flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, ssl_certfile=ssl_certfile,
-                            ssl_keyfile=ssl_keyfile, timeout_keep_alive=30)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        timeout_keep_alive=30,
+    )
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # pragma: no cover - interactive stop

@@ -1,0 +1,257 @@
+"""The pytest side of the suite: option checks, the target's life cycle, failure text, reports.
+
+Failures from checks are rewritten into a one-line summary plus the evidence (clause text,
+request, response, replay line, how to reproduce) instead of a traceback; every report text
+is scrubbed of the secrets before pytest prints or stores it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets as pysecrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contracts import clauses, oracle, spec
+from contracts.checks import Violation
+from contracts.ledger import Ledger
+from contracts.target import Target
+from contracts.transport import Policy, Secrets, Transport, is_loopback, tls_context
+
+ROOT = Path(__file__).resolve().parent.parent
+LEDGER = pytest.StashKey[Ledger]()
+SECRETS = pytest.StashKey[list]()
+STATE = pytest.StashKey[dict]()
+
+
+class Options:
+    """The parsed, validated command line."""
+
+    def __init__(self, config: pytest.Config):
+        get = config.getoption
+        region = get("region")
+        servers = spec.servers()
+        if region and region not in servers:
+            raise pytest.UsageError(f"--region must be one of {', '.join(servers)} (got {region!r})")
+        self.base_url: str | None = get("base_url") or (servers[region] if region else None)
+        self.api_key: str | None = get("api_key")
+        self.request_id: str | None = get("request_id")
+        self.expired_request_id: str | None = get("expired_request_id")
+        self.not_ready_request_id: str | None = get("not_ready_request_id")
+        self.wrong_region_api_key: str | None = get("wrong_region_api_key")
+        self.report_dir = Path(get("report_dir") or ROOT / "reports")
+        self.no_restore: bool = get("no_restore")
+        self.ca_bundle: str | None = get("ca_bundle")
+        self.deviations: str | None = get("deviations")
+        self.timeout = _positive(get("request_timeout") or "10", "--request-timeout")
+        rate = get("rate_limit")
+        if rate is None:
+            self.rate_limit = None if (self.base_url is None or is_loopback(self.base_url)) else 5.0
+        elif rate.strip().lower() in ("0", "none", "unlimited"):
+            self.rate_limit = None
+        else:
+            self.rate_limit = _positive(rate.lower().removesuffix("/s"), "--rate-limit")
+        if self.base_url is not None:
+            if not self.base_url.startswith(("http://", "https://")):
+                raise pytest.UsageError(f"--base-url must start with http:// or https:// (got {self.base_url!r})")
+            missing = [o for o, v in (("--api-key", self.api_key), ("--request-id", self.request_id)) if not v]
+            if missing:
+                raise pytest.UsageError(
+                    f"a remote target ({self.base_url}) needs {' and '.join(missing)} "
+                    "(or FPJS_API_KEY / FPJS_REQUEST_ID); no request was sent"
+                )
+        if self.ca_bundle and not Path(self.ca_bundle).is_file():
+            raise pytest.UsageError(f"--ca-bundle {self.ca_bundle!r} is not a file")
+
+    def policy(self) -> Policy:
+        return Policy(timeout=self.timeout, rate_limit=self.rate_limit, verify=tls_context(self.ca_bundle))
+
+
+def _positive(text: str, option: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise pytest.UsageError(f"{option} must be a positive number (got {text!r})")
+    return value
+
+
+# -- configuration ------------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[LEDGER] = Ledger()
+    config.stash[STATE] = {}
+    options = Options(config)
+    config.stash[SECRETS] = [s for s in (options.api_key, options.wrong_region_api_key) if s]
+    from hypothesis import settings
+
+    if not settings.default.derandomize and config.getoption("hypothesis_seed", None) is None:
+        # A random run still gets a printed seed, so a failure can be replayed exactly.
+        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+    config.stash[STATE]["seed"] = config.getoption("hypothesis_seed", None)
+
+
+def build_target(config: pytest.Config) -> Iterator[Target]:
+    """Yield the session's target; start (and finally stop) the reference server when embedded."""
+    options = Options(config)
+    server = None
+    if options.base_url is None:
+        from refserver.app import Settings
+        from refserver.launch import LaunchError, ServerProcess
+
+        defaults = Settings()
+        env = {
+            "FPJS_REF_API_KEY": "ref" + pysecrets.token_hex(12),
+            "FPJS_REF_WRONG_REGION_API_KEY": "eu" + pysecrets.token_hex(12),
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+        }
+        config.stash[SECRETS].extend([env["FPJS_REF_API_KEY"], env["FPJS_REF_WRONG_REGION_API_KEY"]])
+        try:
+            server = ServerProcess(["-m", "refserver", "--port", "0"], env=env).start()
+        except LaunchError as exc:
+            pytest.exit(f"could not start the bundled reference server: {exc}", returncode=3)
+        base_url = server.url
+        keys = Secrets(env["FPJS_REF_API_KEY"], env["FPJS_REF_WRONG_REGION_API_KEY"])
+        events = oracle.Events(defaults.request_id, defaults.expired_request_id, defaults.not_ready_request_id)
+    else:
+        base_url = options.base_url
+        keys = Secrets(options.api_key or "", options.wrong_region_api_key)
+        events = oracle.Events(options.request_id or "", options.expired_request_id, options.not_ready_request_id)
+    transport = Transport(base_url, keys, options.policy())
+    target = Target(
+        base_url,
+        events,
+        transport,
+        config.stash[LEDGER],
+        has_wrong_region_key=keys.wrong_region_api_key is not None,
+        embedded=server is not None,
+    )
+    config.stash[STATE]["target"] = target
+    try:
+        yield target
+    finally:
+        config.stash[STATE]["stats"] = transport.stats.as_dict()
+        transport.close()
+        if server is not None:
+            server.stop()
+
+
+# -- collection ---------------------------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    known = clauses.catalogue()
+    for item in items:
+        for mark in item.iter_markers("clause"):
+            clause_id = mark.args[0]
+            if clause_id not in known:
+                raise pytest.UsageError(f"{item.nodeid}: unknown clause {clause_id!r}")
+            item.extra_keyword_matches.add(clause_id)
+            item.user_properties.append(("clause", clause_id))
+
+
+def clause_of(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("clause")
+    return mark.args[0] if mark else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.config.stash[LEDGER].current_test = clause_of(item) or item.nodeid
+
+
+# -- failure text -------------------------------------------------------------------------------
+def _violations(exc: BaseException) -> list[Violation]:
+    if isinstance(exc, Violation):
+        return [exc]
+    if isinstance(exc, BaseExceptionGroup):
+        return [v for sub in exc.exceptions for v in _violations(sub)]
+    return []
+
+
+def format_violation(v: Violation, item: pytest.Item, seed: str | None) -> str:
+    clause = clauses.get(v.clause_id)
+    lines = [v.summary(), f"  clause    {clause.id} [{clause.level}] {clause.requirement}"]
+    ex = v.exchange
+    if ex is not None:
+        headers = " ".join(f"{k}: {val}" for k, val in ex.headers.items()) or "(none)"
+        lines.append(f"  request   {ex.request.method} {ex.url}  headers: {headers}")
+        if ex.request.method != "GET":
+            lines.append(f"  body      {ex.request.body.describe(400)}")
+        if ex.error:
+            lines.append(f"  response  none: {ex.error}")
+        else:
+            ctype = ex.response_headers.get("content-type", "(no content type)")
+            lines.append(f"  response  {ex.status} {ctype} after {ex.attempts} attempt(s): {ex.body_excerpt(400)}")
+        lines.append(f"  replay    export FPJS_API_KEY=...; {ex.curl}")
+    rerun = f"pytest '{item.nodeid}'" + (f" --hypothesis-seed={seed}" if seed else "")
+    lines.append(f"  rerun     {rerun}")
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    config = item.config
+    if call.excinfo is not None and report.failed:
+        found = _violations(call.excinfo.value)
+        if found:
+            seed = config.stash[STATE].get("seed")
+            notes = [n for n in getattr(call.excinfo.value, "__notes__", []) if n.strip()]
+            text = "\n\n".join(format_violation(v, item, seed) for v in found)
+            if notes:
+                text += "\n  hypothesis " + "\n             ".join(notes)
+            report.longrepr = text
+    scrub_report(report, config.stash[SECRETS])
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "[secret]")
+    return text
+
+
+def scrub_report(report: pytest.TestReport, secrets: list[str]) -> None:
+    """No secret leaves through pytest: failure text and captured output are scrubbed."""
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        cleaned = scrub(text, secrets)
+        if cleaned != text:
+            report.longrepr = cleaned
+    report.sections = [(title, scrub(body, secrets)) for title, body in report.sections]
+
+
+# -- the end ------------------------------------------------------------------------------------
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(STATE, {})
+    target: Target | None = state.get("target")
+    if target is None or getattr(config, "workerinput", None) is not None:
+        return
+    from contracts import reporting
+
+    options = Options(config)
+    try:
+        paths = reporting.write_all(options.report_dir, target, state, exitstatus, config.stash[SECRETS])
+    except OSError as exc:
+        sys.stderr.write(f"could not write reports to {options.report_dir}: {exc}\n")
+        return
+    state["report_paths"] = paths
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, {})
+    stats = state.get("stats")
+    if stats:
+        terminalreporter.write_line(
+            f"fpjs: {stats['requests_sent']} requests, peak {stats['peak_requests_per_second']}/s, "
+            f"{stats['retries_429']} 429 retries, {stats['retries_409']} 409 retries, "
+            f"{stats['transport_errors']} transport errors"
+        )
+    for path in state.get("report_paths", []):
+        terminalreporter.write_line(f"fpjs: report {path}")

@@ -1,0 +1,88 @@
+"""The target under test as the contract tests see it: send, predict, judge, read back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts import checks, oracle
+from contracts.checks import Expectation, Violation
+from contracts.ledger import Ledger
+from contracts.model import HEADER_KEY, Body, Credentials, Exchange, Request
+from contracts.transport import Transport
+
+PROBE_BODY = {"linkedId": "fpjs-conformance-suite"}
+
+
+@dataclass
+class Target:
+    base_url: str
+    events: oracle.Events
+    transport: Transport
+    ledger: Ledger = field(default_factory=Ledger)
+    has_wrong_region_key: bool = False
+    embedded: bool = False
+    _reads_back: bool | None = None
+
+    def __repr__(self) -> str:  # shown in Hypothesis falsifying examples: no secrets here
+        return f"Target({self.base_url})"
+
+    # -- requests ---------------------------------------------------------------------------------
+    def update(
+        self,
+        body: Body | dict | None = None,
+        *,
+        request_id: str | None = None,
+        credentials: Credentials = HEADER_KEY,
+        **extra: Any,
+    ) -> Request:
+        """A PUT to the designated event; by default a small valid update with the header key."""
+        if body is None:
+            body = Body.of(dict(PROBE_BODY))
+        elif not isinstance(body, Body):
+            body = Body.of(body)
+        return Request(request_id or self.events.live, credentials, body, **extra)
+
+    def send(self, request: Request) -> Exchange:
+        return self.transport.send(request)
+
+    def expect(self, request: Request, clause_id: str = "UE-BODY-01") -> Expectation:
+        return oracle.expect(request, self.events, clause_id)
+
+    def judge(self, ex: Exchange, expectation: Expectation) -> None:
+        """Run every check on `ex`, tally each clause, raise the first violation."""
+        for clause_id, check in checks.checks_for(expectation):
+            try:
+                check(ex)
+            except Violation as violation:
+                self.ledger.failed(violation)
+                raise
+            self.ledger.passed(clause_id)
+
+    def verify(self, request: Request, clause_id: str = "UE-BODY-01") -> Exchange:
+        """Send `request` and judge the answer against what the contract allows."""
+        ex = self.send(request)
+        self.judge(ex, self.expect(request, clause_id))
+        return ex
+
+    # -- reading back -----------------------------------------------------------------------------
+    def read_back(self, request_id: str | None = None) -> dict[str, Any] | None:
+        """`products.identification.data` of the event, or None where the target serves no GET."""
+        ex = self.send(Request(request_id or self.events.live, method="GET"))
+        try:
+            checks.transport_completed(ex)
+        except Violation as violation:
+            self.ledger.failed(violation)
+            raise
+        try:
+            data = ex.json()["products"]["identification"]["data"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return None
+        return data if ex.status == 200 and isinstance(data, dict) else None
+
+    @property
+    def reads_back(self) -> bool:
+        """Whether the target serves GET /events/{request_id} (asked once)."""
+        if self._reads_back is None:
+            self._reads_back = self.read_back() is not None
+        return self._reads_back
