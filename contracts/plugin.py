@@ -142,8 +142,19 @@ def build_target(config: pytest.Config) -> Iterator[Target]:
 
 
 # -- collection ---------------------------------------------------------------------------------
+# Cheap, broad probes first, so a broken target fails fast (`-x`) and the report leads with them.
+AREA_ORDER = ("response", "transport", "auth", "request-id", "body", "semantics", "left-open", "transient")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     known = clauses.catalogue()
+
+    def rank(item: pytest.Item) -> int:
+        cid = clause_of(item)
+        area = known[cid].area if cid in known else ""
+        return AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER)
+
+    items.sort(key=rank)
     for item in items:
         for mark in item.iter_markers("clause"):
             clause_id = mark.args[0]

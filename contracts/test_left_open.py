@@ -32,4 +32,3 @@ def test_header_and_query_keys_differ(target, other, valid_in_header):
 )
 def test_content_type_and_sdk_parameter(target, body, content_type, sdk):
     target.verify(target.update(body, content_type=content_type, extra_query=sdk), "UE-OPEN-03")
-
