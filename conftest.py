@@ -26,6 +26,7 @@ OPTIONS = [
     ("--report-dir", "FPJS_REPORT_DIR", "where reports are written (default: reports/)"),
     ("--rate-limit", "FPJS_RATE_LIMIT", "requests per second, e.g. 5 or 5/s (default: unlimited on loopback, else 5)"),
     ("--request-timeout", "FPJS_REQUEST_TIMEOUT", "seconds per request (default 10)"),
+    ("--run-timeout", "FPJS_RUN_TIMEOUT", "seconds the whole run may take before it stops (default 1800)"),
     ("--ca-bundle", "FPJS_CA_BUNDLE", "PEM file of CA certificates for a private TLS target"),
     ("--deviations", "FPJS_DEVIATIONS", "known-deviations profile to apply (default: chosen by base URL)"),
 ]

@@ -11,6 +11,7 @@ import os
 import random
 import secrets as pysecrets
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class Options:
         self.ca_bundle: str | None = get("ca_bundle")
         self.deviations: str | None = get("deviations")
         self.timeout = _positive(get("request_timeout") or "10", "--request-timeout")
+        self.run_timeout = _positive(get("run_timeout") or "1800", "--run-timeout")
         rate = get("rate_limit")
         if rate is None:
             self.rate_limit = None if (self.base_url is None or is_loopback(self.base_url)) else 5.0
@@ -85,8 +87,8 @@ def _positive(text: str, option: str) -> float:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[LEDGER] = Ledger()
-    config.stash[STATE] = {}
     options = Options(config)
+    config.stash[STATE] = {"started": time.monotonic(), "run_timeout": options.run_timeout}
     config.stash[SECRETS] = [s for s in (options.api_key, options.wrong_region_api_key) if s]
     from hypothesis import settings
 
@@ -131,14 +133,28 @@ def build_target(config: pytest.Config) -> Iterator[Target]:
         has_wrong_region_key=keys.wrong_region_api_key is not None,
         embedded=server is not None,
     )
-    config.stash[STATE]["target"] = target
+    state = config.stash[STATE]
+    state["target"] = target
+    preflight(target)
+    original = None if options.no_restore else target.snapshot()  # before the first update
     try:
         yield target
     finally:
-        config.stash[STATE]["stats"] = transport.stats.as_dict()
+        state["restore"] = {"status": "off", "why": "--no-restore"} if options.no_restore else target.restore(original)
+        state["stats"] = transport.stats.as_dict()
         transport.close()
         if server is not None:
             server.stop()
+
+
+def preflight(target: Target) -> None:
+    """One harmless request (no key) first: an unreachable or untrusted target is one clear line."""
+    from contracts.model import NO_KEY
+
+    ex = target.send(target.update(credentials=NO_KEY))
+    if ex.error and ("ConnectError" in ex.error or "SSL" in ex.error or "certificate" in ex.error.lower()):
+        hint = " (a private CA? pass --ca-bundle)" if "certificate" in ex.error.lower() else ""
+        pytest.exit(f"UE-TRANSPORT-01: cannot connect to {target.base_url}: {ex.error}{hint}", returncode=1)
 
 
 # -- collection ---------------------------------------------------------------------------------
@@ -171,6 +187,9 @@ def clause_of(item: pytest.Item) -> str | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = item.config.stash[STATE]
+    if time.monotonic() - state["started"] > state["run_timeout"]:
+        pytest.exit(f"the run took longer than --run-timeout={state['run_timeout']:g}s; stopped", returncode=1)
     item.config.stash[LEDGER].current_test = clause_of(item) or item.nodeid
 
 
@@ -258,6 +277,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE, {})
     stats = state.get("stats")
+    restore = state.get("restore")
+    if restore:
+        why = f" ({restore['why']})" if restore.get("why") else ""
+        terminalreporter.write_line(f"fpjs: designated event {restore['status']}{why}")
     if stats:
         terminalreporter.write_line(
             f"fpjs: {stats['requests_sent']} requests, peak {stats['peak_requests_per_second']}/s, "

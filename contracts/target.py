@@ -12,6 +12,7 @@ from contracts.model import HEADER_KEY, Body, Credentials, Exchange, Request
 from contracts.transport import Transport
 
 PROBE_BODY = {"linkedId": "fpjs-conformance-suite"}
+RESTORABLE = ("linkedId", "tag", "suspect")
 
 
 @dataclass
@@ -86,3 +87,40 @@ class Target:
         if self._reads_back is None:
             self._reads_back = self.read_back() is not None
         return self._reads_back
+
+    # -- leaving data as found --------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any] | None:
+        """The designated event's updatable fields before the run (None: cannot be read)."""
+        try:
+            data = self.read_back()
+        except Violation:
+            return None
+        if data is None:
+            return None
+        return {name: data[name] for name in RESTORABLE if name in data}
+
+    def restore(self, original: dict[str, Any] | None) -> dict[str, Any]:
+        """Write `original` back, read again, and say how it went (for the summary)."""
+        if original is None:
+            return {"status": "not restored", "why": "the target serves no GET /events/{request_id} to read it first"}
+        body = dict(original)
+        notes = []
+        body.setdefault("tag", {})
+        if "suspect" not in body:
+            body["suspect"] = False
+            notes.append("suspect was unset; written back as false")
+        if "linkedId" not in body:
+            notes.append("linkedId was unset; the API cannot unset it")
+        ex = self.send(self.update(body))
+        if ex.status != 200:
+            return {"status": "could not restore", "why": f"the write-back was answered {ex.received()}"}
+        try:
+            now = self.read_back() or {}
+        except Violation as violation:
+            return {"status": "could not restore", "why": f"reading it back failed: {violation.received}"}
+        wrong = sorted(k for k in body if now.get(k) != body[k])
+        if wrong:
+            return {"status": "could not restore", "why": f"read back differs in {', '.join(wrong)}"}
+        unset_changed = "linkedId" not in original and "linkedId" in now
+        status = "partly restored" if unset_changed else "restored"
+        return {"status": status, "why": "; ".join(notes)}

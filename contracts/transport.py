@@ -176,20 +176,19 @@ class Transport:
 
     # -- sending ----------------------------------------------------------------------------------
     def _pace(self) -> None:
-        if not self.policy.rate_limit:
-            return
-        interval = 1.0 / self.policy.rate_limit
+        """Wait for the next send slot; slots are counted from actual send times, so jitter never bunches."""
+        interval = 1.0 / self.policy.rate_limit if self.policy.rate_limit else 0.0
         with self._lock:
+            wait = self._next_slot - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             now = time.monotonic()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + interval
-        if slot > now:
-            time.sleep(slot - now)
+            self._next_slot = now + interval
+            self.stats.sent += 1
+            self.stats.send_times.append(now)
 
     def _once(self, method: str, url: str, headers: dict[str, str], body: bytes | None, ex: Exchange) -> None:
         self._pace()
-        self.stats.sent += 1
-        self.stats.send_times.append(time.monotonic())
         started = time.monotonic()
         deadline = started + self.policy.timeout
         ex.status, ex.response_headers, ex.body, ex.error = None, {}, b"", None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import string
 
 from hypothesis import strategies as st
@@ -167,12 +168,18 @@ def bad_credentials() -> st.SearchStrategy[Credentials]:
     )
 
 
+LIVE_ID_SHAPE = r"^\d{13}\.[A-Za-z0-9]{6}$"
+# Millisecond timestamps from 2001 to 2008: no event that old can exist, so a request with the
+# valid key to such an id can never touch real data, whatever the target.
+IMPOSSIBLE_TIMESTAMPS = st.integers(10**12, 12 * 10**11)
+
+
 def unknown_request_ids() -> st.SearchStrategy[str]:
-    """Ids shaped like the live API's (`<ms timestamp>.<6 chars>`) or plain tokens."""
-    live_shape = st.tuples(
-        st.integers(10**12, 2 * 10**12), st.text(string.ascii_letters + string.digits, min_size=6, max_size=6)
-    )
-    return live_shape.map(lambda p: f"{p[0]}.{p[1]}") | st.from_regex(oracle.PLAIN_ID, fullmatch=True)
+    """Ids shaped like the live API's (`<ms timestamp>.<6 chars>`) that cannot name a real event."""
+    suffix = st.text(string.ascii_letters + string.digits, min_size=6, max_size=6)
+    live_shape = st.tuples(IMPOSSIBLE_TIMESTAMPS, suffix).map(lambda p: f"{p[0]}.{p[1]}")
+    tokens = st.from_regex(oracle.PLAIN_ID, fullmatch=True).filter(lambda i: not re.match(LIVE_ID_SHAPE, i))
+    return live_shape | tokens
 
 
 def odd_request_ids() -> st.SearchStrategy[str]:

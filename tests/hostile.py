@@ -1,0 +1,148 @@
+"""Hostile servers on raw sockets: the misbehaviour no framework would let us write.
+
+Each reads a whole HTTP/1.1 request, then misbehaves in one way. They run in a thread of the
+test process; the suite under test talks to them over loopback from its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import struct
+import threading
+from collections.abc import Callable
+
+Behaviour = Callable[[socket.socket, threading.Event], None]
+
+
+def _read_request(conn: socket.socket) -> bool:
+    """Consume one request (headers and Content-Length body); False when the peer is gone."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return False
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return False
+        rest += chunk
+    return True
+
+
+def _respond(status: str, body: bytes, extra: str = "") -> bytes:
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+    ).encode() + body
+
+
+def hang(conn: socket.socket, stop: threading.Event) -> None:
+    """Reads the request, never answers."""
+    if _read_request(conn):
+        stop.wait(120)
+
+
+def drip(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers headers, then the body one byte at a time, slower than any timeout allows."""
+    if _read_request(conn):
+        conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        while not stop.wait(0.3):
+            conn.sendall(b" ")
+
+
+def reset(conn: socket.socket, stop: threading.Event) -> None:
+    """Resets the connection (RST) instead of answering."""
+    if _read_request(conn):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def garbage(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers bytes that are not HTTP."""
+    if _read_request(conn):
+        conn.sendall(b"\x00\xffTHIS IS NOT HTTP\r\n\r\n\x13\x37")
+
+
+def huge(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers a 10 MB error body."""
+    while _read_request(conn):
+        size = 10 * 1024 * 1024
+        conn.sendall(
+            f"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode()
+        )
+        block = b" " * 65536
+        try:
+            for _ in range(size // len(block)):
+                conn.sendall(block)
+        except OSError:
+            return
+
+
+def storm_429(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers every request 429, without Retry-After."""
+    body = json.dumps({"error": {"code": "TooManyRequests", "message": "too many requests"}}).encode()
+    while _read_request(conn):
+        conn.sendall(_respond("429 Too Many Requests", body))
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "hang": hang,
+    "drip": drip,
+    "reset": reset,
+    "garbage": garbage,
+    "huge": huge,
+    "storm-429": storm_429,
+}
+
+
+class HostileServer:
+    """A threaded loopback server applying one behaviour to every connection."""
+
+    def __init__(self, behaviour: Behaviour, tls: ssl.SSLContext | None = None):
+        self.behaviour = behaviour
+        self.tls = tls
+        self.stop = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.threads: list[threading.Thread] = []
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            thread = threading.Thread(target=self._handle, args=(conn,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(30)
+        try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            self.behaviour(conn, self.stop)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def __enter__(self) -> HostileServer:
+        thread = threading.Thread(target=self._serve, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.sock.close()
