@@ -17,7 +17,10 @@ READY = "READY"
 def serve(
     app, host: str = "127.0.0.1", port: int = 0, ssl_certfile: str | None = None, ssl_keyfile: str | None = None
 ) -> None:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only then, and without
+    # it every response with a body waits ~40 ms on Nagle and delayed ACKs.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)  # connections queue here until uvicorn accepts them
