@@ -217,7 +217,7 @@ def format_violation(v: Violation, item: pytest.Item, seed: str | None) -> str:
             ctype = ex.response_headers.get("content-type", "(no content type)")
             lines.append(f"  response  {ex.status} {ctype} after {ex.attempts} attempt(s): {ex.body_excerpt(400)}")
         lines.append(f"  replay    export FPJS_API_KEY=...; {ex.curl}")
-    rerun = f"pytest '{item.nodeid}'" + (f" --hypothesis-seed={seed}" if seed else "")
+    rerun = f"pytest '{item.nodeid}' <same options>" + (f" --hypothesis-seed={seed}" if seed else "")
     lines.append(f"  rerun     {rerun}")
     return "\n".join(lines)
 
@@ -234,7 +234,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             notes = [n for n in getattr(call.excinfo.value, "__notes__", []) if n.strip()]
             text = "\n\n".join(format_violation(v, item, seed) for v in found)
             if notes:
-                text += "\n  hypothesis " + "\n             ".join(notes)
+                note_lines = "\n".join(notes).strip().splitlines()
+                text += "\n  hypothesis " + "\n             ".join(line.rstrip() for line in note_lines if line.strip())
             report.longrepr = text
     scrub_report(report, config.stash[SECRETS])
 

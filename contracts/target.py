@@ -15,7 +15,7 @@ PROBE_BODY = {"linkedId": "fpjs-conformance-suite"}
 RESTORABLE = ("linkedId", "tag", "suspect")
 
 
-@dataclass
+@dataclass(repr=False)
 class Target:
     base_url: str
     events: oracle.Events
