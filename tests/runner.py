@@ -38,6 +38,7 @@ def run_suite(
         *args,
     ]
     full_env = {**os.environ, "FPJS_API_KEY": api_key, **(env or {})}
+    full_env.pop("PYTHONDONTWRITEBYTECODE", None)  # cache compiled modules across the many runs
     proc = subprocess.run(
         cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )
