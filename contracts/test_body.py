@@ -55,12 +55,12 @@ def test_body_without_known_field(target, body):
 @clause("UE-BODY-08")
 @given(data=st.data())
 def test_schemathesis_positive_bodies(target, data):
-    body = data.draw(strategies.schemathesis_bodies(negative=False), label="body")
+    body = data.draw(strategies.schemathesis_bodies(False, target.events.live), label="body")
     target.verify(target.update(body), "UE-BODY-08")
 
 
 @clause("UE-BODY-09")
 @given(data=st.data())
 def test_schemathesis_negative_bodies(target, data):
-    body = data.draw(strategies.schemathesis_bodies(negative=True), label="body")
+    body = data.draw(strategies.schemathesis_bodies(True, target.events.live), label="body")
     target.verify(target.update(body), "UE-BODY-09")

@@ -210,8 +210,13 @@ def _case_body(case) -> Body:
     return Body.of(body)
 
 
-def schemathesis_bodies(negative: bool = False, request_id: str = "x") -> st.SearchStrategy[Body]:
-    """Bodies from schemathesis's own generation for the operation (positive or negative mode)."""
+@functools.cache
+def schemathesis_bodies(negative: bool = False, request_id: str = "1000000000000.unknwn") -> st.SearchStrategy[Body]:
+    """Bodies from schemathesis's own generation for the operation (positive or negative mode).
+
+    Pass the designated event as `request_id`: schemathesis then generates whole cases for the
+    real event, of which the suite sends the body with its own credentials.
+    """
     from schemathesis import GenerationMode
 
     mode = GenerationMode.NEGATIVE if negative else GenerationMode.POSITIVE
