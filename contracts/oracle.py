@@ -7,6 +7,7 @@ schemathesis's) are judged by one set of rules, including the clauses the contra
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ def _code(status: int, word: str) -> frozenset[str]:
     return frozenset({spec.example_code(status, word)})
 
 
+@functools.cache
 def _codes() -> dict[str, frozenset[str]]:
     return {
         "required": _code(403, "not provided"),

@@ -22,8 +22,9 @@ METHOD = "put"
 @functools.cache
 def document() -> dict[str, Any]:
     """The whole published document, parsed once per process."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on this 7,000-line file
     with DOCUMENT_PATH.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=loader)
 
 
 def operation(method: str = METHOD) -> dict[str, Any]:

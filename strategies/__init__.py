@@ -5,6 +5,7 @@ falsifying example printed by Hypothesis never contains the secret key. Field na
 types come from the OpenAPI document, not from this file.
 
     valid_bodies()          schema-valid updates that set at least one known field
+    field_values(name)      valid values for one known field
     empty_update_bodies()   schema-valid bodies with no known field ({} or unknown keys only)
     over_limit_bodies()     linkedId over 256 characters or tag over 16 KB
     wrong_type_bodies()     one known field with a JSON type the schema does not allow (null too)
@@ -33,6 +34,7 @@ from contracts.model import EMPTY, NEAR_MISSES, Body, Credentials, Key
 __all__ = [
     "bad_credentials",
     "empty_update_bodies",
+    "field_values",
     "json_values",
     "malformed_bodies",
     "near_miss_keys",
@@ -86,6 +88,11 @@ _WRONG_VALUES = {
 def _extra_properties() -> st.SearchStrategy:
     known = set(spec.body_fields())
     return st.dictionaries(KEYS.filter(lambda k: k not in known), json_values(6), max_size=3)
+
+
+def field_values(name: str) -> st.SearchStrategy:
+    """Valid values for one known field of the update body (by its type in the document)."""
+    return _TYPE_VALUES[spec.body_field_types()[name]]
 
 
 def _known_fields(min_size: int) -> st.SearchStrategy:
