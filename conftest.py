@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-pytest_plugins = ["contracts.plugin"]
+pytest_plugins = ["contracts.plugin", "contracts.gate"]
 
 OPTIONS = [
     # (option, env fallback, help)

@@ -58,6 +58,7 @@ class Ledger:
         self.tally(clause_id).passed += 1
 
     def failed(self, violation: Violation) -> None:
+        violation.tallied = True  # type: ignore[attr-defined]  # the gate tallies the rest when a test fails
         tally = self.tally(violation.clause_id)
         tally.failed += 1
         if len(tally.examples) < MAX_EXAMPLES:

@@ -258,6 +258,7 @@ def scrub_report(report: pytest.TestReport, secrets: list[str]) -> None:
 
 
 # -- the end ------------------------------------------------------------------------------------
+@pytest.hookimpl(trylast=True)  # after the session fixtures are torn down: the stats are final
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash.get(STATE, {})
@@ -268,7 +269,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     options = Options(config)
     try:
-        paths = reporting.write_all(options.report_dir, target, state, exitstatus, config.stash[SECRETS])
+        paths = reporting.write_all(options.report_dir, target, state, session.exitstatus, config.stash[SECRETS])
     except OSError as exc:
         sys.stderr.write(f"could not write reports to {options.report_dir}: {exc}\n")
         return

@@ -1,0 +1,135 @@
+"""Known deviations: clauses a given target is known to break, so that its run can still gate regressions.
+
+A failure made only of listed clauses is expected; anything else still fails. A listed clause that
+the run exercised without a single violation is stale (the target was fixed, or the entry is wrong),
+and an entry past its `expires` date is due for review: both fail the run, so the list cannot rot.
+The format is documented at the top of `known-deviations.toml`. Pure: no pytest, no I/O but reading
+the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PATH = Path(__file__).with_name("known-deviations.toml")
+NONE = "none"  # `--deviations none`: apply no profile, not even one matched by base URL
+ENTRY_KEYS = {"reason", "link", "expires"}
+PROFILE_KEYS = {"base_url", "description", "deviations"}
+
+
+class DeviationError(ValueError):
+    """The file is malformed, or no single profile can be chosen."""
+
+
+@dataclass(frozen=True)
+class Deviation:
+    profile: str
+    clause_id: str
+    reason: str
+    link: str
+    expires: dt.date  # the last day the entry holds
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def describe(self) -> str:
+        return f"{self.clause_id} (profile {self.profile!r}, until {self.expires}): {self.reason} [{self.link}]"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    base_url: str | None = None  # a glob matched against the target's base URL
+    description: str = ""
+    deviations: Mapping[str, Deviation] = field(default_factory=dict)
+
+    def matches(self, base_url: str) -> bool:
+        return self.base_url is not None and fnmatch.fnmatchcase(base_url.rstrip("/"), self.base_url.rstrip("/"))
+
+    def expired(self, today: dt.date) -> list[Deviation]:
+        return [d for d in self.deviations.values() if d.expired(today)]
+
+    def covering(self, clause_ids: Iterable[str]) -> list[Deviation] | None:
+        """The entries that explain a failure with these violated clauses; None unless all are listed."""
+        ids = sorted(set(clause_ids))
+        if not ids or any(cid not in self.deviations for cid in ids):
+            return None
+        return [self.deviations[cid] for cid in ids]
+
+    def stale(self, passed: Mapping[str, int], violated: Iterable[str]) -> list[Deviation]:
+        """Listed clauses the run exercised (passed > 0) without any violation."""
+        hit = set(violated)
+        return [d for cid, d in sorted(self.deviations.items()) if passed.get(cid, 0) > 0 and cid not in hit]
+
+
+def load(path: Path = DEFAULT_PATH, known_clauses: Iterable[str] | None = None) -> dict[str, Profile]:
+    """Every profile in `path`, checked: unknown keys, clauses and non-date `expires` are errors."""
+    try:
+        with Path(path).open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise DeviationError(f"{path}: not valid TOML: {exc}") from None
+    known = set(known_clauses) if known_clauses is not None else None
+    return {name: _profile(path, name, body, known) for name, body in raw.items()}
+
+
+def _profile(path: Path, name: str, body: Any, known: set[str] | None) -> Profile:
+    where = f"{path}: profile {name!r}"
+    if not isinstance(body, dict):
+        raise DeviationError(f"{where}: must be a table ([{name}])")
+    _only(where, body, PROFILE_KEYS)
+    base_url = body.get("base_url")
+    if base_url is not None and not (isinstance(base_url, str) and base_url):
+        raise DeviationError(f"{where}: base_url must be a non-empty string (a glob such as 'http://127.0.0.1:4010*')")
+    entries = body.get("deviations", {})
+    if not isinstance(entries, dict):
+        raise DeviationError(f"{where}: deviations must be a table of clause ids")
+    found = {}
+    for clause_id, entry in entries.items():
+        at = f"{where}, clause {clause_id}"
+        if known is not None and clause_id not in known:
+            raise DeviationError(f"{at}: unknown clause id (see contracts/clauses.toml)")
+        if not isinstance(entry, dict):
+            raise DeviationError(f"{at}: must be a table with reason, link and expires")
+        _only(at, entry, ENTRY_KEYS)
+        missing = sorted(ENTRY_KEYS - set(entry))
+        if missing:
+            raise DeviationError(f"{at}: missing {', '.join(missing)}")
+        for key in ("reason", "link"):
+            if not (isinstance(entry[key], str) and entry[key].strip()):
+                raise DeviationError(f"{at}: {key} must be a non-empty string")
+        expires = entry["expires"]
+        if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
+            raise DeviationError(f"{at}: expires must be a TOML date such as 2026-06-30 (unquoted)")
+        found[clause_id] = Deviation(name, clause_id, entry["reason"].strip(), entry["link"].strip(), expires)
+    return Profile(name, base_url, str(body.get("description", "")), found)
+
+
+def _only(where: str, table: dict, allowed: set[str]) -> None:
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise DeviationError(f"{where}: unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def select(profiles: Mapping[str, Profile], name: str | None, base_url: str | None) -> Profile | None:
+    """The profile named by --deviations, else the one whose base_url glob matches the target; None: none."""
+    if name:
+        if name.lower() == NONE:
+            return None
+        if name not in profiles:
+            known = ", ".join(sorted(profiles)) or "none defined"
+            raise DeviationError(f"--deviations {name!r}: no such profile (known: {known}; or {NONE!r})")
+        return profiles[name]
+    if not base_url:
+        return None
+    matching = [p for p in profiles.values() if p.matches(base_url)]
+    if len(matching) > 1:
+        names = ", ".join(p.name for p in matching)
+        raise DeviationError(f"{base_url} matches several profiles ({names}): pick one with --deviations")
+    return matching[0] if matching else None
