@@ -37,7 +37,7 @@ SECRET_OPTIONS = ("api_key", "wrong_region_api_key")
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fpjs", "Fingerprint update-event conformance")
     for flag, env, help_text in OPTIONS:
-        group.addoption(flag, default=os.environ.get(env), help=f"{help_text} [env {env}]")
+        group.addoption(flag, default=os.environ.get(env) or None, help=f"{help_text} [env {env}]")  # empty = unset
     group.addoption(
         "--no-restore",
         action="store_true",

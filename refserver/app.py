@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -188,7 +189,22 @@ class ReferenceServer:
         async def events(request: Request) -> Response:
             return await (self.put(request) if request.method == "PUT" else self.get(request))
 
-        return Starlette(routes=[Route("/events/{request_id:path}", events, methods=["PUT", "GET"])])
+        return Starlette(routes=[Route("/events/{request_id:any}", events, methods=["PUT", "GET"])])
+
+
+class AnyText(Convertor):
+    """Like `path`, but also across decoded control characters (`%0A`): any id reaches the handler."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("any", AnyText())
 
 
 def _reject_constant(name: str) -> None:
