@@ -79,6 +79,13 @@ QUERY_KEY = Credentials(query=VALID)
 ABSENT = object()
 
 
+def printable(text: str) -> str:
+    """Escape control and other invisible characters, so a failure line shows what was sent."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 @dataclass(frozen=True)
 class Body:
     """A request body: a JSON value, raw bytes, or nothing at all."""
@@ -109,7 +116,7 @@ class Body:
         if not self.present:
             return "no body"
         data = self.encode() or b""
-        text = data.decode("utf-8", errors="backslashreplace")
+        text = printable(data.decode("utf-8", errors="backslashreplace"))
         return text if len(text) <= limit else f"{text[:limit]}... ({len(data)} bytes)"
 
     def __repr__(self) -> str:  # shown in Hypothesis falsifying examples
@@ -129,6 +136,10 @@ class Request:
     method: str = "PUT"
     content_type: str | None = "application/json"
     extra_query: tuple[tuple[str, str], ...] = ()
+
+    def fingerprint(self) -> tuple:
+        """What makes two requests the same on the wire (bodies compared as bytes)."""
+        return (self.method, self.request_id, self.credentials, self.body.encode(), self.content_type, self.extra_query)
 
     def describe(self) -> str:
         head = f"{self.method} /events/{self.request_id} [{self.credentials.describe()}]"
@@ -172,7 +183,7 @@ class Exchange:
         return None
 
     def body_excerpt(self, limit: int = 300) -> str:
-        text = self.body[:limit].decode("utf-8", errors="backslashreplace")
+        text = printable(self.body[:limit].decode("utf-8", errors="backslashreplace"))
         return text + ("..." if len(self.body) > limit else "")
 
     def received(self) -> str:

@@ -21,7 +21,7 @@ from contracts import clauses, oracle, spec
 from contracts.checks import Violation
 from contracts.ledger import Ledger
 from contracts.target import Target
-from contracts.transport import Policy, Secrets, Transport, is_loopback, tls_context
+from contracts.transport import Policy, Secrets, Transport, is_loopback, scrub, tls_context
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = pytest.StashKey[Ledger]()
@@ -238,13 +238,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 text += "\n  hypothesis " + "\n             ".join(line.rstrip() for line in note_lines if line.strip())
             report.longrepr = text
     scrub_report(report, config.stash[SECRETS])
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "[secret]")
-    return text
 
 
 def scrub_report(report: pytest.TestReport, secrets: list[str]) -> None:

@@ -9,6 +9,7 @@ is uploaded as a CI artifact, so it is the last place a key may leak from.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import re
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from contracts import clauses
+from contracts import clauses, transport
 
 SUITE = "fpjs-update-event-conformance"
 NOT_RUN = "not exercised in this run"
@@ -34,13 +35,12 @@ MARKS = {
     "skipped": "⏭️",
     "not-run": "▫️",
 }
-SECRET = "[secret]"
 _EMBEDDED = " (bundled reference server)"
 
 
 def write_all(report_dir: Path, target, state: dict, exitstatus: int, secrets: list[str]) -> list[Path]:
     """Write the four reports into `report_dir`; the paths written."""
-    scrub = scrubber(secrets, getattr(target.transport, "secrets", None))
+    scrub = scrubber(secrets)
     run = _deep(collect(target, state, exitstatus), scrub)
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -144,18 +144,9 @@ def _rerun_base(target, options: dict, seed) -> str:
 
 
 # -- secrets --------------------------------------------------------------------------------------
-def scrubber(secrets: list[str], transport_secrets=None) -> Callable[[str], str]:
-    """Replace every secret (and, through the transport's own scrubber, near-misses of the key)."""
-    ordered = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def scrub(text: str) -> str:
-        if transport_secrets is not None:
-            text = transport_secrets.scrub(text)
-        for secret in ordered:
-            text = text.replace(secret, SECRET)
-        return text
-
-    return scrub
+def scrubber(secrets: list[str]) -> Callable[[str], str]:
+    """Replace every secret and its near-misses (one scrubber for the suite: `transport.scrub`)."""
+    return functools.partial(transport.scrub, secrets=list(secrets))
 
 
 def _deep(value: Any, scrub: Callable[[str], str]) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from contracts import checks, oracle
@@ -24,6 +24,7 @@ class Target:
     has_wrong_region_key: bool = False
     embedded: bool = False
     _reads_back: bool | None = None
+    _accepted: set[tuple] = field(default_factory=set)  # fingerprints of updates answered 200
 
     def __repr__(self) -> str:  # shown in Hypothesis falsifying examples: no secrets here
         return f"Target({self.base_url})"
@@ -61,9 +62,23 @@ class Target:
             self.ledger.passed(clause_id)
 
     def verify(self, request: Request, clause_id: str = "UE-BODY-01") -> Exchange:
-        """Send `request` and judge the answer against what the contract allows."""
+        """Send `request` and judge the answer against what the contract allows.
+
+        An update identical to one accepted earlier in the run must be accepted again: if it is
+        not, the repeat clause (UE-SEM-04) is the one broken, whichever test repeated it.
+        """
+        expectation = self.expect(request, clause_id)
+        if request.fingerprint() in self._accepted:
+            expectation = replace(
+                expectation,
+                clause_id="UE-SEM-04",
+                refusal_clause="UE-SEM-04",
+                why="an identical update was accepted earlier in this run",
+            )
         ex = self.send(request)
-        self.judge(ex, self.expect(request, clause_id))
+        self.judge(ex, expectation)
+        if ex.status == 200 and request.method == "PUT":
+            self._accepted.add(request.fingerprint())
         return ex
 
     # -- reading back -----------------------------------------------------------------------------

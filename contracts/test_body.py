@@ -21,6 +21,16 @@ def test_wrong_field_type_is_rejected(target, body):
     target.verify(target.update(body))
 
 
+@clause("UE-BODY-02")
+@pytest.mark.parametrize(
+    ("field", "value"),
+    strategies.wrong_type_examples(),
+    ids=[f"{f}={v!r}" for f, v in strategies.wrong_type_examples()],
+)
+def test_each_field_with_each_wrong_type(target, field, value):
+    target.verify(target.update({field: value}))
+
+
 @clause("UE-BODY-03")
 @given(body=strategies.non_object_bodies())
 def test_non_object_json_is_rejected(target, body):

@@ -1,12 +1,13 @@
 """Semantics: what an accepted update does to the stored event (read back with GET)."""
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import strategies
-from contracts import checks
+from contracts import checks, oracle
 from contracts.clauses import clause
+from contracts.model import Body
 
 BASE = {"linkedId": "fpjs-conformance-base", "tag": {"suite": "base", "n": [1, 2]}, "suspect": True}
 STORED = {"linkedId": "linkedId", "tag": "tag", "suspect": "suspect"}  # body field -> read-back field
@@ -26,6 +27,7 @@ def _stored(target):
 
 
 @clause("UE-SEM-01")
+@example(body=Body.of({"linkedId": "L" * oracle.LINKED_ID_LIMIT}), suspect=False)  # the documented limit
 @given(body=strategies.valid_bodies(extra=False), suspect=st.booleans())
 def test_accepted_update_is_stored(reading, body, suspect):
     fields = {**body.json_value, "suspect": suspect}

@@ -48,16 +48,22 @@ class Secrets:
         return key.variant, key.variant
 
     def scrub(self, text: str) -> str:
-        """Last line of defence: replace any secret (or near-miss of it) left in `text`."""
-        secrets = [(self.api_key, f"${API_KEY_VAR}")]
-        if self.wrong_region_api_key:
-            secrets.append((self.wrong_region_api_key, f"${WRONG_REGION_VAR}"))
-        for mutate in NEAR_MISSES.values():
-            secrets.append((mutate(self.api_key, API_KEY_VAR)[0], "<near-miss of the API key>"))
-        for secret, placeholder in sorted(secrets, key=lambda s: -len(s[0])):
-            if len(secret) >= 4:
-                text = text.replace(secret, placeholder)
-        return text
+        return scrub(text, [self.api_key, self.wrong_region_api_key or ""])
+
+
+SECRET = "[secret]"
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Last line of defence: replace every secret, and every near-miss the suite derives from one."""
+    found: set[str] = set()
+    for secret in secrets:
+        if len(secret) >= 4:
+            found.add(secret)
+            found.update(mutate(secret, API_KEY_VAR)[0] for mutate in NEAR_MISSES.values())
+    for value in sorted((v for v in found if len(v) >= 4), key=len, reverse=True):
+        text = text.replace(value, SECRET)
+    return text
 
 
 @dataclass

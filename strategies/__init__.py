@@ -9,6 +9,7 @@ types come from the OpenAPI document, not from this file.
     empty_update_bodies()   schema-valid bodies with no known field ({} or unknown keys only)
     over_limit_bodies()     linkedId over 256 characters or tag over 16 KB
     wrong_type_bodies()     one known field with a JSON type the schema does not allow (null too)
+    wrong_type_examples()   every (field, wrong value) pair once, near misses such as "true" included
     non_object_bodies()     JSON that is not an object
     malformed_bodies()      bytes that are not JSON, or not UTF-8
     bad_credentials()       anything but the valid key: none, empty, near misses, unrelated keys
@@ -25,6 +26,7 @@ import functools
 import json
 import re
 import string
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -46,6 +48,7 @@ __all__ = [
     "unrelated_keys",
     "valid_bodies",
     "wrong_type_bodies",
+    "wrong_type_examples",
 ]
 
 # Text without surrogates (not encodable as UTF-8) and without NUL (some stores refuse it).
@@ -69,8 +72,14 @@ def _json_objects() -> st.SearchStrategy:
     return st.dictionaries(KEYS, json_values(), max_size=5)
 
 
+# Strings up to the documented linkedId limit too: a store that cuts them short must show.
+_LONG_TEXT = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+    min_size=oracle.LINKED_ID_LIMIT - 16,
+    max_size=oracle.LINKED_ID_LIMIT,
+)
 _TYPE_VALUES = {
-    "string": TEXT,
+    "string": TEXT | _LONG_TEXT,
     "object": _json_objects(),
     "boolean": st.booleans(),
 }
@@ -130,6 +139,30 @@ def wrong_type_bodies() -> st.SearchStrategy[Body]:
         return st.tuples(_known_fields(0), bad_value).map(lambda p: {**p[0], name: p[1]})
 
     return st.sampled_from(sorted(types)).flatmap(build).map(Body.of)
+
+
+# One canonical value per JSON type, and the near misses a lenient parser would coerce.
+_CANONICAL = {"null": None, "boolean": True, "integer": 1, "number": 1.5, "string": "x", "array": [], "object": {}}
+_NEAR_MISSES = {
+    "boolean": ["true", "false", 0, 1, "1", []],
+    "string": [0, True, ["x"], {"x": "y"}],
+    "object": [[], [{}], "{}", '{"a": 1}'],
+}
+
+
+def wrong_type_examples() -> list[tuple[str, Any]]:
+    """Every (field, wrong value) pair worth sending once: each other JSON type, then near misses.
+
+    Drawn at random, some pairs (tag as an array, suspect as "true") may never come up; a
+    contract test sends each of these once as well.
+    """
+    out = []
+    for name, kind in spec.body_field_types().items():
+        wrong = [v for t, v in _CANONICAL.items() if t != kind and not (kind == "number" and t == "integer")]
+        if kind == "string":
+            wrong = [v for v in wrong if not isinstance(v, str)]
+        out += [(name, v) for v in [*wrong, *_NEAR_MISSES.get(kind, [])]]
+    return out
 
 
 def non_object_bodies() -> st.SearchStrategy[Body]:

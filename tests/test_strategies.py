@@ -62,3 +62,13 @@ def test_odd_ids_are_odd(request_id):
 def test_schemathesis_positive_bodies_are_schema_valid(data):
     body = data.draw(strategies.schemathesis_bodies())
     assert oracle.body_clause(body) in (None, "UE-BODY-06", "UE-BODY-07")
+
+
+def test_wrong_type_examples_cover_every_field_and_are_wrong():
+    from contracts import spec
+    from contracts.model import Body
+
+    pairs = strategies.wrong_type_examples()
+    assert {f for f, _ in pairs} == set(spec.body_fields())
+    for field, value in pairs:
+        assert oracle.body_clause(Body.of({field: value})) == "UE-BODY-02", (field, value)
