@@ -2,7 +2,9 @@
 and correct-but-different ones (controls) it must pass on.
 
 Each variant overrides one step of `refserver.ReferenceServer`. Run one standalone with
-`python -m tests.variants NAME --port 0` (same options as `fpjs-refserver`).
+`python -m tests.variants NAME --port 0` (same options as `fpjs-refserver`). The catalogue is
+split by area (auth, body, request_id, response, semantics, transport, controls); see
+docs/self-test.md.
 """
 
 from __future__ import annotations
@@ -50,7 +52,12 @@ def _add(variant: Variant) -> None:
     REGISTRY[variant.name] = variant
 
 
+# Mutants the suite does not catch for the right reason yet: findings about the suite, not about
+# the mutants. The self-test expects them to fail (xfail strict), so fixing the suite flags them.
+KNOWN_GAPS: dict[str, str] = {}
+
+
 def load_all() -> dict[str, Variant]:
-    from tests.variants import catalogue  # noqa: F401  (registers on import)
+    from tests.variants import auth, body, controls, request_id, response, semantics, transport  # noqa: F401
 
     return REGISTRY

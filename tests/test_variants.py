@@ -1,0 +1,88 @@
+"""The suite proves itself: it fails every mutant for the right reason and passes every control.
+
+Each case starts one variant as a server process and runs the contract suite against it in a
+subprocess, as a user would. Results go to reports/variants/; tests/conftest.py turns them into
+the mutation score.
+"""
+
+import re
+
+import pytest
+
+from contracts import clauses
+from tests import harness
+from tests.variants import KNOWN_GAPS, load_all
+
+VARIANTS = load_all()
+
+
+def _params():
+    # Controls first: they run the whole suite, so xdist should start them early.
+    ordered = sorted(VARIANTS.values(), key=lambda v: (v.kind != "control", v.name))
+    for v in ordered:
+        gap = KNOWN_GAPS.get(v.name)
+        marks = [pytest.mark.xfail(strict=True, reason=f"known gap: {gap}")] if gap else []
+        yield pytest.param(v.name, id=f"{v.kind}:{v.name}", marks=marks)
+
+
+def test_catalogue_is_complete():
+    """Every known gap names a mutant, every mutant a real clause, and docs/self-test.md lists them all."""
+    assert set(KNOWN_GAPS) <= {n for n, v in VARIANTS.items() if v.kind == "mutant"}
+    assert sum(v.kind == "mutant" for v in VARIANTS.values()) >= 45
+    known = set(clauses.catalogue())
+    assert all(v.clauses and set(v.clauses) <= known for v in VARIANTS.values() if v.kind == "mutant")
+    words = set(re.findall(r"[a-z0-9-]+", (harness.ROOT / "docs" / "self-test.md").read_text()))
+    assert sorted(set(VARIANTS) - words) == []
+
+
+@pytest.mark.parametrize(
+    ("expected", "check"),
+    [
+        ("no 5xx", "no_server_error"),
+        ("a complete HTTP response within the timeout", "transport_completed"),
+        ("200 (a valid update)", "outcome_as_expected"),
+        ("read-back fields {'tag': {}}", "stored_fields_match"),
+        ("the repeat answered like the first (200)", "same_outcome"),
+    ],
+)
+def test_killer_is_read_from_the_failure_line(expected, check):
+    clause = "UE-RESP-02" if check == "no_server_error" else "UE-TRANSPORT-01"
+    line = f"{clause} (title) violated | sent PUT /events/x [no key] | expected {expected} | received 500"
+    outcome = harness.Outcome("m", "mutant", [clause])
+    harness.judge(outcome, f"F\n{line}\n", leaked=[])
+    assert (outcome.named, outcome.killed_by, outcome.verdict) == (clause, check, "error")
+
+
+def test_canary_catches_the_key_and_near_misses():
+    key = "k" + "0123456789abcdef" * 2
+    assert harness.exposes(f"message: secret key '{key[:-1]}' is required", key)
+    assert not harness.exposes("message: secret key [secret]x is required", key)
+
+
+def test_every_check_can_be_credited():
+    """A new check whose clause varies must be taught to harness.killer, or it could never be credited."""
+    varying = {name for name, cid in harness.check_functions().items() if cid is None}
+    assert varying == {"outcome_as_expected", "stored_fields_match", "same_outcome"}
+
+
+def test_a_check_that_killed_nothing_is_reported():
+    verdict = {"mutant": "killed", "control": "passed"}
+    results = [
+        {"name": n, "kind": v.kind, "verdict": verdict[v.kind], "killed_by": "no_server_error", "known_gap": None}
+        for n, v in VARIANTS.items()
+    ]
+    assert "same_outcome" in harness.score(results, VARIANTS)["checks_that_killed_nothing"]
+    assert harness.score(results[1:], VARIANTS)["checks_that_killed_nothing"] is None  # not the whole catalogue
+
+
+@pytest.mark.parametrize("name", _params())
+def test_variant(name, tmp_path, results_dir):
+    variant = VARIANTS[name]
+    outcome = harness.run(variant, tmp_path / "report", known_gap=KNOWN_GAPS.get(name))
+    outcome.write(results_dir)
+    want = "fail naming " + " or ".join(variant.clauses) if variant.kind == "mutant" else "pass"
+    assert outcome.ok, (
+        f"{variant.kind} {name} ({variant.description}): the suite should {want}; "
+        f"verdict {outcome.verdict}, exit {outcome.exit_code}, named {outcome.all_named or 'nothing'}\n"
+        f"{outcome.evidence}"
+    )

@@ -1,0 +1,118 @@
+"""Transport mutants: hanging answers, dropped connections, truncated or stalled bodies, a 409 that
+never clears, endless 429.
+
+The connection tricks work at the ASGI level under uvicorn: the `send` callable uvicorn hands to
+the app is a bound method of its request cycle, whose `transport` is the client's socket. Hangs
+end when the client gives up (its request timeout), so a stopped server never waits on them.
+"""
+
+from starlette.responses import JSONResponse
+
+from refserver import Answer, ReferenceServer
+from tests.variants import mutant
+
+
+async def until_disconnect(receive) -> None:
+    """Wait, without polling, until the client goes away (the request body comes first)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def socket_of(send):
+    """uvicorn's asyncio transport for this request."""
+    return send.__self__.transport
+
+
+class RawPut(ReferenceServer):
+    """Base of the connection mutants: PUTs for which `hit` is true go to `raw`, the rest as usual."""
+
+    def hit(self, scope) -> bool:
+        return True
+
+    async def raw(self, scope, receive, send) -> None:
+        raise NotImplementedError
+
+    def app(self):
+        inner = super().app()
+
+        async def app(scope, receive, send):
+            if scope["type"] == "http" and scope["method"] == "PUT" and self.hit(scope):
+                await self.raw(scope, receive, send)
+            else:
+                await inner(scope, receive, send)
+
+        return app
+
+
+@mutant("hang", "UE-TRANSPORT-01")
+class Hang(RawPut):
+    """Never answers a PUT."""
+
+    async def raw(self, scope, receive, send):
+        await until_disconnect(receive)
+
+
+@mutant("hang-on-unknown-id", "UE-TRANSPORT-01")
+class HangOnUnknownId(RawPut):
+    """Never answers a PUT to an unknown event (a lookup that waits forever)."""
+
+    def hit(self, scope):
+        return scope["path"].removeprefix("/events/") not in self.events
+
+    async def raw(self, scope, receive, send):
+        await until_disconnect(receive)
+
+
+@mutant("drop-connection", "UE-TRANSPORT-01")
+class DropConnection(RawPut):
+    """Resets the connection without sending any response."""
+
+    async def raw(self, scope, receive, send):
+        socket_of(send).abort()
+        await until_disconnect(receive)
+
+
+@mutant("truncated-body", "UE-TRANSPORT-01")
+class TruncatedBody(RawPut):
+    """Declares a Content-Length of 64, sends 9 bytes, closes the connection."""
+
+    async def raw(self, scope, receive, send):
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"64")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"ok": tr', "more_body": True})
+        socket_of(send).close()
+        await until_disconnect(receive)
+
+
+@mutant("stalled-body", "UE-TRANSPORT-01")
+class StalledBody(RawPut):
+    """Sends the headers and part of the body, then nothing more until the client gives up."""
+
+    async def raw(self, scope, receive, send):
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"64")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"ok": tr', "more_body": True})
+        await until_disconnect(receive)
+
+
+@mutant("not-ready-never-clears", "UE-TRANS-01")
+class NotReadyNeverClears(ReferenceServer):
+    """Answers 409 StateNotReady for the not-ready event forever."""
+
+    def check_mutable(self, event):
+        if event.request_id == self.settings.not_ready_request_id:
+            event.not_ready_for = max(event.not_ready_for, 1)
+        super().check_mutable(event)
+
+
+@mutant("endless-429", "UE-TRANS-02")
+class Endless429(ReferenceServer):
+    """Answers every authenticated PUT with 429 (Retry-After: 1), however long the client waits."""
+
+    async def put(self, request):
+        try:
+            self.authenticate(request)
+        except Answer as answer:
+            return answer.response
+        body = {"error": {"code": "TooManyRequests", "message": "too many requests"}}
+        return JSONResponse(body, status_code=429, headers={"Retry-After": "1"})
