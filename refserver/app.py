@@ -38,12 +38,30 @@ class Event:
     not_ready_for: int = 0  # how many more updates answer 409 StateNotReady
 
     def identification(self) -> dict[str, Any]:
+        """The event as `GET /events/{request_id}` shows it: every field the document requires."""
+        seen = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.timestamp))
         data: dict[str, Any] = {
             "visitorId": self.visitor_id,
             "requestId": self.request_id,
-            "tag": self.tag,
+            "browserDetails": {
+                "browserName": "Chrome",
+                "browserMajorVersion": "120",
+                "browserFullVersion": "120.0.0",
+                "os": "Linux",
+                "osVersion": "6",
+                "device": "Other",
+                "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0",
+            },
+            "incognito": False,
+            "ip": "127.0.0.1",
             "timestamp": int(self.timestamp * 1000),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.timestamp)),
+            "time": seen,
+            "url": "https://example.com/checkout",
+            "tag": self.tag,
+            "visitorFound": True,
+            "firstSeenAt": {"global": seen, "subscription": seen},
+            "lastSeenAt": {"global": seen, "subscription": seen},
+            "replayed": False,
         }
         if self.linked_id is not None:
             data["linkedId"] = self.linked_id

@@ -6,10 +6,7 @@ parsed `ErrorResponse` in `.structured_error`. If the reference server answered 
 parse, these tests fail with the SDK's own error.
 
 Reading back: the SDK's `get_event` model demands every field the document marks required under
-`products.identification.data` (browserDetails, incognito, ip, url, visitorFound, firstSeenAt,
-lastSeenAt, replayed), and the reference server's GET serves only the fields the suite reads
-(visitorId, requestId, tag, timestamp, time, linkedId, suspect). So values are read back with httpx;
-`test_sdk_get_event_parses_reference_body` records the gap as a non-strict xfail.
+`products.identification.data`; the reference server's GET serves them all, so the SDK parses it.
 """
 
 from __future__ import annotations
@@ -29,7 +26,7 @@ from refserver.launch import ServerProcess
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # "v3 is deprecated, migrate to v4" on import
     fp = pytest.importorskip("fingerprint_pro_server_api_sdk")
-    from fingerprint_pro_server_api_sdk.rest import ApiException, KnownApiException
+    from fingerprint_pro_server_api_sdk.rest import KnownApiException
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = Settings()
@@ -114,12 +111,6 @@ def test_update_is_partial(ref: Ref):
     assert (data["linkedId"], data["tag"], data["suspect"]) == ("changed", {"k": 1}, True)
 
 
-@pytest.mark.xfail(
-    raises=ApiException,
-    strict=False,
-    reason="the SDK's Identification model requires browserDetails, incognito, ip, url, visitorFound, "
-    "firstSeenAt, lastSeenAt, replayed; the reference GET serves only the fields the suite reads",
-)
 def test_sdk_get_event_parses_reference_body(ref: Ref):
     ref.api().update_event(fp.EventsUpdateRequest(linked_id="via-sdk-get"), DEFAULTS.request_id)
     event = ref.api().get_event(DEFAULTS.request_id)
