@@ -170,3 +170,40 @@ def body_field_types() -> dict[str, str]:
             prop = resolve_pointer(prop["$ref"].lstrip("#"))
         out[name] = prop["type"]
     return out
+
+
+@functools.cache
+def operation_document() -> dict[str, Any]:
+    """The document cut down to the update operation and the schemas it references.
+
+    Schemathesis builds strategies for everything it loads; the full document is mostly the
+    GET event schema, which the update never uses.
+    """
+    doc = document()
+    wanted: set[str] = set()
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in wanted:
+                    wanted.add(name)
+                    collect(doc["components"]["schemas"][name])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    put = operation()
+    collect(put)
+    components = {
+        "schemas": {n: s for n, s in doc["components"]["schemas"].items() if n in wanted},
+        "securitySchemes": doc["components"]["securitySchemes"],
+    }
+    return {
+        **{k: v for k, v in doc.items() if k not in ("paths", "components", "webhooks")},
+        "paths": {PATH: {METHOD: put}},
+        "components": components,
+    }
