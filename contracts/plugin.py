@@ -50,13 +50,7 @@ class Options:
         self.deviations: str | None = get("deviations")
         self.timeout = _positive(get("request_timeout") or "10", "--request-timeout")
         self.run_timeout = _positive(get("run_timeout") or "1800", "--run-timeout")
-        rate = get("rate_limit")
-        if rate is None:
-            self.rate_limit = None if (self.base_url is None or is_loopback(self.base_url)) else 5.0
-        elif rate.strip().lower() in ("0", "none", "unlimited"):
-            self.rate_limit = None
-        else:
-            self.rate_limit = _positive(rate.lower().removesuffix("/s"), "--rate-limit")
+        self.rate_limit = rate_limit(get("rate_limit"), self.base_url)
         if self.base_url is not None:
             if not self.base_url.startswith(("http://", "https://")):
                 raise pytest.UsageError(f"--base-url must start with http:// or https:// (got {self.base_url!r})")
@@ -71,6 +65,19 @@ class Options:
 
     def policy(self) -> Policy:
         return Policy(timeout=self.timeout, rate_limit=self.rate_limit, verify=tls_context(self.ca_bundle))
+
+
+LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
+
+
+def rate_limit(option: str | None, base_url: str | None) -> float | None:
+    """Requests per second from `--rate-limit` (`5`, `5/s`, `0` for none); by default unlimited on
+    loopback (the bundled server included) and the live API's limit anywhere else."""
+    if option is None:
+        return None if base_url is None or is_loopback(base_url) else LIVE_RATE_LIMIT
+    if option.strip().lower() in ("0", "none", "unlimited"):
+        return None
+    return _positive(option.strip().lower().removesuffix("/s"), "--rate-limit")
 
 
 def _positive(text: str, option: str) -> float:

@@ -67,3 +67,10 @@ def test_full_run_against_a_separate_reference_server(tmp_path):
         )
     assert run.returncode == 0, run.output[-3000:]
     assert "skipped" not in run.output and key not in run.output and eu_key not in run.output
+
+
+def test_run_timeout_stops_the_run(tmp_path):
+    key = "k" + secrets.token_hex(10)
+    with ServerProcess(["-m", "refserver", "--port", "0"], env={"FPJS_REF_API_KEY": key, "PYTHONPATH": str(ROOT)}) as s:
+        run = run_suite(s.url, key, tmp_path, "--run-timeout=0.001")
+    assert run.returncode == 1 and "--run-timeout" in run.output and "Traceback" not in run.output

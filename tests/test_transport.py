@@ -80,3 +80,21 @@ def test_rate_limit_caps_the_peak(tmp_path):
     assert run.returncode == 0, run.output[-2000:]
     sent, peak = map(int, re.search(r"fpjs: (\d+) requests, peak (\d+)/s", run.output).groups())
     assert sent > 20 and peak <= 20
+
+
+@pytest.mark.parametrize(
+    ("option", "base_url", "expected"),
+    [
+        (None, None, None),
+        (None, "http://127.0.0.1:8080", None),
+        (None, "https://api.fpjs.io", 5.0),
+        (None, "https://eu.api.fpjs.io", 5.0),
+        ("20/s", "https://api.fpjs.io", 20.0),
+        ("0", "https://api.fpjs.io", None),
+        ("2.5", None, 2.5),
+    ],
+)
+def test_default_pacing_is_the_live_limit_off_loopback(option, base_url, expected):
+    from contracts.plugin import rate_limit
+
+    assert rate_limit(option, base_url) == expected
