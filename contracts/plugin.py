@@ -285,7 +285,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     restore = state.get("restore")
     if restore:
         why = f" ({restore['why']})" if restore.get("why") else ""
-        terminalreporter.write_line(f"fpjs: designated event {restore['status']}{why}")
+        terminalreporter.write_line(f"fpjs: designated event: {restore['status']}{why}")
     if stats:
         terminalreporter.write_line(
             f"fpjs: {stats['requests_sent']} requests, peak {stats['peak_requests_per_second']}/s, "

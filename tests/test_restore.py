@@ -29,7 +29,7 @@ def test_event_is_left_as_found(tmp_path, restore):
         after = stored(s.url, key)
     if restore:
         assert after == ORIGINAL
-        assert "designated event restored" in run.output
+        assert "designated event: restored" in run.output
     else:
         assert after != ORIGINAL  # the suite did change it: restoring is what puts it back
-        assert "designated event off" in run.output
+        assert "designated event: off" in run.output
