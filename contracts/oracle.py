@@ -159,9 +159,13 @@ def expect(request: Request, events: Events, clause_id: str = "UE-BODY-01") -> E
         allowed.setdefault(409, c["not_ready"])  # readiness may be checked before the body
     relaxed = any(f.relaxed for f in faults)
     if not faults:
-        # A 400 to a valid update breaks the body clause, whichever test happened to send it.
-        refusal = "UE-BODY-01" if request.method == "PUT" and not open_clause else None
-        return Expectation(open_clause or clause_id, allowed, "a valid update", refusal_clause=refusal)
+        # Refusing a valid update breaks the body clause (400) or the key's scheme clause (403),
+        # whichever test happened to send it.
+        refusals = {}
+        if request.method == "PUT" and not open_clause:
+            scheme = "UE-AUTH-04" if request.credentials.header is not None else "UE-AUTH-05"
+            refusals = {400: "UE-BODY-01", 403: scheme}
+        return Expectation(open_clause or clause_id, allowed, "a valid update", refusals=refusals)
     lead = hard[0] if hard else faults[0]
     names = ", ".join(f.clause_id for f in faults)
     why = f"{names}: several faults, any of their answers (UE-OPEN-01)" if len(faults) > 1 else names

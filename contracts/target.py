@@ -8,11 +8,12 @@ from typing import Any
 from contracts import checks, oracle
 from contracts.checks import Expectation, Violation
 from contracts.ledger import Ledger
-from contracts.model import HEADER_KEY, Body, Credentials, Exchange, Request
+from contracts.model import HEADER_KEY, QUERY_KEY, Body, Credentials, Exchange, Request
 from contracts.transport import Transport
 
 PROBE_BODY = {"linkedId": "fpjs-conformance-suite"}
 RESTORABLE = ("linkedId", "tag", "suspect")
+BOTH_SCHEMES = (HEADER_KEY, QUERY_KEY)
 
 
 @dataclass(repr=False)
@@ -72,7 +73,7 @@ class Target:
             expectation = replace(
                 expectation,
                 clause_id="UE-SEM-04",
-                refusal_clause="UE-SEM-04",
+                refusals={},
                 why="an identical update was accepted earlier in this run",
             )
         ex = self.send(request)
@@ -80,6 +81,16 @@ class Target:
         if ex.status == 200 and request.method == "PUT":
             self._accepted.add(request.fingerprint())
         return ex
+
+    def verify_both_schemes(
+        self, body: Body | dict | None = None, clause_id: str = "UE-BODY-01", **extra: Any
+    ) -> list[Exchange]:
+        """The same request with the key in the header, then in the query parameter.
+
+        Both schemes are declared for the operation, so no answer may depend on which one
+        carried the key: every generated body and id goes with both.
+        """
+        return [self.verify(self.update(body, credentials=creds, **extra), clause_id) for creds in BOTH_SCHEMES]
 
     # -- reading back -----------------------------------------------------------------------------
     def read_back(self, request_id: str | None = None) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from contracts.model import VALID, Credentials
     request_id=strategies.unknown_request_ids() | strategies.odd_request_ids(),
 )
 def test_several_faults_any_answer(target, body, request_id):
-    target.verify(target.update(body, request_id=request_id))
+    target.verify_both_schemes(body, request_id=request_id)
 
 
 @clause("UE-OPEN-02")
@@ -31,4 +31,4 @@ def test_header_and_query_keys_differ(target, other, valid_in_header):
     sdk=st.sampled_from([(), (("ii", "fingerprint-pro-server-python-sdk/8.15.1"),)]),
 )
 def test_content_type_and_sdk_parameter(target, body, content_type, sdk):
-    target.verify(target.update(body, content_type=content_type, extra_query=sdk), "UE-OPEN-03")
+    target.verify_both_schemes(body, "UE-OPEN-03", content_type=content_type, extra_query=sdk)

@@ -16,14 +16,14 @@ def _not_designated(target, request_id):
 @given(request_id=strategies.unknown_request_ids())
 def test_unknown_id_is_request_not_found(target, request_id):
     _not_designated(target, request_id)
-    target.verify(target.update(request_id=request_id))
+    target.verify_both_schemes(request_id=request_id)
 
 
 @clause("UE-ID-02")
 @given(request_id=strategies.odd_request_ids())
 def test_odd_id_is_400_or_404(target, request_id):
     _not_designated(target, request_id)
-    target.verify(target.update(request_id=request_id))
+    target.verify_both_schemes(request_id=request_id)
 
 
 @clause("UE-ID-03")

@@ -260,5 +260,8 @@ def schemathesis_bodies(negative: bool = False, request_id: str = "1000000000000
     from schemathesis import GenerationMode
 
     mode = GenerationMode.NEGATIVE if negative else GenerationMode.POSITIVE
-    cases = _operation().as_strategy(generation_mode=mode, path_parameters={"request_id": request_id})
+    # Credentials are the suite's business (symbolic keys): fixing them spares schemathesis
+    # generating headers and query parameters that would be thrown away (about 25 % of its time).
+    fixed = {"headers": {spec.key_header(): "unused"}, "query": {spec.key_query_param(): "unused"}}
+    cases = _operation().as_strategy(generation_mode=mode, path_parameters={"request_id": request_id}, **fixed)
     return cases.map(_case_body)
