@@ -145,12 +145,17 @@ def build_target(config: pytest.Config) -> Iterator[Target]:
     )
     state = config.stash[STATE]
     state["target"] = target
-    preflight(target)
-    original = None if options.no_restore else target.snapshot()  # before the first update
+    snapshot: list = []  # the original values, once read (before the first update)
     try:
+        preflight(target)
+        if not options.no_restore:
+            snapshot.append(target.snapshot())
         yield target
     finally:
-        state["restore"] = {"status": "off", "why": "--no-restore"} if options.no_restore else target.restore(original)
+        if options.no_restore:
+            state["restore"] = {"status": "off", "why": "--no-restore"}
+        elif snapshot:
+            state["restore"] = target.restore(snapshot[0])
         state["stats"] = transport.stats.as_dict()
         transport.close()
         if server is not None:
