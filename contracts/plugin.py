@@ -219,7 +219,8 @@ def _violations(exc: BaseException) -> list[Violation]:
 
 def format_violation(v: Violation, item: pytest.Item, seed: str | None) -> str:
     clause = clauses.get(v.clause_id)
-    lines = [v.summary(), f"  clause    {clause.id} [{clause.level}] {clause.requirement}"]
+    judged = f" (check {v.check})" if v.check else ""
+    lines = [v.summary(), f"  clause    {clause.id} [{clause.level}] {clause.requirement}{judged}"]
     ex = v.exchange
     if ex is not None:
         headers = " ".join(f"{k}: {val}" for k, val in ex.headers.items()) or "(none)"

@@ -33,29 +33,14 @@ REQUEST_TIMEOUT = "2"  # seconds per request: a hanging variant costs seconds, n
 PROFILE = {"mutant": "default", "control": "default"}
 
 # `UE-XXX-NN (title) violated | sent ... | expected ... | received ...`: the first line of a failure.
-FAILURE = re.compile(r"^(UE-[A-Z]+-\d+) \(.*?\) violated(?: \| sent .*?)? \| expected (.*?) \| received ", re.M)
+# The first two lines of a failure: `UE-XXX-NN (title) violated | sent ... | expected ... | received ...`
+# then `  clause    UE-XXX-NN [MUST] <requirement> (check <the check function that raised it>)`.
+FAILURE = re.compile(r"^(UE-[A-Z]+-\d+) \(.*?\) violated.*\n  clause +\S+ \[\w+\] .*\(check (\w+)\)$", re.M)
 
 
 def check_functions() -> dict[str, str | None]:
     """Every check in contracts/checks.py (marked by @check) -> its fixed clause id (None: varies)."""
     return {name: fn.clause_id for name, fn in vars(checks).items() if callable(fn) and hasattr(fn, "clause_id")}
-
-
-def killer(clause_id: str, expected: str) -> str:
-    """The check function that raised a violation, from its clause and its `expected` text.
-
-    Checks with a fixed clause are found by it; the others say what they compared: read-back
-    fields (stored_fields_match), the repeat (same_outcome), or predicted statuses, which
-    start with a status number (outcome_as_expected, which also raises under fixed clauses).
-    """
-    if expected.startswith("read-back fields"):
-        return "stored_fields_match"
-    if expected.startswith("the repeat answered"):
-        return "same_outcome"
-    if re.match(r"\d{3}\b", expected):
-        return "outcome_as_expected"
-    fixed = {cid: name for name, cid in check_functions().items() if cid}
-    return fixed.get(clause_id, "outcome_as_expected")
 
 
 @dataclass
@@ -138,7 +123,7 @@ def judge(outcome: Outcome, output: str, leaked: list[str]) -> None:
     hits = [f for f in found if f[0] in outcome.expected] or found
     if hits:
         outcome.named = hits[0][0]
-        outcome.killed_by = killer(*hits[0])
+        outcome.killed_by = hits[0][1]
         line = next(m for m in FAILURE.finditer(output) if m.group(1) == outcome.named)
         outcome.evidence = output[line.start() :].split("\n", 1)[0][:600]
     else:
