@@ -52,7 +52,6 @@ class Expectation:
     # status -> the clause that answer breaks, whichever test sent the request (a 400 to a valid
     # update breaks the body clause even inside an auth test)
     refusals: Mapping[int, str] = field(default_factory=dict)
-    notes: tuple[str, ...] = field(default=())
 
     def describe(self) -> str:
         parts = []

@@ -23,7 +23,6 @@ class Target:
     transport: Transport
     ledger: Ledger = field(default_factory=Ledger)
     has_wrong_region_key: bool = False
-    embedded: bool = False
     _reads_back: bool | None = None
     _accepted: set[tuple] = field(default_factory=set)  # fingerprints of updates answered 200
 
