@@ -141,6 +141,7 @@ def build_target(config: pytest.Config) -> Iterator[Target]:
         transport,
         config.stash[LEDGER],
         has_wrong_region_key=keys.wrong_region_api_key is not None,
+        embedded=server is not None,
     )
     state = config.stash[STATE]
     state["target"] = target

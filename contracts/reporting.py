@@ -115,7 +115,7 @@ def collect(target, state: dict, exitstatus: int) -> dict[str, Any]:
         "suite": SUITE,
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "target": target.base_url,
-        "embedded": bool(getattr(target, "embedded", False)),
+        "embedded": target.embedded,
         "exit_status": int(exitstatus),
         "result": "passed" if int(exitstatus) == 0 else "failed",
         "duration_s": round(time.time() - started, 3) if started else stats.get("duration_s"),
@@ -131,7 +131,7 @@ def collect(target, state: dict, exitstatus: int) -> dict[str, Any]:
 
 def _rerun_base(target, options: dict, seed) -> str:
     parts = []
-    if not getattr(target, "embedded", False):
+    if not target.embedded:
         parts.append(f"--base-url={target.base_url}")
         if options.get("request_id"):
             parts.append(f"--request-id={options['request_id']}")

@@ -23,6 +23,7 @@ class Target:
     transport: Transport
     ledger: Ledger = field(default_factory=Ledger)
     has_wrong_region_key: bool = False
+    embedded: bool = False  # the bundled reference server, started for this run
     _reads_back: bool | None = None
     _accepted: set[tuple] = field(default_factory=set)  # fingerprints of updates answered 200
 
