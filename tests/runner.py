@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refserver import Settings
+from refserver.launch import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 IDS = Settings()
@@ -19,6 +20,14 @@ class SuiteRun:
     returncode: int
     output: str  # stdout and stderr together
     report_dir: Path
+
+
+def reference_server(api_key: str, *args: str, wrong_region_api_key: str | None = None) -> ServerProcess:
+    """The reference server (or `-m tests.variants NAME` via `args`) with throwaway keys, not yet started."""
+    env = {"FPJS_REF_API_KEY": api_key, "PYTHONPATH": str(ROOT)}
+    if wrong_region_api_key:
+        env["FPJS_REF_WRONG_REGION_API_KEY"] = wrong_region_api_key
+    return ServerProcess([*(args or ("-m", "refserver")), "--port", "0"], env=env)
 
 
 def run_suite(

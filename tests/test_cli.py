@@ -1,13 +1,13 @@
 """Usage errors are one line, before any request; optional values missing mean named skips."""
 
+import os
 import secrets
 import subprocess
 import sys
 
 import pytest
 
-from refserver.launch import ServerProcess
-from tests.runner import ROOT, run_suite
+from tests.runner import ROOT, reference_server, run_suite
 
 
 def pytest_cli(*args, env=None):
@@ -32,7 +32,7 @@ def pytest_cli(*args, env=None):
     ],
 )
 def test_usage_errors(args, says):
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("FPJS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FPJS_")}
     run = pytest_cli(*args, env=env)
     assert run.returncode == 4, run.stdout + run.stderr
     assert says in run.stderr and "Traceback" not in run.stderr
@@ -40,7 +40,7 @@ def test_usage_errors(args, says):
 
 def test_optional_values_skip_with_their_option_named(tmp_path):
     key = "k" + secrets.token_hex(10)
-    with ServerProcess(["-m", "refserver", "--port", "0"], env={"FPJS_REF_API_KEY": key, "PYTHONPATH": str(ROOT)}) as s:
+    with reference_server(key) as s:
         run = run_suite(s.url, key, tmp_path, "-rs", "-k", "UE-AUTH-06 or UE-ID-03 or UE-TRANS-01")
     assert run.returncode == 0, run.output[-2000:]
     for option in ("--wrong-region-api-key", "--expired-request-id", "--not-ready-request-id"):
@@ -50,11 +50,10 @@ def test_optional_values_skip_with_their_option_named(tmp_path):
 def test_full_run_against_a_separate_reference_server(tmp_path):
     """Issue 2's acceptance line: every optional value given, a separately started server, all pass."""
     key, eu_key = "k" + secrets.token_hex(10), "eu" + secrets.token_hex(10)
-    env = {"FPJS_REF_API_KEY": key, "FPJS_REF_WRONG_REGION_API_KEY": eu_key, "PYTHONPATH": str(ROOT)}
     from refserver import Settings
 
     ids = Settings()
-    with ServerProcess(["-m", "refserver", "--port", "0"], env=env) as s:
+    with reference_server(key, wrong_region_api_key=eu_key) as s:
         run = run_suite(
             s.url,
             key,
@@ -71,6 +70,6 @@ def test_full_run_against_a_separate_reference_server(tmp_path):
 
 def test_run_timeout_stops_the_run(tmp_path):
     key = "k" + secrets.token_hex(10)
-    with ServerProcess(["-m", "refserver", "--port", "0"], env={"FPJS_REF_API_KEY": key, "PYTHONPATH": str(ROOT)}) as s:
+    with reference_server(key) as s:
         run = run_suite(s.url, key, tmp_path, "--run-timeout=0.001")
     assert run.returncode == 1 and "--run-timeout" in run.output and "Traceback" not in run.output

@@ -7,8 +7,7 @@ import pytest
 
 from contracts import spec
 from refserver import Settings
-from refserver.launch import ServerProcess
-from tests.runner import ROOT
+from tests.runner import reference_server
 
 KEY = "k" + secrets.token_hex(10)
 IDS = Settings()
@@ -16,7 +15,7 @@ IDS = Settings()
 
 @pytest.fixture(scope="module")
 def server():
-    with ServerProcess(["-m", "refserver", "--port", "0"], env={"FPJS_REF_API_KEY": KEY, "PYTHONPATH": str(ROOT)}) as s:
+    with reference_server(KEY) as s:
         yield s
 
 

@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from refserver import Settings
-from refserver.launch import ServerProcess
-from tests.runner import ROOT, run_suite
+from tests.runner import reference_server, run_suite
 
 ORIGINAL = {"linkedId": "customer-42", "tag": {"order": {"id": 7, "items": [1, 2]}}, "suspect": True}
 ID = Settings().request_id
@@ -21,7 +20,7 @@ def stored(url, key):
 @pytest.mark.parametrize("restore", [True, False], ids=["restore", "no-restore"])
 def test_event_is_left_as_found(tmp_path, restore):
     key = "k" + secrets.token_hex(10)
-    with ServerProcess(["-m", "refserver", "--port", "0"], env={"FPJS_REF_API_KEY": key, "PYTHONPATH": str(ROOT)}) as s:
+    with reference_server(key) as s:
         httpx.put(f"{s.url}/events/{ID}", headers={"Auth-API-Key": key}, json=ORIGINAL, timeout=5).raise_for_status()
         extra = [] if restore else ["--no-restore"]
         run = run_suite(s.url, key, tmp_path, "-k", "UE-SEM or UE-AUTH-04", *extra)

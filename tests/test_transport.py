@@ -10,8 +10,7 @@ from hypothesis import given
 import strategies
 from contracts.model import NEAR_MISSES, Body, Credentials, Key, Request
 from contracts.transport import Secrets, Transport, is_loopback
-from refserver.launch import ServerProcess
-from tests.runner import ROOT, run_suite
+from tests.runner import reference_server, run_suite
 
 
 @pytest.mark.parametrize("variant", sorted(NEAR_MISSES))
@@ -74,8 +73,7 @@ def test_loopback_detection(url, loopback):
 
 def test_rate_limit_caps_the_peak(tmp_path):
     key = "k" + secrets.token_hex(10)
-    env = {"FPJS_REF_API_KEY": key, "PYTHONPATH": str(ROOT)}
-    with ServerProcess(["-m", "refserver", "--port", "0"], env=env) as server:
+    with reference_server(key) as server:
         run = run_suite(server.url, key, tmp_path, "--rate-limit=20/s", "-k", "UE-TRANS-02")
     assert run.returncode == 0, run.output[-2000:]
     sent, peak = map(int, re.search(r"fpjs: (\d+) requests, peak (\d+)/s", run.output).groups())
