@@ -18,7 +18,7 @@ import pytest
 
 from contracts import clauses, deviations
 from contracts.checks import Violation
-from contracts.plugin import LEDGER, STATE, Options, clause_of
+from contracts.plugin import LEDGER, OPTIONS, STATE, Options, clause_of
 
 PROFILE = pytest.StashKey[deviations.Profile | None]()
 
@@ -46,7 +46,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     state = config.stash[STATE]
-    options = Options(config)
+    options = config.stash[OPTIONS]
     path = Path(config.getoption("deviations_file") or deviations.DEFAULT_PATH)
     try:
         profile = deviations.select(deviations.load(path, clauses.catalogue()), options.deviations, options.base_url)

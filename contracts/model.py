@@ -163,13 +163,17 @@ class Exchange:
     elapsed: float = 0.0
     attempts: int = 1
     curl: str = ""
+    _parsed: tuple[bytes, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def media_type(self) -> str:
         return self.response_headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
     def json(self) -> Any:
-        return json.loads(self.body.decode("utf-8"))
+        """The body as JSON, parsed once per body: every check of an exchange asks for it."""
+        if self._parsed is None or self._parsed[0] is not self.body:
+            self._parsed = (self.body, json.loads(self.body.decode("utf-8")))
+        return self._parsed[1]
 
     def error_code(self) -> str | None:
         """The ErrorResponse code, when the body has one (never raises)."""

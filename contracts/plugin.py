@@ -26,6 +26,7 @@ from contracts.transport import Policy, Secrets, Transport, is_loopback, scrub, 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = pytest.StashKey[Ledger]()
 SECRETS = pytest.StashKey[list]()
+OPTIONS = pytest.StashKey["Options"]()
 STATE = pytest.StashKey[dict]()
 
 
@@ -94,7 +95,7 @@ def _positive(text: str, option: str) -> float:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[LEDGER] = Ledger()
-    options = Options(config)
+    options = config.stash[OPTIONS] = Options(config)  # parsed and validated once per run
     config.stash[STATE] = {"started": time.monotonic(), "run_timeout": options.run_timeout}
     config.stash[SECRETS] = [s for s in (options.api_key, options.wrong_region_api_key) if s]
     from hypothesis import settings
@@ -107,7 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def build_target(config: pytest.Config) -> Iterator[Target]:
     """Yield the session's target; start (and finally stop) the reference server when embedded."""
-    options = Options(config)
+    options = config.stash[OPTIONS]
     server = None
     if options.base_url is None:
         from refserver.app import Settings
@@ -276,7 +277,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from contracts import reporting
 
-    options = Options(config)
+    options = config.stash[OPTIONS]
     try:
         paths = reporting.write_all(options.report_dir, target, state, session.exitstatus, config.stash[SECRETS])
     except OSError as exc:
