@@ -1,72 +1,92 @@
-"""Auth: both schemes, the three 403 codes, and authentication before anything else."""
+"""Auth: every key place, the codes for missing, empty, wrong and other-region keys, schemes, and
+authentication before anything else. The coverage table sends every situation in every place."""
 
-import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
-import strategies
-from contracts.clauses import clause
-from contracts.model import EMPTY, NO_KEY, QUERY_KEY, WRONG_REGION, Credentials
+from fpjs_conformance import strategies
+from fpjs_conformance.clauses import clause
+from fpjs_conformance.contract import explore, reckon, require, settle, updates
+from fpjs_conformance.model import Credential, Credentials
 
 
 @clause("UE-AUTH-01")
-def test_no_key_is_token_required(target):
-    target.verify(target.update(credentials=NO_KEY))
+def test_no_key_is_refused_as_missing(target):
+    reckon(target, "UE-AUTH-01")
+    settle(target, "UE-AUTH-01")
 
 
 @clause("UE-AUTH-02")
-@pytest.mark.parametrize(
-    "credentials",
-    [Credentials(header=EMPTY), Credentials(query=EMPTY), Credentials(header=EMPTY, query=EMPTY)],
-    ids=["header", "query", "both"],
-)
-def test_empty_key_is_token_required(target, credentials):
-    target.verify(target.update(credentials=credentials))
+def test_empty_key_is_refused_as_missing(target):
+    reckon(target, "UE-AUTH-02")
+    settle(target, "UE-AUTH-02")
 
 
 @clause("UE-AUTH-03")
-@given(key=strategies.near_miss_keys() | strategies.unrelated_keys())
-def test_wrong_key_is_token_not_found(target, key):
-    for creds in (Credentials(header=key), Credentials(query=key)):  # each wrong key in both places
-        target.verify(target.update(credentials=creds))
-
-
-# The key is under test here, not the body (UE-BODY-01 covers those): a few plain valid updates.
-AUTH_BODIES = st.sampled_from([{"linkedId": "fpjs-auth-check"}, {"suspect": False}, {"tag": {"auth": "check"}}])
+def test_wrong_key_is_refused_as_unknown(target):
+    reckon(target, "UE-AUTH-03")
+    places = st.sampled_from([p.name for p in target.profile.key_places])
+    keys = strategies.near_miss_keys() | strategies.unrelated_keys()
+    wrong = st.builds(lambda place, key: Credentials((Credential(place, key),)), places, keys)
+    explore(target, "UE-AUTH-03", updates(target, st.none(), wrong))
+    settle(target, "UE-AUTH-03")
 
 
 @clause("UE-AUTH-04")
-@given(body=AUTH_BODIES)
-def test_header_key_authenticates(target, body):
-    target.verify(target.update(body), "UE-AUTH-04")
+def test_key_works_in_the_header(target):
+    reckon(target, "UE-AUTH-04")
+    settle(target, "UE-AUTH-04")
 
 
 @clause("UE-AUTH-05")
-@given(body=AUTH_BODIES)
-def test_query_key_authenticates(target, body):
-    target.verify(target.update(body, credentials=QUERY_KEY), "UE-AUTH-05")
+def test_key_works_in_the_query(target):
+    reckon(target, "UE-AUTH-05")
+    settle(target, "UE-AUTH-05")
 
 
 @clause("UE-AUTH-06")
-@pytest.mark.parametrize(
-    "credentials", [Credentials(header=WRONG_REGION), Credentials(query=WRONG_REGION)], ids=["header", "query"]
-)
-def test_other_region_key_is_wrong_region(target, credentials):
-    if not target.has_wrong_region_key:
-        target.ledger.skipped("UE-AUTH-06", "needs --wrong-region-api-key")
-        pytest.skip("needs --wrong-region-api-key (FPJS_WRONG_REGION_API_KEY)")
-    target.verify(target.update(credentials=credentials))
+def test_other_region_key_is_refused_as_wrong_region(target):
+    require(target.has_wrong_region_key, "needs --wrong-region-api-key (FPJS_WRONG_REGION_API_KEY)")
+    reckon(target, "UE-AUTH-06")
+    settle(target, "UE-AUTH-06")
 
 
 @clause("UE-AUTH-07")
-@given(
-    credentials=strategies.bad_credentials(),
-    body=strategies.valid_bodies()
-    | strategies.wrong_type_bodies()
-    | strategies.malformed_bodies()
-    | strategies.non_object_bodies()
-    | strategies.empty_update_bodies(),
-    request_id=st.none() | strategies.unknown_request_ids() | strategies.odd_request_ids(),
-)
-def test_authentication_comes_first(target, credentials, body, request_id):
-    target.verify(target.update(body, request_id=request_id, credentials=credentials))
+def test_authentication_comes_first(target):
+    reckon(target, "UE-AUTH-07")
+    p = target.profile
+    bodies = (
+        strategies.valid_bodies(p)
+        | strategies.wrong_type_bodies(p)
+        | strategies.malformed_bodies(p)
+        | strategies.non_object_bodies()
+        | strategies.empty_update_bodies(p)
+    )
+    ids = st.just(target.events.live) | strategies.unknown_event_ids(p) | strategies.odd_event_ids(p)
+    creds = strategies.bad_credentials(p, wrong_region=target.has_wrong_region_key)
+    explore(target, "UE-AUTH-07", updates(target, bodies, creds, ids))
+    settle(target, "UE-AUTH-07")
+
+
+@clause("UE-AUTH-08")
+def test_scheme_name_is_case_insensitive(target):
+    reckon(target, "UE-AUTH-08")
+    settle(target, "UE-AUTH-08")
+
+
+@clause("UE-AUTH-09")
+def test_key_without_its_scheme_is_refused(target):
+    reckon(target, "UE-AUTH-09")
+    settle(target, "UE-AUTH-09")
+
+
+@clause("UE-AUTH-10")
+def test_retired_key_places_do_not_authenticate(target):
+    reckon(target, "UE-AUTH-10")
+    settle(target, "UE-AUTH-10")
+
+
+@clause("UE-HTTP-01")
+def test_header_name_case_does_not_matter(target):
+    reckon(target, "UE-HTTP-01")
+    explore(target, "UE-HTTP-01", updates(target, strategies.valid_bodies(target.profile)), weight=0.5)
+    settle(target, "UE-HTTP-01")

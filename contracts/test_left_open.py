@@ -1,34 +1,52 @@
-"""What the contract leaves open: any of the allowed answers passes, but never a 5xx or a bad body."""
+"""What the contract leaves open: any of the allowed answers passes, but never a 5xx or a bad error body."""
 
-from hypothesis import given
 from hypothesis import strategies as st
 
-import strategies
-from contracts.clauses import clause
-from contracts.model import VALID, Credentials
+from fpjs_conformance import strategies
+from fpjs_conformance.clauses import clause
+from fpjs_conformance.contract import explore, reckon, settle, updates
+from fpjs_conformance.model import VALID, Credential, Credentials
 
 
 @clause("UE-OPEN-01")
-@given(
-    body=strategies.wrong_type_bodies() | strategies.malformed_bodies() | strategies.non_object_bodies(),
-    request_id=strategies.unknown_request_ids() | strategies.odd_request_ids(),
-)
-def test_several_faults_any_answer(target, body, request_id):
-    target.verify_both_schemes(body, request_id=request_id)
+def test_several_faults_any_answer(target):
+    reckon(target, "UE-OPEN-01")
+    p = target.profile
+    bodies = strategies.wrong_type_bodies(p) | strategies.malformed_bodies(p) | strategies.non_object_bodies()
+    ids = (strategies.unknown_event_ids(p) | strategies.odd_event_ids(p)).filter(lambda i: i != target.events.live)
+    explore(target, "UE-OPEN-01", updates(target, bodies, event_ids=ids))
+    settle(target, "UE-OPEN-01")
 
 
 @clause("UE-OPEN-02")
-@given(other=strategies.near_miss_keys() | strategies.unrelated_keys(), valid_in_header=st.booleans())
-def test_header_and_query_keys_differ(target, other, valid_in_header):
-    creds = Credentials(header=VALID, query=other) if valid_in_header else Credentials(header=other, query=VALID)
-    target.verify(target.update(credentials=creds))
+def test_keys_in_two_places_differ(target):
+    reckon(target, "UE-OPEN-02")
+    places = [p.name for p in target.profile.key_places]
+    other = strategies.near_miss_keys() | strategies.unrelated_keys()
+
+    def creds(valid_at, key):
+        wrong_at = next(p for p in places if p != valid_at)
+        return Credentials((Credential(valid_at, VALID), Credential(wrong_at, key)))
+
+    explore(
+        target, "UE-OPEN-02", updates(target, st.none(), st.builds(creds, st.sampled_from(places), other)), weight=0.5
+    )
+    settle(target, "UE-OPEN-02")
 
 
 @clause("UE-OPEN-03")
-@given(
-    body=strategies.valid_bodies(),
-    content_type=st.sampled_from([None, "text/plain", "application/json; charset=utf-8"]),
-    sdk=st.sampled_from([(), (("ii", "fingerprint-pro-server-python-sdk/8.15.1"),)]),
-)
-def test_content_type_and_sdk_parameter(target, body, content_type, sdk):
-    target.verify_both_schemes(body, "UE-OPEN-03", content_type=content_type, extra_query=sdk)
+def test_content_type_and_sdk_additions(target):
+    reckon(target, "UE-OPEN-03")
+    p = target.profile
+    content_types = st.sampled_from([None, "text/plain", "application/json; charset=utf-8", "APPLICATION/JSON"])
+    sdk_query = st.sampled_from([(), tuple(p.sdk_query.items())])
+    sdk_headers = st.sampled_from([(), tuple(p.sdk_headers.items())])
+    requests = updates(
+        target,
+        strategies.valid_bodies(p),
+        content_type=content_types,
+        extra_query=sdk_query,
+        extra_headers=sdk_headers,
+    )
+    explore(target, "UE-OPEN-03", requests, weight=0.5)
+    settle(target, "UE-OPEN-03")

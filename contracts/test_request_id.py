@@ -1,34 +1,32 @@
-"""Request ids: unknown, odd, and expired events."""
+"""Event ids: unknown, odd, and past the update window."""
 
-import pytest
-from hypothesis import assume, given
+from hypothesis import strategies as st
 
-import strategies
-from contracts.clauses import clause
+from fpjs_conformance import strategies
+from fpjs_conformance.clauses import clause
+from fpjs_conformance.contract import explore, reckon, require, settle, updates
 
 
-def _not_designated(target, request_id):
+def _ids(target, clause_id, ids):
+    reckon(target, clause_id)
     ev = target.events
-    assume(request_id not in (ev.live, ev.expired, ev.not_ready))
+    ids = ids.filter(lambda i: i not in (ev.live, ev.expired, ev.not_ready))
+    explore(target, clause_id, updates(target, st.none(), event_ids=ids))
+    settle(target, clause_id)
 
 
 @clause("UE-ID-01")
-@given(request_id=strategies.unknown_request_ids())
-def test_unknown_id_is_request_not_found(target, request_id):
-    _not_designated(target, request_id)
-    target.verify_both_schemes(request_id=request_id)
+def test_unknown_id_is_not_found(target):
+    _ids(target, "UE-ID-01", strategies.unknown_event_ids(target.profile))
 
 
 @clause("UE-ID-02")
-@given(request_id=strategies.odd_request_ids())
-def test_odd_id_is_400_or_404(target, request_id):
-    _not_designated(target, request_id)
-    target.verify_both_schemes(request_id=request_id)
+def test_odd_id_is_400_or_404(target):
+    _ids(target, "UE-ID-02", strategies.odd_event_ids(target.profile))
 
 
 @clause("UE-ID-03")
-def test_expired_event_cannot_be_updated(target):
-    if not target.events.expired:
-        target.ledger.skipped("UE-ID-03", "needs --expired-request-id")
-        pytest.skip("needs --expired-request-id (FPJS_EXPIRED_REQUEST_ID)")
-    target.verify(target.update(request_id=target.events.expired))
+def test_event_past_its_window_cannot_be_updated(target):
+    require(target.events.expired, "needs --expired-request-id (FPJS_EXPIRED_REQUEST_ID)")
+    reckon(target, "UE-ID-03")
+    settle(target, "UE-ID-03")

@@ -1,8 +1,9 @@
 """What the suite sends and what came back, as plain data.
 
-Requests name their credentials symbolically (`Key("valid")`, `Key("near", "drop-last")`): the
-real secret is put in only by the transport at send time. Anything that prints a request
-(Hypothesis falsifying examples, failure messages, reports) therefore never sees the secret.
+Requests name their credentials symbolically (`Key("valid")`, `Key("near", "drop-last")`) and
+their key places by the profile's place names (`header`, `query`, `retired-header`): the real
+secret, header name and scheme are put in only by the transport at send time. Anything that
+prints a request (Hypothesis examples, failure messages, reports) never sees the secret.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def _change_first(key: str, var: str) -> tuple[str, str]:
@@ -54,29 +56,57 @@ class Key:
 VALID = Key("valid")
 EMPTY = Key("empty")
 WRONG_REGION = Key("wrong_region")
+DOCUMENTED = ""  # a Credential's spelling as the document gives it
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One key in one place, and how it is spelled on the wire.
+
+    `name_case`: "" the documented header name, or "lower"/"upper". `scheme`: "" the documented
+    scheme (if the place has one), None the bare key without a scheme, or another word
+    ("bearer", "Basic") in its place.
+    """
+
+    place: str
+    key: Key
+    name_case: str = DOCUMENTED
+    scheme: str | None = DOCUMENTED
+
+    @property
+    def as_documented(self) -> bool:
+        return self.name_case == DOCUMENTED and self.scheme == DOCUMENTED
+
+    def describe(self) -> str:
+        how = []
+        if self.name_case:
+            how.append(f"name in {self.name_case} case")
+        if self.scheme is None:
+            how.append("no scheme")
+        elif self.scheme:
+            how.append(f"scheme {self.scheme!r}")
+        return f"{self.place}: {self.key.describe()}" + (f" ({', '.join(how)})" if how else "")
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """Where keys go: the Auth-API-Key header, the api_key query parameter, both, or neither."""
+    """The keys a request carries, each in its place (none: no key at all)."""
 
-    header: Key | None = None
-    query: Key | None = None
+    items: tuple[Credential, ...] = ()
+
+    @classmethod
+    def of(cls, **places: Key) -> Credentials:
+        """`Credentials.of(header=VALID)`; a place name with a dash: `Credentials.of(**{"retired-query": VALID})`."""
+        return cls(tuple(Credential(place, key) for place, key in places.items()))
 
     def describe(self) -> str:
-        parts = []
-        if self.header:
-            parts.append(f"header: {self.header.describe()}")
-        if self.query:
-            parts.append(f"query: {self.query.describe()}")
-        return ", ".join(parts) or "no key"
+        return ", ".join(c.describe() for c in self.items) or "no key"
+
+    def __repr__(self) -> str:  # shown in Hypothesis examples
+        return f"Credentials({self.describe()})"
 
 
 NO_KEY = Credentials()
-HEADER_KEY = Credentials(header=VALID)
-QUERY_KEY = Credentials(query=VALID)
-
-ABSENT = object()
 
 
 def printable(text: str) -> str:
@@ -84,6 +114,9 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -122,31 +155,45 @@ class Body:
     def __repr__(self) -> str:  # shown in Hypothesis falsifying examples
         return f"Body({self.describe()})"
 
+    def __hash__(self) -> int:
+        return hash(self.encode())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Body) and self.encode() == other.encode()
+
 
 NO_BODY = Body()
+UPDATE, READ = "update", "read"
 
 
 @dataclass(frozen=True)
 class Request:
-    """One request to the target, in symbolic form."""
+    """One request to the target, in symbolic form: the update (or the read-back) of one event."""
 
-    request_id: str
-    credentials: Credentials = HEADER_KEY
+    event_id: str
+    credentials: Credentials = NO_KEY
     body: Body = NO_BODY
-    method: str = "PUT"
+    op: str = UPDATE
     content_type: str | None = "application/json"
     extra_query: tuple[tuple[str, str], ...] = ()
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     def fingerprint(self) -> tuple:
         """What makes two requests the same on the wire (bodies compared as bytes)."""
-        return (self.method, self.request_id, self.credentials, self.body.encode(), self.content_type, self.extra_query)
+        return (
+            self.op,
+            self.event_id,
+            self.credentials,
+            self.body.encode(),
+            self.content_type,
+            self.extra_query,
+            self.extra_headers,
+        )
 
-    def describe(self) -> str:
-        head = f"{self.method} /events/{self.request_id} [{self.credentials.describe()}]"
-        if self.method == "GET":
-            return head
-        ctype = self.content_type or "no Content-Type"
-        return f"{head} ({ctype}) {self.body.describe(80)}"
+    def __repr__(self) -> str:
+        return (
+            f"Request({self.op} {printable(self.event_id)!r} [{self.credentials.describe()}] {self.body.describe(80)})"
+        )
 
 
 @dataclass
@@ -154,16 +201,32 @@ class Exchange:
     """A request as sent (secrets already redacted) and what came back, or why nothing did."""
 
     request: Request
+    method: str
     url: str  # redacted
     headers: dict[str, str]  # redacted
     status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    body: bytes = b""  # decoded (gzip and deflate undone)
     error: str | None = None  # transport failure, if any
     elapsed: float = 0.0
     attempts: int = 1
     curl: str = ""
+    version: str = ""
+    stray_after: Exchange | None = field(default=None, repr=False)  # an earlier answer that left stray bytes
     _parsed: tuple[bytes, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def path(self) -> str:
+        """The path and query as sent (percent-encoded, secrets redacted)."""
+        parts = urlsplit(self.url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def describe_request(self) -> str:
+        req = self.request
+        head = f"{self.method} {self.path} [{req.credentials.describe()}]"
+        if req.op == READ:
+            return head
+        return f"{head} ({req.content_type or 'no Content-Type'}) {req.body.describe(80)}"
 
     @property
     def media_type(self) -> str:
@@ -179,7 +242,7 @@ class Exchange:
         """The ErrorResponse code, when the body has one (never raises)."""
         try:
             payload = self.json()
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return None
         if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
             code = payload["error"].get("code")
@@ -194,3 +257,6 @@ class Exchange:
         if self.error:
             return f"no response: {self.error}"
         return f"{self.status} {self.media_type or '(no content type)'} {self.body_excerpt(160)}".rstrip()
+
+    def __repr__(self) -> str:
+        return f"Exchange({self.describe_request()} -> {self.received()[:80]})"

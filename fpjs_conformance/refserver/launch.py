@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 
-from refserver.serve import READY
+from fpjs_conformance.refserver.serve import READY, WATCH_PARENT
 
 
 class LaunchError(RuntimeError):
@@ -21,7 +21,8 @@ class ServerProcess:
 
     def __init__(self, args: list[str], env: dict[str, str] | None = None, ready_timeout: float = 30.0):
         self.args = [sys.executable, *args]
-        self.env = {**os.environ, **(env or {})}
+        # The child exits when this process goes away, however it goes (its stdin pipe closes).
+        self.env = {**os.environ, **(env or {}), WATCH_PARENT: "1"}
         self.ready_timeout = ready_timeout
         self.url = ""
         self.proc: subprocess.Popen | None = None
@@ -29,7 +30,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self.proc = subprocess.Popen(
-            self.args, stdout=subprocess.PIPE, stderr=self._stderr, env=self.env, stdin=subprocess.DEVNULL
+            self.args, stdout=subprocess.PIPE, stderr=self._stderr, env=self.env, stdin=subprocess.PIPE
         )
         assert self.proc.stdout is not None
         sel = selectors.DefaultSelector()
@@ -58,6 +59,8 @@ class ServerProcess:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
         self.proc.terminate()
         try:
             self.proc.wait(timeout=5)

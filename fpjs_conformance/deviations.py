@@ -20,7 +20,7 @@ from typing import Any
 DEFAULT_PATH = Path(__file__).with_name("known-deviations.toml")
 NONE = "none"  # `--deviations none`: apply no profile, not even one matched by base URL
 ENTRY_KEYS = {"reason", "link", "expires"}
-PROFILE_KEYS = {"base_url", "description", "deviations"}
+PROFILE_KEYS = {"base_url", "description", "deviations", "versions"}
 
 
 class DeviationError(ValueError):
@@ -48,6 +48,10 @@ class Profile:
     base_url: str | None = None  # a glob matched against the target's base URL
     description: str = ""
     deviations: Mapping[str, Deviation] = field(default_factory=dict)
+    versions: tuple[str, ...] | None = None  # the API versions it applies to (None: all)
+
+    def applies_to(self, version: str) -> bool:
+        return self.versions is None or version in self.versions
 
     def matches(self, base_url: str) -> bool:
         return self.base_url is not None and fnmatch.fnmatchcase(base_url.rstrip("/"), self.base_url.rstrip("/"))
@@ -73,8 +77,10 @@ def load(path: Path = DEFAULT_PATH, known_clauses: Iterable[str] | None = None) 
     try:
         with Path(path).open("rb") as fh:
             raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise DeviationError(f"{path}: not valid TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DeviationError(f"{path}: not valid TOML (UTF-8 text): {exc}") from None
+    except OSError as exc:
+        raise DeviationError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     known = set(known_clauses) if known_clauses is not None else None
     return {name: _profile(path, name, body, known) for name, body in raw.items()}
 
@@ -87,6 +93,9 @@ def _profile(path: Path, name: str, body: Any, known: set[str] | None) -> Profil
     base_url = body.get("base_url")
     if base_url is not None and not (isinstance(base_url, str) and base_url):
         raise DeviationError(f"{where}: base_url must be a non-empty string (a glob such as 'http://127.0.0.1:4010*')")
+    versions = body.get("versions")
+    if versions is not None and not (isinstance(versions, list) and all(isinstance(v, str) for v in versions)):
+        raise DeviationError(f'{where}: versions must be a list of API versions such as ["v3"]')
     entries = body.get("deviations", {})
     if not isinstance(entries, dict):
         raise DeviationError(f"{where}: deviations must be a table of clause ids")
@@ -108,7 +117,7 @@ def _profile(path: Path, name: str, body: Any, known: set[str] | None) -> Profil
         if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
             raise DeviationError(f"{at}: expires must be a TOML date such as 2026-06-30 (unquoted)")
         found[clause_id] = Deviation(name, clause_id, entry["reason"].strip(), entry["link"].strip(), expires)
-    return Profile(name, base_url, str(body.get("description", "")), found)
+    return Profile(name, base_url, str(body.get("description", "")), found, tuple(versions) if versions else None)
 
 
 def _only(where: str, table: dict, allowed: set[str]) -> None:
@@ -117,19 +126,26 @@ def _only(where: str, table: dict, allowed: set[str]) -> None:
         raise DeviationError(f"{where}: unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(allowed))}")
 
 
-def select(profiles: Mapping[str, Profile], name: str | None, base_url: str | None) -> Profile | None:
-    """The profile named by --deviations, else the one whose base_url glob matches the target; None: none."""
-    if name:
-        if name.lower() == NONE:
+def select(profiles: Mapping[str, Profile], names: str | None, base_url: str | None, version: str) -> Profile | None:
+    """The profile for one API version: among those named by --deviations (comma-separated), else
+    among those whose base_url glob matches the target, the one that applies to `version`."""
+    if names:
+        chosen = [n.strip() for n in names.split(",") if n.strip()]
+        if any(n.lower() == NONE for n in chosen):
             return None
-        if name not in profiles:
+        unknown = [n for n in chosen if n not in profiles]
+        if unknown:
             known = ", ".join(sorted(profiles)) or "none defined"
-            raise DeviationError(f"--deviations {name!r}: no such profile (known: {known}; or {NONE!r})")
-        return profiles[name]
-    if not base_url:
+            raise DeviationError(f"--deviations {unknown[0]!r}: no such profile (known: {known}; or {NONE!r})")
+        candidates = [profiles[n] for n in chosen]
+    elif base_url:
+        candidates = [p for p in profiles.values() if p.matches(base_url)]
+    else:
         return None
-    matching = [p for p in profiles.values() if p.matches(base_url)]
-    if len(matching) > 1:
-        names = ", ".join(p.name for p in matching)
-        raise DeviationError(f"{base_url} matches several profiles ({names}): pick one with --deviations")
-    return matching[0] if matching else None
+    applicable = [p for p in candidates if p.applies_to(version)]
+    if len(applicable) > 1:
+        found = ", ".join(p.name for p in applicable)
+        raise DeviationError(
+            f"several known-deviation profiles apply to {version} ({found}): pick one with --deviations"
+        )
+    return applicable[0] if applicable else None

@@ -6,12 +6,22 @@ instead of polling the port, so start-up needs no sleeps.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
+import threading
 
 import uvicorn
 
 READY = "READY"
+WATCH_PARENT = "FPJS_REF_WATCH_PARENT"  # set by the launcher: exit when stdin closes (the parent is gone)
+
+
+def _exit_with_parent() -> None:
+    """Block on stdin; EOF means the process that started us is gone, even if it was killed."""
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
 
 
 def serve(
@@ -24,6 +34,8 @@ def serve(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)  # connections queue here until uvicorn accepts them
+    if os.environ.get(WATCH_PARENT):
+        threading.Thread(target=_exit_with_parent, daemon=True).start()
     scheme = "https" if ssl_certfile else "http"
     bound_host, bound_port = sock.getsockname()[:2]
     print(f"{READY} {scheme}://{bound_host}:{bound_port}", flush=True)

@@ -1,0 +1,295 @@
+"""Pure checks: an exchange (and what the contract lets it be) in, `Violation`s out.
+
+No HTTP here. Every check names the clause it enforces and says expected / received; a violation
+is data (clause, check, expected, received, the exchange) that reports and the self-test read as
+fields, never by parsing printed text.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fpjs_conformance.model import Exchange
+from fpjs_conformance.profile import Profile
+
+
+class Violation(AssertionError):
+    """A clause the target broke, with the evidence."""
+
+    def __init__(self, clause_id: str, expected: str, received: str, exchange: Exchange | None = None):
+        self.clause_id = clause_id
+        self.expected = expected
+        self.received = received
+        self.exchange = exchange
+        self.check = ""  # the check function that raised it, set by @check
+        self.version = exchange.version if exchange else ""
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        from fpjs_conformance.clauses import get
+
+        tag = f"[{self.version}] " if self.version else ""
+        sent = f" | sent {self.exchange.describe_request()}" if self.exchange else ""
+        return (
+            f"{tag}{self.clause_id} ({get(self.clause_id).title}) violated{sent}"
+            f" | expected {self.expected} | received {self.received}"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def key(self) -> tuple:
+        """What makes two violations the same finding (for de-duplicating examples)."""
+        ex = self.exchange
+        return (self.clause_id, self.check, self.expected, self.received, ex.describe_request() if ex else "")
+
+
+class Violations(AssertionError):
+    """Everything one response (or one test) broke: each violation under its own clause."""
+
+    def __init__(self, found: list[Violation]):
+        self.found = found
+        super().__init__("\n".join(v.summary() for v in found))
+
+
+def raise_all(found: list[Violation]) -> None:
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise Violations(found)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the contract allows as the answer to one request, under one clause.
+
+    `allowed` maps status -> the error codes allowed with it (None: any body). Instead of
+    `allowed`, `forbidden` lists the statuses that break the clause (an auth clause only says the
+    key must not be refused). Statuses in `defer` are another clause's to judge: this clause gives
+    no verdict on them. `relaxed_codes` lifts the code-fits-status rule (the expired event).
+    """
+
+    clause_id: str
+    why: str
+    allowed: Mapping[int, frozenset[str] | None] | None = None
+    forbidden: frozenset[int] = frozenset()
+    defer: frozenset[int] = frozenset()
+    relaxed_codes: bool = False
+
+    def describe(self) -> str:
+        if self.allowed is None:
+            return f"not {' or '.join(str(s) for s in sorted(self.forbidden))} ({self.why})"
+        parts = []
+        for status in sorted(self.allowed):
+            codes = self.allowed[status]
+            parts.append(f"{status} {'/'.join(sorted(codes))}" if codes else str(status))
+        return " or ".join(parts) + f" ({self.why})"
+
+    def judges(self, status: int | None) -> bool:
+        return status not in self.defer
+
+
+Check = Callable[..., None]
+
+
+def check(clause_id: str | None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Mark a check function and the clause it enforces (None: the clause comes with the call).
+
+    Its violations carry its name, which the mutation score uses to count killers.
+    """
+
+    def mark(fn: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            try:
+                fn(*args, **kwargs)
+            except Violation as violation:
+                violation.check = violation.check or fn.__name__
+                raise
+
+        wrapper.clause_id = clause_id  # type: ignore[attr-defined]
+        return wrapper
+
+    return mark
+
+
+# -- universal: every response of every request ---------------------------------------------------
+@check("UE-TRANSPORT-01")
+def transport_completed(ex: Exchange, profile: Profile) -> None:
+    if ex.error is not None:
+        raise Violation("UE-TRANSPORT-01", "a complete HTTP response within the timeout", ex.received(), ex)
+
+
+@check("UE-TRANS-02")
+def not_rate_limited(ex: Exchange, profile: Profile) -> None:
+    if ex.status == 429:
+        raise Violation("UE-TRANS-02", "an answer once the wait has passed (retries exhausted)", ex.received(), ex)
+
+
+@check("UE-RESP-02")
+def no_server_error(ex: Exchange, profile: Profile) -> None:
+    if ex.status is not None and ex.status >= 500:
+        raise Violation("UE-RESP-02", "no 5xx", ex.received(), ex)
+
+
+@check("UE-RESP-01")
+def status_declared(ex: Exchange, profile: Profile) -> None:
+    declared = profile.declared_statuses
+    if ex.status is not None and ex.status != 429 and ex.status not in declared:
+        raise Violation("UE-RESP-01", f"one of {sorted(declared)}", ex.received(), ex)
+
+
+@check("UE-RESP-03")
+def error_body_is_json(ex: Exchange, profile: Profile) -> None:
+    if ex.status not in profile.error_statuses:
+        return
+    if ex.media_type != "application/json":
+        raise Violation("UE-RESP-03", "Content-Type application/json", ex.received(), ex)
+    try:
+        ex.json()
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise Violation("UE-RESP-03", "a JSON body", f"{ex.received()} ({exc.__class__.__name__})", ex) from None
+
+
+@check("UE-RESP-04")
+def error_body_matches_schema(ex: Exchange, profile: Profile) -> None:
+    if ex.status not in profile.error_statuses:
+        return
+    try:
+        payload = ex.json()
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return  # UE-RESP-03's finding
+    name = profile.error_schema_name(ex.status)
+    error = next(iter(sorted(profile.validator(name).iter_errors(payload), key=lambda e: list(e.path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        raise Violation(
+            "UE-RESP-04", f"a body valid against {name}", f"{ex.received()} [at {where}: {error.message[:200]}]", ex
+        )
+
+
+@check("UE-RESP-05")
+def code_fits_status(ex: Exchange, profile: Profile) -> None:
+    fitting = profile.codes_by_status.get(ex.status or 0)
+    if fitting is None:
+        return
+    code = ex.error_code()
+    if code not in fitting:
+        expected = f"for {ex.status}, code {' or '.join(sorted(fitting))}"
+        raise Violation("UE-RESP-05", expected, f"{ex.status} with code {code!r}", ex)
+
+
+UNIVERSAL: tuple[Check, ...] = (
+    transport_completed,
+    not_rate_limited,
+    no_server_error,
+    status_declared,
+    error_body_is_json,
+    error_body_matches_schema,
+    code_fits_status,
+)
+
+
+# -- per clause: what the contract predicts ---------------------------------------------------------
+@check(None)
+def outcome_as_expected(ex: Exchange, expectation: Expectation) -> None:
+    """The status (and error code) is one the contract allows for this request, under one clause."""
+    if ex.error is not None or not expectation.judges(ex.status):
+        return
+    if expectation.allowed is None:
+        if ex.status in expectation.forbidden:
+            received = f"{ex.status} with code {ex.error_code()!r}" if ex.error_code() else ex.received()
+            raise Violation(expectation.clause_id, expectation.describe(), received, ex)
+        return
+    if ex.status not in expectation.allowed:
+        raise Violation(expectation.clause_id, expectation.describe(), ex.received(), ex)
+    codes = expectation.allowed[ex.status]
+    if codes is not None and ex.error_code() not in codes:
+        raise Violation(expectation.clause_id, expectation.describe(), f"{ex.status} with code {ex.error_code()!r}", ex)
+
+
+def judge(ex: Exchange, profile: Profile, expectations: list[Expectation]) -> list[tuple[str, Violation | None]]:
+    """Every verdict one response gets: (clause, None) for a pass, (clause, violation) for a failure.
+
+    Each clause the response informs is judged, so one response that breaks several clauses is
+    recorded under each of them.
+    """
+    relaxed = any(e.relaxed_codes for e in expectations)
+    verdicts: list[tuple[str, Violation | None]] = []
+    if ex.error is not None:
+        try:
+            transport_completed(ex, profile)
+        except Violation as violation:
+            return [("UE-TRANSPORT-01", violation)]
+    for fn in UNIVERSAL:
+        if relaxed and fn is code_fits_status:
+            continue
+        verdicts.append(verdict(fn.clause_id, fn, ex, profile))  # type: ignore[attr-defined]
+    for expectation in expectations:
+        if expectation.judges(ex.status):
+            verdicts.append(verdict(expectation.clause_id, outcome_as_expected, ex, expectation))
+    return verdicts
+
+
+def verdict(clause_id: str, fn: Check, *args: Any) -> tuple[str, Violation | None]:
+    try:
+        fn(*args)
+    except Violation as violation:
+        return violation.clause_id, violation
+    return clause_id, None
+
+
+# -- what the read-back shows -----------------------------------------------------------------------
+@check(None)
+def stored_fields_match(clause_id: str, stored: Mapping[str, Any], want: Mapping[str, Any], ex: Exchange) -> None:
+    """The read-back event holds `want` (field -> value) exactly; other fields are not compared."""
+    wrong = {k: stored.get(k, "<absent>") for k, v in want.items() if not same_json(stored.get(k, _MISSING), v)}
+    if wrong:
+        raise Violation(clause_id, f"read-back fields {_short(dict(want))}", f"read-back fields {_short(wrong)}", ex)
+
+
+@check("UE-SEM-04")
+def same_outcome(first: Exchange, second: Exchange) -> None:
+    if (first.status, first.error_code()) != (second.status, second.error_code()):
+        raise Violation(
+            "UE-SEM-04",
+            f"the repeat answered like the first ({first.status})",
+            f"first {first.status}, repeat {second.received()}",
+            second,
+        )
+
+
+_MISSING = object()
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """JSON equality: types matter (true is not 1), key order does not."""
+    if type(a) is not type(b) and not (isinstance(a, int | float) and isinstance(b, int | float)):
+        return False
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+@dataclass
+class Verdicts:
+    """The verdicts of one exchange, kept so a repeat of the same request is judged without resending."""
+
+    exchange: Exchange
+    verdicts: list[tuple[str, Violation | None]] = field(default_factory=list)
+
+    @property
+    def violations(self) -> list[Violation]:
+        return [v for _, v in self.verdicts if v is not None]

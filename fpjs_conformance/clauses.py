@@ -1,0 +1,95 @@
+"""The clause catalogue: one entry per clause, with the spec text it comes from in each version."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+
+import yaml
+
+from fpjs_conformance import profile as profiles
+from fpjs_conformance.profile import Profile
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    area: str
+    level: str
+    title: str
+    requirement_template: str
+    pointers: dict[str, str]  # version -> JSON pointer into that version's document
+
+    def applies_to(self, version: str) -> bool:
+        return version in self.pointers
+
+    def requirement(self, profile: Profile) -> str:
+        """The requirement sentence with the version's facts filled in."""
+        return self.requirement_template.format_map(facts(profile))
+
+    def spec_text(self, profile: Profile) -> str:
+        """The document text the clause comes from, quoted in reports."""
+        node = profile.pointer(self.pointers[profile.version])
+        if isinstance(node, str):
+            return node.strip()
+        return yaml.safe_dump(node, sort_keys=False, allow_unicode=True).strip()
+
+
+@functools.cache
+def catalogue() -> dict[str, Clause]:
+    with (profiles.data_dir() / "clauses.toml").open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {
+        cid: Clause(cid, e["area"], e["level"], e["title"], e["requirement"], dict(e.get("spec", {})))
+        for cid, e in raw.items()
+    }
+
+
+def get(clause_id: str) -> Clause:
+    return catalogue()[clause_id]
+
+
+def applicable(version: str) -> list[str]:
+    return [cid for cid, c in catalogue().items() if c.applies_to(version)]
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@functools.cache
+def facts(profile: Profile) -> dict[str, str]:
+    """The names a requirement template may use, for one version."""
+    header = next((p for p in profile.key_places if p.location == "header"), None)
+    query = next((p for p in profile.key_places if p.location == "query"), None)
+    codes = profile.codes_by_status
+    return {
+        **profile.codes,
+        "places": _and([p.describe() for p in profile.key_places]),
+        "header": header.describe() if header else "a header",
+        "header_field": header.field if header else "",
+        "scheme": (header.scheme or "") if header else "",
+        "query": query.describe() if query else "a query parameter",
+        "retired": _and([p.describe() for p in profile.retired_places]) if profile.retired_places else "none",
+        "fields": _and(list(profile.fields)),
+        "object_fields": _and(profile.fields_of_type("object")) or "object",
+        "body_schema": profile.body_schema_name,
+        "limits": " or ".join(limit.describe() for limit in profile.limits.values()),
+        "bad_request_codes": " or ".join(sorted(codes.get(400, ()))),
+        "window": f"{profile.update_window_days} days",
+        "empty_update": " or ".join(str(s) for s in sorted(profile.empty_update_statuses)),
+        "statuses": ", ".join(str(s) for s in sorted(profile.declared_statuses)),
+        "error_statuses": ", ".join(str(s) for s in sorted(profile.error_statuses)),
+        "codes_by_status": "; ".join(f"{s} {' or '.join(sorted(c))}" for s, c in sorted(codes.items())),
+        "sdk": ", ".join([*(f"the {k} query parameter" for k in profile.sdk_query), *profile.sdk_headers]) or "nothing",
+    }
+
+
+def clause(clause_id: str):
+    """Mark a contract test with the clause it exercises (selectable with `-k <clause id>`)."""
+    import pytest
+
+    if clause_id not in catalogue():
+        raise KeyError(f"unknown clause {clause_id!r}")
+    return pytest.mark.clause(clause_id)

@@ -1,0 +1,98 @@
+"""The random phase: Hypothesis explores past the coverage table, within the run's request budget.
+
+Each clause test hands a strategy of requests (or of whatever its step needs) to `explore`, which
+runs it as a Hypothesis test of its own, with the settings of the run profile (`default`, `ci`,
+`nightly`), the run's seed, and a database key per version and clause. A request sent earlier in
+the run is judged again without being resent; once the budget is spent, examples are rejected
+without a request, so the phase ends quietly and the report says what the budget cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, reject, seed, settings
+from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Unsatisfiable
+
+from fpjs_conformance import checks
+from fpjs_conformance.transport import BudgetSpent
+
+
+@dataclass(frozen=True)
+class RunProfile:
+    """How much a run explores: examples per clause after the table, and a cap per version."""
+
+    name: str
+    examples: int
+    requests_per_version: int
+    derandomize: bool
+    database: bool = False
+
+
+RUN_PROFILES = {
+    "default": RunProfile("default", examples=8, requests_per_version=400, derandomize=True),
+    "ci": RunProfile("ci", examples=2, requests_per_version=200, derandomize=True),
+    "nightly": RunProfile("nightly", examples=120, requests_per_version=3000, derandomize=False, database=True),
+}
+# No explain phase: its "lines always run by failing cases" notes point into the suite, not the target.
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """The run's exploration settings (one per run, shared by every version's target)."""
+
+    profile: RunProfile
+    seed: int | None = None
+
+    def settings(self, examples: int) -> settings:
+        database = None
+        if self.profile.database:
+            database = DirectoryBasedExampleDatabase(os.environ.get("FPJS_HYPOTHESIS_DB", ".hypothesis/examples"))
+        return settings(
+            max_examples=max(1, examples),
+            derandomize=self.profile.derandomize,
+            database=database,
+            deadline=None,
+            phases=PHASES,
+            print_blob=True,
+            suppress_health_check=list(HealthCheck),
+        )
+
+
+def submit_and_judge(target, request) -> None:
+    checks.raise_all(target.submit(request).violations)
+
+
+def explore(
+    target,
+    clause_id: str,
+    strategy: st.SearchStrategy,
+    step: Callable[[Any, Any], None] = submit_and_judge,
+    *,
+    weight: float = 1.0,
+) -> None:
+    """Run `step(target, drawn)` for random draws of `strategy`: the clause's random examples."""
+    exploration: Exploration = target.exploration
+    examples = round(exploration.profile.examples * weight)
+    if examples < 1:
+        return
+
+    def explore_clause(drawn) -> None:
+        try:
+            step(target, drawn)
+        except BudgetSpent:
+            reject()
+
+    explore_clause._hypothesis_internal_add_digest = f"{target.version}:{clause_id}".encode()  # type: ignore[attr-defined]
+    test = exploration.settings(examples)(given(strategy)(explore_clause))
+    if exploration.seed is not None:
+        test = seed(exploration.seed)(test)
+    with contextlib.suppress(Unsatisfiable):  # every example rejected: the budget was spent before this clause
+        test()

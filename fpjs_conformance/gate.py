@@ -1,0 +1,162 @@
+"""pytest hooks of the regression gate: known deviations as expected failures, stale and expired entries.
+
+Loaded by the plugin (`pytest_plugins`). For each API version the profile of known deviations that
+applies to it is chosen (by `--deviations` or by base URL); a failing test whose violations are all
+listed for its version becomes an expected failure; a listed clause that the run exercised without
+a violation, or an expired entry, fails the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from fpjs_conformance import clauses, deviations
+from fpjs_conformance.checks import Violation
+from fpjs_conformance.profile import data_dir
+
+PROFILES = pytest.StashKey[dict]()  # version -> deviations.Profile | None
+
+
+def configure(config: pytest.Config, run) -> None:
+    """Choose each version's profile; an expired entry or a malformed file is a usage error."""
+    o = run.options
+    path = Path(o.deviations_file) if o.deviations_file else Path(str(data_dir() / "known-deviations.toml"))
+    chosen: dict = {}
+    try:
+        loaded = deviations.load(path, clauses.catalogue())
+        for version in o.versions:
+            base_url = o.base_urls[version] if o.base_urls else None
+            chosen[version] = deviations.select(loaded, o.deviations, base_url, version)
+    except deviations.DeviationError as exc:
+        raise pytest.UsageError(f"known deviations: {exc}") from None
+    expired = [d for p in chosen.values() if p for d in p.expired(dt.date.today())]
+    if expired:
+        lines = [f"  {d.describe()}" for d in expired]
+        raise pytest.UsageError(
+            f"expired known deviation(s) in {path} (re-check the target, then renew `expires` or remove):\n"
+            + "\n".join(lines)
+        )
+    config.stash[PROFILES] = chosen
+    active = {v: p for v, p in chosen.items() if p}
+    if active:
+        run.deviations = {
+            "file": str(path),
+            "profiles": {v: p.name for v, p in active.items()},
+            "entries": {
+                v: {
+                    cid: {"reason": d.reason, "link": d.link, "expires": str(d.expires)}
+                    for cid, d in p.deviations.items()
+                }
+                for v, p in active.items()
+            },
+            "expected_failures": [],
+            "stale": [],
+        }
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    from fpjs_conformance.checks import Violations
+
+    if isinstance(exc, Violations):
+        return list(exc.found)
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    from fpjs_conformance.plugin import RUN, clause_of, version_of
+
+    run = item.config.stash.get(RUN, None)
+    cid, version = clause_of(item), version_of(item)
+    if run is None or cid is None or version is None:
+        return report
+    key = f"{version}::{cid}"
+    target = run.targets.get(version)
+    if report.failed and call.excinfo is not None:
+        leaves = _leaves(call.excinfo.value)
+        found = [leaf for leaf in leaves if isinstance(leaf, Violation)]
+        for violation in found:
+            if target is not None:
+                target.ledger.failed(violation)
+            tests = run.failing_tests.setdefault(f"{violation.version or version}::{violation.clause_id}", [])
+            if item.nodeid not in tests:
+                tests.append(item.nodeid)
+        if len(found) < len(leaves):
+            first = call.excinfo.exconly().strip().splitlines() or ["(no message)"]
+            error = {"test": item.nodeid, "phase": report.when, "summary": first[0][:500]}
+            run.errors.setdefault(key, []).append(error)
+        profile = item.config.stash.get(PROFILES, {}).get(version)
+        covering = profile.covering(v.clause_id for v in found) if profile and len(found) == len(leaves) else None
+        if covering:
+            report.outcome = "skipped"
+            report.wasxfail = "known deviation " + "; ".join(d.describe() for d in covering)
+            run.deviations["expected_failures"].append(item.nodeid)
+    elif report.skipped and not hasattr(report, "wasxfail") and isinstance(report.longrepr, tuple) and target:
+        tally = target.ledger.clauses.get(cid)
+        if tally is None or not tally.skipped:
+            target.ledger.skipped(cid, str(report.longrepr[2]).removeprefix("Skipped: "))
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stale entries fail the run: before the reports are written, which record the exit status."""
+    from fpjs_conformance.plugin import RUN
+
+    config = session.config
+    run = config.stash.get(RUN, None)
+    chosen = config.stash.get(PROFILES, {})
+    if run is None or not run.deviations or getattr(config, "workerinput", None) is not None:
+        return
+    stale = []
+    for version, profile in chosen.items():
+        target = run.targets.get(version)
+        if profile is None or target is None:
+            continue
+        tallies = target.ledger.clauses
+        passed = {c: t.passed for c, t in tallies.items()}
+        stale += [(version, d) for d in profile.stale(passed, {c for c, t in tallies.items() if t.failed})]
+    if not stale:
+        return
+    run.deviations["stale"] = [f"{v}::{d.clause_id}" for v, d in stale]
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    where = run.deviations["file"]
+    for version, d in stale:
+        # Counted and listed with the failures, so the closing line reads red as the exit status is.
+        report = pytest.TestReport(
+            nodeid=f"{where}::{d.profile}::{version}::{d.clause_id}",
+            location=(where, None, f"stale known deviation {version}::{d.clause_id}"),
+            keywords={},
+            outcome="failed",
+            longrepr=(
+                f"STALE known deviation {d.describe()}\n"
+                f"  {version}::{d.clause_id} was exercised and never violated in this run:\n"
+                f"  the target no longer breaks it; remove the entry from {where}"
+            ),
+            when="call",
+        )
+        reporter.stats.setdefault("failed", []).append(report)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    from fpjs_conformance.plugin import RUN
+
+    run = config.stash.get(RUN, None)
+    dev = run.deviations if run else None
+    if dev:
+        names = ", ".join(f"{v}: {p!r}" for v, p in dev["profiles"].items())
+        terminalreporter.write_line(
+            f"fpjs: known deviations ({names}): {len(dev['expected_failures'])} expected failure(s)"
+        )
+        for key in dev["stale"]:
+            terminalreporter.write_line(f"fpjs: STALE known deviation {key} ({dev['file']}): remove it", red=True)

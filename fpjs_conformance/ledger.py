@@ -1,0 +1,120 @@
+"""Per-clause tally of every verdict one version's run made: the data behind every report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fpjs_conformance.checks import Violation
+from fpjs_conformance.model import READ, Exchange
+
+MAX_EXAMPLES = 5  # distinct failing examples kept per clause
+MAX_FAILURES = 100  # violations kept in discovery order (the self-test reads the first ones)
+
+
+def exchange_record(ex: Exchange) -> dict[str, Any]:
+    """An exchange as report data (already redacted by the transport)."""
+    req = ex.request
+    return {
+        "request": {
+            "summary": ex.describe_request(),
+            "method": ex.method,
+            "url": ex.url,
+            "headers": dict(ex.headers),
+            "body": req.body.describe(2000) if req.op != READ else "",
+        },
+        "response": {
+            "status": ex.status,
+            "headers": dict(ex.response_headers),
+            "body": ex.body_excerpt(2000),
+            "error": ex.error,
+            "elapsed_s": round(ex.elapsed, 3),
+            "attempts": ex.attempts,
+        },
+        "curl": ex.curl,
+    }
+
+
+def violation_record(v: Violation, test: str = "") -> dict[str, Any]:
+    """A violation as data: what the reports write and the self-test and benchmarks read."""
+    out: dict[str, Any] = {
+        "clause": v.clause_id,
+        "version": v.version,
+        "check": v.check,
+        "expected": v.expected,
+        "received": v.received,
+        "summary": v.summary(),
+        "test": test,
+    }
+    if v.exchange is not None:
+        out.update(exchange_record(v.exchange))
+    return out
+
+
+@dataclass
+class ClauseTally:
+    passed: int = 0
+    failed: int = 0
+    requests: int = 0  # responses that informed the clause
+    skipped: list[str] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    tests: set[str] = field(default_factory=set)
+    planned: int = 0  # coverage cases for the clause
+    covered: int = 0  # of them, sent
+    _seen: set = field(default_factory=set, repr=False)
+
+    @property
+    def exercised(self) -> bool:
+        return bool(self.passed or self.failed)
+
+
+class Ledger:
+    def __init__(self, version: str = "") -> None:
+        self.version = version
+        self.clauses: dict[str, ClauseTally] = {}
+        self.failures: list[dict[str, Any]] = []  # in the order they were found
+        self.current_test = ""
+
+    def tally(self, clause_id: str) -> ClauseTally:
+        tally = self.clauses.setdefault(clause_id, ClauseTally())
+        if self.current_test:
+            tally.tests.add(self.current_test)
+        return tally
+
+    def record(self, verdicts: list[tuple[str, Violation | None]]) -> None:
+        """The verdicts of one response: each clause counts the request once, and passes or fails."""
+        for clause_id in dict.fromkeys(c for c, _ in verdicts):
+            self.tally(clause_id).requests += 1
+        for clause_id, violation in verdicts:
+            if violation is None:
+                self.passed(clause_id)
+            else:
+                self.failed(violation)
+
+    def passed(self, clause_id: str) -> None:
+        self.tally(clause_id).passed += 1
+
+    def failed(self, violation: Violation) -> None:
+        if getattr(violation, "tallied", False):
+            return
+        violation.tallied = True  # type: ignore[attr-defined]
+        tally = self.tally(violation.clause_id)
+        tally.failed += 1
+        key = violation.key()
+        if key in tally._seen:
+            return
+        tally._seen.add(key)
+        record = violation_record(violation, self.current_test)
+        if len(tally.examples) < MAX_EXAMPLES:
+            tally.examples.append(record)
+        if len(self.failures) < MAX_FAILURES:
+            self.failures.append(record)
+
+    def skipped(self, clause_id: str, reason: str) -> None:
+        tally = self.tally(clause_id)
+        if reason not in tally.skipped:
+            tally.skipped.append(reason)
+
+    def violations_of(self, clause_id: str) -> list[dict[str, Any]]:
+        tally = self.clauses.get(clause_id)
+        return list(tally.examples) if tally else []

@@ -1,0 +1,299 @@
+"""The suite's command line: one table of options (each with an environment fallback), parsed and
+validated once, before any request, without side effects.
+
+Every bad value is one `OptionError` line (pytest prints it as `ERROR: ...`, exit code 4): nothing
+is sent, nothing is written. A remote target without a key or an event is one too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fpjs_conformance import profile as profiles
+from fpjs_conformance.transport import is_loopback, split_userinfo
+
+# (option, environment variable, help); aliases below.
+OPTIONS = [
+    ("--base-url", "FPJS_BASE_URL", "target server; default: start the bundled reference server on loopback"),
+    ("--region", "FPJS_REGION", "global|eu|ap: the document's servers (instead of --base-url)"),
+    ("--api-version", "FPJS_API_VERSION", "v3, v4, or v3,v4 (default v3; v4 when --base-url ends in /v4)"),
+    ("--api-key", "FPJS_API_KEY", "a valid secret API key for the target"),
+    (
+        "--request-id",
+        "FPJS_REQUEST_ID",
+        "an event inside the update window that the suite may update (alias --event-id)",
+    ),
+    ("--expired-request-id", "FPJS_EXPIRED_REQUEST_ID", "optional: an event older than the version's update window"),
+    ("--wrong-region-api-key", "FPJS_WRONG_REGION_API_KEY", "optional: a valid key of an app in another region"),
+    ("--not-ready-request-id", "FPJS_NOT_READY_REQUEST_ID", "optional: an event that answers 409 not-ready first"),
+    ("--report-dir", "FPJS_REPORT_DIR", "where reports are written (default: ./reports where pytest runs)"),
+    ("--rate-limit", "FPJS_RATE_LIMIT", "requests per second, e.g. 5 or 5/s (default: unlimited on loopback, else 5)"),
+    ("--request-timeout", "FPJS_REQUEST_TIMEOUT", "seconds per request (default 10)"),
+    ("--run-timeout", "FPJS_RUN_TIMEOUT", "seconds the whole run may take before it stops (default 1800)"),
+    ("--max-requests", "FPJS_MAX_REQUESTS", "a hard cap on the requests of the whole run; the coverage table first"),
+    ("--require", "FPJS_REQUIRE", "all: fail the run (exit 7) when a MUST clause it selected was left unexercised"),
+    ("--baseline", "FPJS_BASELINE", "an earlier reports/behaviour.json: report every change of behaviour (drift)"),
+    ("--ca-bundle", "FPJS_CA_BUNDLE", "PEM file of CA certificates for a private TLS target"),
+    ("--deviations", "FPJS_DEVIATIONS", "known-deviations profile to apply (default: chosen by base URL)"),
+    ("--deviations-file", "FPJS_DEVIATIONS_FILE", "known-deviations file (default: the one in contracts/)"),
+]
+ALIASES = {"--request-id": ("--event-id", "FPJS_EVENT_ID"), "--expired-request-id": ("--expired-event-id", None)}
+FLAGS = [
+    ("--no-restore", "do not read the designated event first nor write its values back at the end"),
+    ("--fail-on-drift", "with --baseline: a change of behaviour fails the run (exit 8)"),
+]
+SECRET_OPTIONS = ("api_key", "wrong_region_api_key")
+LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
+KEY_SHAPE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a header or URL can carry as is
+
+
+class OptionError(ValueError):
+    """A bad option value: one line, before any request."""
+
+
+def env_name(dest: str) -> str:
+    return next(env for flag, env, _ in OPTIONS if flag.lstrip("-").replace("-", "_") == dest)
+
+
+@dataclass
+class Options:
+    """The parsed, validated command line."""
+
+    versions: tuple[str, ...]
+    base_urls: dict[str, str] | None  # version -> base URL (None: the bundled server)
+    api_key: str | None
+    request_id: str | None
+    expired_request_id: str | None
+    not_ready_request_id: str | None
+    wrong_region_api_key: str | None
+    report_dir: Path
+    rate_limit: float | None
+    timeout: float
+    run_timeout: float
+    max_requests: int | None
+    require_all: bool
+    baseline: Path | None
+    fail_on_drift: bool
+    ca_bundle: str | None
+    deviations: str | None
+    deviations_file: str | None
+    no_restore: bool
+    region: str | None = None
+    userinfo: str | None = field(default=None, repr=False)
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_urls is None
+
+    def shown(self) -> dict:
+        """The options as the reports show them: secrets redacted, paths as text."""
+        out = {}
+        for name, value in vars(self).items():
+            if name in SECRET_OPTIONS or name == "userinfo":
+                value = "[redacted]" if value else None
+            elif name == "base_urls" and value:
+                value = {v: split_userinfo(u)[0] for v, u in value.items()}
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
+        return out
+
+
+def parse(get, invocation_dir: Path) -> Options:
+    """Options from `get(dest)` (pytest's getoption; environment fallbacks already applied)."""
+    region = get("region")
+    base_url = get("base_url")
+    versions = _versions(get("api_version"), base_url)
+    base_urls = _base_urls(base_url, region, versions)
+    userinfo = None
+    if base_urls:
+        userinfo = split_userinfo(next(iter(base_urls.values())))[1]
+    api_key, wrong_region = get("api_key"), get("wrong_region_api_key")
+    for flag, key in (("--api-key", api_key), ("--wrong-region-api-key", wrong_region)):
+        if key is not None and not KEY_SHAPE.fullmatch(key):
+            raise OptionError(
+                f"{flag} must be printable ASCII without spaces or control characters (as given it "
+                "could not go into a header or URL unchanged); no request was sent"
+            )
+    ids = {
+        flag: get(dest)
+        for flag, dest in (
+            ("--request-id", "request_id"),
+            ("--expired-request-id", "expired_request_id"),
+            ("--not-ready-request-id", "not_ready_request_id"),
+        )
+    }
+    plain = profiles.load(versions[0]).plain_id
+    for flag, value in ids.items():
+        if value is not None and not plain.fullmatch(value):
+            shown = value.encode("unicode_escape").decode("ascii")
+            raise OptionError(
+                f"{flag} {shown!r} is not a plain event id (letters, digits, '.', '_', '-'; at most 64 characters)"
+            )
+    timeout = positive(get("request_timeout") or "10", "--request-timeout")
+    run_timeout = positive(get("run_timeout") or "1800", "--run-timeout")
+    rate = rate_limit(get("rate_limit"), None if base_urls is None else next(iter(base_urls.values())))
+    if rate is not None and 1.0 / rate > run_timeout:
+        raise OptionError(
+            f"--rate-limit {get('rate_limit')} cannot send even one request within --run-timeout={run_timeout:g}s"
+        )
+    max_requests = get("max_requests")
+    if max_requests is not None:
+        max_requests = _count(max_requests, "--max-requests")
+    require = (get("require") or "").strip().lower()
+    if require not in ("", "all", "none"):
+        raise OptionError(f"--require must be 'all' or 'none' (got {get('require')!r})")
+    if base_urls is not None:
+        missing = [o for o, v in (("--api-key", api_key), ("--request-id", ids["--request-id"])) if not v]
+        if missing:
+            raise OptionError(
+                f"a remote target ({split_userinfo(next(iter(base_urls.values())))[0]}) needs {' and '.join(missing)} "
+                "(or FPJS_API_KEY / FPJS_REQUEST_ID); no request was sent"
+            )
+    ca_bundle = get("ca_bundle")
+    if ca_bundle and not Path(ca_bundle).is_file():
+        raise OptionError(f"--ca-bundle {ca_bundle!r} is not a file")
+    baseline = get("baseline")
+    if baseline and not Path(baseline).is_file():
+        raise OptionError(f"--baseline {baseline!r} is not a file (an earlier run's reports/behaviour.json)")
+    if get("fail_on_drift") and not baseline:
+        raise OptionError("--fail-on-drift needs --baseline (an earlier run's reports/behaviour.json)")
+    report_dir = Path(get("report_dir") or "reports")
+    report_dir = report_dir if report_dir.is_absolute() else invocation_dir / report_dir
+    check_writable(report_dir)
+    return Options(
+        versions=versions,
+        base_urls=base_urls,
+        api_key=api_key,
+        request_id=ids["--request-id"],
+        expired_request_id=ids["--expired-request-id"],
+        not_ready_request_id=ids["--not-ready-request-id"],
+        wrong_region_api_key=wrong_region,
+        report_dir=report_dir,
+        rate_limit=rate,
+        timeout=timeout,
+        run_timeout=run_timeout,
+        max_requests=max_requests,
+        require_all=require == "all",
+        baseline=Path(baseline) if baseline else None,
+        fail_on_drift=bool(get("fail_on_drift")),
+        ca_bundle=ca_bundle,
+        deviations=get("deviations"),
+        deviations_file=get("deviations_file"),
+        no_restore=bool(get("no_restore")),
+        region=region,
+        userinfo=userinfo,
+    )
+
+
+def _versions(option: str | None, base_url: str | None) -> tuple[str, ...]:
+    known = profiles.versions()
+    if option:
+        chosen = tuple(dict.fromkeys(v.strip().lower() for v in option.split(",") if v.strip()))
+        unknown = [v for v in chosen if v not in known]
+        if unknown or not chosen:
+            raise OptionError(
+                f"--api-version must be one or more of {', '.join(known)}, comma-separated (got {option!r})"
+            )
+        return chosen
+    if base_url:
+        path = urlsplit(base_url).path.rstrip("/")
+        for version in known:
+            suffix = profiles.load(version).server_path
+            if suffix and path.endswith(suffix):
+                return (version,)
+    return (known[0],)
+
+
+def _base_urls(base_url: str | None, region: str | None, versions: tuple[str, ...]) -> dict[str, str] | None:
+    """Each version's base URL: a region's server from the document, or --base-url.
+
+    With one version, --base-url is used as given. With several, it is the root: each version adds
+    its servers' path (`/v4`), after any such path the given URL ends with is taken off.
+    """
+    if region:
+        for version in versions:
+            servers = profiles.load(version).servers
+            if region not in servers:
+                raise OptionError(f"--region must be one of {', '.join(servers)} (got {region!r})")
+        return {v: profiles.load(v).servers[region] for v in versions}
+    if not base_url:
+        return None
+    check_base_url(base_url)
+    url = base_url.rstrip("/")
+    if len(versions) == 1:
+        return {versions[0]: url}
+    for version in profiles.versions():
+        suffix = profiles.load(version).server_path
+        if suffix and url.endswith(suffix):
+            url = url[: -len(suffix)]
+    return {v: url + profiles.load(v).server_path for v in versions}
+
+
+def check_base_url(url: str) -> None:
+    """An http(s) URL with a host, a valid port, a bracketed IPv6 literal, and no query or fragment."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise OptionError(f"--base-url must start with http:// or https:// (got {url!r})")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        hint = " (an IPv6 address goes in brackets: http://[::1]:8080)" if parts.netloc.count(":") > 1 else ""
+        raise OptionError(f"--base-url {url!r} has no valid port: {exc}{hint}") from None
+    if not parts.hostname:
+        raise OptionError(f"--base-url {url!r} names no host")
+    if parts.query or parts.fragment or url.rstrip("/").endswith(("?", "#")):
+        raise OptionError(f"--base-url {url!r} must not carry a query or fragment: the suite adds the path after it")
+
+
+def rate_limit(option: str | None, base_url: str | None) -> float | None:
+    """Requests per second from `--rate-limit` (`5`, `5/s`, `0` for none); by default unlimited on
+    loopback (the bundled server included) and the live API's limit anywhere else."""
+    if option is None:
+        return None if base_url is None or is_loopback(split_userinfo(base_url)[0]) else LIVE_RATE_LIMIT
+    if option.strip().lower() in ("0", "none", "unlimited"):
+        return None
+    return positive(option.strip().lower().removesuffix("/s"), "--rate-limit")
+
+
+def positive(text: str, option: str) -> float:
+    """A finite number above zero (nan and inf are not)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value > 0):
+        raise OptionError(f"{option} must be a positive, finite number (got {text!r})")
+    return value
+
+
+def _count(text: str, option: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise OptionError(f"{option} must be a positive whole number (got {text!r})")
+    return value
+
+
+def check_writable(report_dir: Path) -> None:
+    """The folder can be made and written: checked without creating anything."""
+    path = report_dir
+    while not path.exists():
+        if path.parent == path:
+            break
+        path = path.parent
+    if path != report_dir and not path.is_dir():
+        raise OptionError(f"--report-dir {str(report_dir)!r} cannot be made: {str(path)!r} is not a folder")
+    if path == report_dir and not path.is_dir():
+        raise OptionError(f"--report-dir {str(report_dir)!r} is not a folder")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OptionError(f"--report-dir {str(report_dir)!r} is not writable")

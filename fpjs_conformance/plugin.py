@@ -1,0 +1,341 @@
+"""The pytest side of the suite, registered as the `fpjs_conformance` pytest11 entry point.
+
+Installed anywhere, `pytest --pyargs fpjs_conformance --base-url=...` runs the contract tests;
+in a project that does not run them, the plugin only adds its options and stays inert (nothing
+is started, sent or written). Options are validated once at start; the target of each API version
+is built on first use; failures are rewritten into a one-line summary plus the evidence (clause
+text, request, response, replay line, rerun line); every text pytest prints or stores is scrubbed
+of the secrets; the reports are written where pytest runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from fpjs_conformance import clauses, options
+from fpjs_conformance.checks import Violation, Violations
+from fpjs_conformance.explore import RUN_PROFILES, Exploration
+from fpjs_conformance.redact import ScrubbingStream, scrub
+from fpjs_conformance.session import Exit, Run
+from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
+from fpjs_conformance.transport import RunTimedOut, split_userinfo
+
+pytest_plugins = ["fpjs_conformance.gate"]
+RUN = pytest.StashKey[Run]()
+PACKAGE = "fpjs_conformance"
+# Cheap, broad probes first; the clauses every response informs last, so their verdict covers the whole run.
+AREA_ORDER = ("auth", "request-id", "body", "semantics", "left-open", "transient", "response", "transport")
+
+
+# -- options --------------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fpjs", "Fingerprint update-event conformance")
+    for flag, env, help_text in options.OPTIONS:
+        names = [flag]
+        default = os.environ.get(env) or None  # an empty variable counts as unset
+        if flag in options.ALIASES:
+            alias, alias_env = options.ALIASES[flag]
+            names.append(alias)
+            default = default or (os.environ.get(alias_env) if alias_env else None) or None
+        dest = flag.lstrip("-").replace("-", "_")
+        group.addoption(*names, dest=dest, default=default, help=f"{help_text} [env {env}]")
+    for flag, help_text in options.FLAGS:
+        group.addoption(flag, action="store_true", default=False, help=help_text)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """`--hypothesis-profile ci|nightly` names a run profile of the suite: make sure Hypothesis's own
+    plugin knows the name (a project's own profile of that name is left alone)."""
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
+    for name in RUN_PROFILES:
+        try:
+            settings.get_profile(name)
+        except InvalidArgument:
+            settings.register_profile(name, settings.get_profile("default"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(id): the contract clause a test exercises")
+    if config.option.pyargs and PACKAGE in config.args:  # the contract tests live in the mapped contracts/
+        from importlib import resources
+
+        config.args[config.args.index(PACKAGE)] = str(resources.files(f"{PACKAGE}.contracts"))
+    try:
+        opts = options.parse(config.getoption, Path(config.invocation_params.dir))
+    except options.OptionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    name = config.getoption("hypothesis_profile", None) or os.environ.get("FPJS_HYPOTHESIS_PROFILE") or "default"
+    profile = RUN_PROFILES.get(name, RUN_PROFILES["default"])
+    seed = config.getoption("hypothesis_seed", None)
+    if not profile.derandomize and seed is None:
+        # A random run still gets a printed seed, so a failure can be replayed exactly.
+        seed = str(random.SystemRandom().randrange(2**32))
+    run = Run(opts, Exploration(profile, int(seed) if seed is not None and str(seed).isdigit() else None))
+    run.seed = seed if not profile.derandomize else None
+    run.secrets += [s for s in (opts.api_key, opts.wrong_region_api_key) if s]
+    if opts.userinfo:
+        run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
+    config.stash[RUN] = run
+    from fpjs_conformance import gate
+
+    gate.configure(config, run)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:  # everything pytest prints goes through the scrubber (--full-trace locals too)
+        writer = reporter._tw
+        writer._file = ScrubbingStream(writer._file, run.secrets)
+
+
+# -- collection -------------------------------------------------------------------------------------
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" in metafunc.fixturenames and RUN in metafunc.config.stash:
+        versions = metafunc.config.stash[RUN].options.versions
+        metafunc.parametrize("api_version", versions, scope="session")
+
+
+def clause_of(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("clause")
+    return mark.args[0] if mark else None
+
+
+def version_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("api_version") if callspec else None
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if RUN not in config.stash:
+        return
+    known = clauses.catalogue()
+    run = config.stash[RUN]
+    keep, dropped = [], []
+    for item in items:
+        cid = clause_of(item)
+        if cid is None:
+            keep.append(item)
+            continue
+        if cid not in known:
+            raise pytest.UsageError(f"{item.nodeid}: unknown clause {cid!r}")
+        version = version_of(item)
+        if version and not known[cid].applies_to(version):
+            dropped.append(item)  # reported as "not applicable", never run, never passed
+            continue
+        item.extra_keyword_matches.add(cid)
+        item.user_properties.append(("clause", f"{version}::{cid}" if version else cid))
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+    def rank(item: pytest.Item) -> tuple:
+        cid = clause_of(item)
+        area = known[cid].area if cid in known else ""
+        return (AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER),)
+
+    items.sort(key=rank)
+    for item in items:
+        cid, version = clause_of(item), version_of(item)
+        if cid and version:
+            run.selected.setdefault(version, set()).add(cid)
+
+
+# -- the target -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def target(api_version: str, request: pytest.FixtureRequest) -> Target:
+    """The server under test for one API version, ready to send to (preflight and coverage table done)."""
+    run = request.config.stash[RUN]
+    try:
+        return run.target(api_version)
+    except PermissionError as exc:
+        stop(run, str(exc), Exit.USAGE)
+    except SetupProblem as exc:
+        stop(run, f"setup problem ({api_version}): {exc}", Exit.SETUP)
+    except TargetUnreachable as exc:
+        stop(run, f"[{api_version}] {exc}", Exit.VIOLATED)
+    except RunTimedOut as exc:
+        stop(run, f"{exc} (--run-timeout={run.options.run_timeout:g}s); stopped", Exit.VIOLATED)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def stop(run: Run, why: str, code: int):
+    run.stopped, run.stop_code = why, code
+    pytest.exit(why, returncode=code)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    run = item.config.stash.get(RUN, None)
+    if run is None or clause_of(item) is None:
+        return
+    import time
+
+    if time.monotonic() - run.started > run.options.run_timeout:
+        stop(run, f"the run took longer than --run-timeout={run.options.run_timeout:g}s; stopped", Exit.VIOLATED)
+    version = version_of(item)
+    if version in run.targets:
+        run.targets[version].ledger.current_test = item.nodeid
+
+
+# -- failure text -----------------------------------------------------------------------------------
+def violations_in(exc: BaseException) -> list[Violation]:
+    if isinstance(exc, Violation):
+        return [exc]
+    if isinstance(exc, Violations):
+        return list(exc.found)
+    if isinstance(exc, BaseExceptionGroup):
+        return [v for sub in exc.exceptions for v in violations_in(sub)]
+    return []
+
+
+def rerun_line(run: Run, clause_id: str, version: str) -> str:
+    """A command that reruns one clause from where pytest was run (installed or in a clone)."""
+    o, parts = run.options, ["pytest"]
+    from importlib import resources
+
+    tests = Path(str(resources.files(f"{PACKAGE}.contracts")))
+    try:
+        tests.relative_to(Path.cwd())
+    except ValueError:
+        parts += ["--pyargs", PACKAGE]
+    parts += ["-k", f"{clause_id} and {version}", f"--api-version={version}"]
+    if o.base_urls:
+        parts.append(f"--base-url={split_userinfo(o.base_urls[version])[0]}")
+        if o.request_id:
+            parts.append(f"--request-id={o.request_id}")
+    if run.exploration.profile.name != "default":
+        parts.append(f"--hypothesis-profile={run.exploration.profile.name}")
+    if run.seed is not None:
+        parts.append(f"--hypothesis-seed={run.seed}")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def format_violation(run: Run, v: Violation) -> str:
+    clause = clauses.get(v.clause_id)
+    target = run.targets.get(v.version)
+    requirement = clause.requirement(target.profile) if target else clause.requirement_template
+    judged = f" (check {v.check})" if v.check else ""
+    lines = [v.summary(), f"  clause    {clause.id} [{clause.level}] {requirement}{judged}"]
+    ex = v.exchange
+    if ex is not None:
+        headers = " ".join(f"{k}: {val}" for k, val in ex.headers.items()) or "(none)"
+        lines.append(f"  request   {ex.method} {ex.url}  headers: {headers}")
+        if ex.request.op != "read":
+            lines.append(f"  body      {ex.request.body.describe(400)}")
+        if ex.error:
+            lines.append(f"  response  none: {ex.error}")
+        else:
+            ctype = ex.response_headers.get("content-type", "(no content type)")
+            lines.append(f"  response  {ex.status} {ctype} after {ex.attempts} attempt(s): {ex.body_excerpt(400)}")
+        lines.append(f"  replay    export FPJS_API_KEY=...; {ex.curl}")
+    lines.append(f"  rerun     {rerun_line(run, v.clause_id, v.version)}")
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    run = item.config.stash.get(RUN, None)
+    if run is None:
+        return
+    if call.excinfo is not None and report.failed:
+        exc = call.excinfo.value
+        if isinstance(exc, TargetUnreachable | RunTimedOut):
+            run.stopped, run.stop_code = str(exc), Exit.VIOLATED
+            item.session.shouldstop = str(exc)
+        found = violations_in(exc)
+        if found:
+            notes = [n for n in getattr(exc, "__notes__", []) if n.strip()]
+            text = "\n\n".join(format_violation(run, v) for v in found)
+            if notes:
+                note_lines = "\n".join(notes).strip().splitlines()
+                text += "\n  hypothesis " + "\n             ".join(line.rstrip() for line in note_lines if line.strip())
+            report.longrepr = text
+    scrub_report(report, run.secrets)
+
+
+def scrub_report(report: pytest.TestReport, secrets: list[str]) -> None:
+    """No secret leaves through pytest's reports: failure text and captured output are scrubbed.
+
+    A skip's (path, line, reason) keeps its shape: pytest's own summary (`-rs`) relies on it.
+    """
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report.longrepr = (longrepr[0], longrepr[1], scrub(str(longrepr[2]), secrets))
+    elif longrepr is not None:
+        text = str(longrepr)
+        cleaned = scrub(text, secrets)
+        if cleaned != text:
+            report.longrepr = cleaned
+    report.sections = [(title, scrub(body, secrets)) for title, body in report.sections]
+
+
+# -- the end ----------------------------------------------------------------------------------------
+@pytest.hookimpl(trylast=True)  # after the gate's stale check and the session fixtures' teardown
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    run = config.stash.get(RUN, None)
+    if run is None or getattr(config, "workerinput", None) is not None or not run._started_up:
+        return
+    from fpjs_conformance import behaviour, reporting
+
+    run.stop()
+    status = int(session.exitstatus)
+    if run.stop_code is not None:
+        status = run.stop_code
+    if run.options.baseline is not None:
+        try:
+            run.drift = behaviour.compare(behaviour.load(run.options.baseline), run.behaviour())
+        except ValueError as exc:
+            run.drift = {"error": str(exc), "changes": [], "compared": 0}
+        if run.drift["changes"] and run.options.fail_on_drift and status == Exit.OK:
+            status = Exit.DRIFT
+    model = reporting.collect(run, status)
+    if status == Exit.OK and (model["budget_left_out"] or (run.options.require_all and model["incomplete"])):
+        status = Exit.INCOMPLETE
+        model = reporting.collect(run, status)
+    try:
+        run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets)
+    except OSError as exc:
+        sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")
+        if status == Exit.OK:
+            status = Exit.REPORTS
+    session.exitstatus = status
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is None or not run._started_up:
+        return
+    write = terminalreporter.write_line
+    for version, plan in run.plans.items():
+        stats = run.stats.get(version, {})
+        write(
+            f"fpjs [{version}]: {stats.get('requests_sent', 0)} requests ({plan['sent']}/{plan['cases']} coverage "
+            f"cases), peak {stats.get('peak_requests_per_second', 0)}/s, {stats.get('retries_429', 0)} 429 retries, "
+            f"{stats.get('retries_409', 0)} 409 retries, {stats.get('transport_errors', 0)} transport errors"
+        )
+    for version, restore in run.restores.items():
+        why = f" ({restore['why']})" if restore.get("why") else ""
+        write(f"fpjs [{version}]: designated event: {restore['status']}{why}")
+    if run.seed is not None:
+        name = run.exploration.profile.name
+        write(f"fpjs: Hypothesis profile {name}, seed {run.seed} (rerun --hypothesis-seed={run.seed})")
+    from fpjs_conformance import reporting
+
+    for line in reporting.closing_lines(run):
+        write(line, red=line.startswith(("fpjs: INCOMPLETE", "fpjs: DRIFT", "fpjs: STOPPED")))
+    for path in run.report_paths:
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(Path.cwd())
+        write(f"fpjs: report {path}")

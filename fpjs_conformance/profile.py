@@ -1,0 +1,461 @@
+"""One API version's contract as data: the published OpenAPI document plus a small profile file.
+
+Whatever the document states is read from it: the update's path and method, the body fields and
+their JSON types, where the key goes, the declared statuses, the error body schema, the code enum
+and which codes fit which status, the servers, and where the read-back shows each field. What it
+does not state (which code means a missing key, the limits, the update window, id shapes) comes
+from `contracts/<version>.toml`. Nothing else in the suite holds a version's literals: every part
+is handed a `Profile`.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import yaml
+
+DATA_PACKAGE = "fpjs_conformance.contracts"
+ACCOUNT_LEVEL_STATUS = 403  # codes documented for 403 on any operation apply to every operation
+BAD_JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
+
+
+class ProfileError(ValueError):
+    """A profile file that disagrees with its document, or names no known version."""
+
+
+def data_dir():
+    """The folder with the documents, the profile files and the clause catalogue (`contracts/`)."""
+    return resources.files(DATA_PACKAGE)
+
+
+@functools.cache
+def versions() -> tuple[str, ...]:
+    """Every version with a profile file (`contracts/v<N>.toml`), oldest first."""
+    names = [p.name.removesuffix(".toml") for p in data_dir().iterdir() if re.fullmatch(r"v\d+\.toml", p.name)]
+    return tuple(sorted(names, key=lambda n: int(n[1:])))
+
+
+@functools.cache
+def load(version: str) -> Profile:
+    if version not in versions():
+        raise ProfileError(f"no profile for API version {version!r} (known: {', '.join(versions())})")
+    with (data_dir() / f"{version}.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    return Profile(data)
+
+
+@functools.cache
+def _document(name: str) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on these large files
+    with (data_dir() / name).open(encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=loader)
+
+
+@dataclass(frozen=True)
+class KeyPlace:
+    """Where a secret key goes: a header (bare, or after an auth scheme such as Bearer) or a query parameter."""
+
+    name: str  # how requests name the place: "header", "query", "retired-header", ...
+    location: str  # "header" or "query"
+    field: str  # the header or query parameter name
+    scheme: str | None = None  # "Bearer": the header value is "<scheme> <key>"
+
+    def describe(self) -> str:
+        where = (
+            f"the {self.field} {self.location}" if self.location == "header" else f"the {self.field} query parameter"
+        )
+        return f"{where} ({self.scheme} scheme)" if self.scheme else where
+
+
+@dataclass(frozen=True)
+class Limit:
+    field: str
+    max_chars: int | None = None  # strings: characters
+    max_bytes: int | None = None  # objects: bytes of their JSON text
+
+    def exceeded_by(self, value: Any) -> bool:
+        import json
+
+        if self.max_chars is not None and isinstance(value, str):
+            return len(value) > self.max_chars
+        if self.max_bytes is not None and isinstance(value, dict | list):
+            return len(json.dumps(value, ensure_ascii=False).encode()) > self.max_bytes
+        return False
+
+    def describe(self) -> str:
+        return (
+            f"{self.field} over {self.max_chars} characters"
+            if self.max_chars
+            else f"{self.field} over {self.max_bytes} bytes"
+        )
+
+
+class Profile:
+    """The contract of one API version (see the module docstring)."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+        self.version: str = data["version"]
+        self.document = _document(data["document"])
+        self.document_name: str = data["document"]
+        self.update_path, self.update_method = self._operation_at(data["update"])
+        self.read_back_path, self.read_back_method = self._operation_at(data["read_back"])
+        self.id_param = self._path_param(self.update_operation)
+        self.codes: dict[str, str] = dict(data["codes"])
+        self.field_names: dict[str, str] = dict(data["fields"])  # document name -> store name
+        event = data["event"]
+        self.update_window_days: int = event["update_window_days"]
+        self.id_field: str = event["id_field"]
+        self.time_field: str = event["time_field"]
+        self.expired_answer: tuple[int, str] = (event["expired_status"], event["expired_code"])
+        self.live_id = re.compile(event["live_id"])
+        self.plain_id = re.compile(event["plain_id"])
+        self.empty_update_statuses = frozenset(data["empty_update"]["statuses"])
+        self.retry_after: bool = data["rate_limit"]["retry_after"]
+        self.sdk_query: dict[str, str] = dict(data.get("sdk", {}).get("query", {}))
+        self.sdk_headers: dict[str, str] = dict(data.get("sdk", {}).get("headers", {}))
+        self.limits = {name: Limit(name, v.get("max_chars"), v.get("max_bytes")) for name, v in data["limits"].items()}
+        self._check()
+
+    def __repr__(self) -> str:
+        return f"Profile({self.version})"
+
+    # -- the operations ---------------------------------------------------------------------------
+    def _operation_at(self, operation_id: str) -> tuple[str, str]:
+        for path, ops in self.document["paths"].items():
+            for method, op in ops.items():
+                if isinstance(op, dict) and op.get("operationId") == operation_id:
+                    return path, method.upper()
+        raise ProfileError(f"{self.document_name}: no operation {operation_id!r}")
+
+    @property
+    def update_operation(self) -> dict[str, Any]:
+        return self.document["paths"][self.update_path][self.update_method.lower()]
+
+    @property
+    def read_back_operation(self) -> dict[str, Any]:
+        return self.document["paths"][self.read_back_path][self.read_back_method.lower()]
+
+    @staticmethod
+    def _path_param(operation: dict[str, Any]) -> str:
+        return next(p["name"] for p in operation.get("parameters", []) if p.get("in") == "path")
+
+    def path_for(self, template: str, event_id_encoded: str) -> str:
+        return template.replace("{" + self.id_param + "}", event_id_encoded)
+
+    # -- servers ----------------------------------------------------------------------------------
+    @functools.cached_property
+    def servers(self) -> dict[str, str]:
+        """Region name -> base URL, from the document's `servers`."""
+        by_description = {s["description"]: s["url"] for s in self.document["servers"]}
+        return {region: by_description[desc] for region, desc in self.data["regions"].items()}
+
+    @functools.cached_property
+    def server_path(self) -> str:
+        """The path every server URL ends with (`/v4`), or ""."""
+        paths = {urlsplit(url).path.rstrip("/") for url in self.servers.values()}
+        if len(paths) != 1:
+            raise ProfileError(f"{self.document_name}: servers differ in their path: {sorted(paths)}")
+        return paths.pop()
+
+    # -- auth -------------------------------------------------------------------------------------
+    @functools.cached_property
+    def key_places(self) -> tuple[KeyPlace, ...]:
+        """The places the operation's security requirements accept a key in, as the document says."""
+        schemes = self.document["components"]["securitySchemes"]
+        requirements = self.update_operation.get("security", self.document.get("security", []))
+        places = []
+        for requirement in requirements:
+            for name in requirement:
+                s = schemes[name]
+                if s["type"] == "apiKey":
+                    places.append(KeyPlace(s["in"], s["in"], s["name"]))
+                elif s["type"] == "http" and s["scheme"].lower() == "bearer":
+                    places.append(KeyPlace("header", "header", "Authorization", "Bearer"))
+                else:
+                    raise ProfileError(f"{self.document_name}: security scheme {name!r} is not supported")
+        if len({p.name for p in places}) != len(places):
+            raise ProfileError(f"{self.document_name}: two key places of the same kind")
+        return tuple(places)
+
+    @functools.cached_property
+    def retired_places(self) -> tuple[KeyPlace, ...]:
+        """Places an earlier version took the key in, which must not authenticate here (profile data)."""
+        return tuple(
+            KeyPlace(f"retired-{p['in']}", p["in"], p["name"]) for p in self.data.get("retired_key_places", [])
+        )
+
+    def place(self, name: str) -> KeyPlace:
+        return next(p for p in (*self.key_places, *self.retired_places) if p.name == name)
+
+    # -- statuses and codes -----------------------------------------------------------------------
+    @functools.cached_property
+    def declared_statuses(self) -> frozenset[int]:
+        return frozenset(int(s) for s in self.update_operation["responses"] if s.isdigit())
+
+    @functools.cached_property
+    def error_statuses(self) -> frozenset[int]:
+        """Declared statuses whose response carries a body schema (the error responses)."""
+        responses = self.update_operation["responses"]
+        return frozenset(int(s) for s, r in responses.items() if s.isdigit() and r.get("content"))
+
+    @functools.cached_property
+    def error_codes(self) -> tuple[str, ...]:
+        return tuple(self.document["components"]["schemas"]["ErrorCode"]["enum"])
+
+    @functools.cached_property
+    def codes_by_status(self) -> dict[int, frozenset[str]]:
+        """Which codes fit which status: the operation's examples, account-level 403 codes from every
+        operation's examples, and the profile's `status_codes` where the document gives none."""
+        found = _example_codes(self.update_operation["responses"])
+        account: set[str] = set()
+        for ops in self.document["paths"].values():
+            for op in ops.values():
+                if isinstance(op, dict) and "responses" in op:
+                    account |= _example_codes(op["responses"]).get(ACCOUNT_LEVEL_STATUS, set())
+        if account:
+            found.setdefault(ACCOUNT_LEVEL_STATUS, set()).update(account)
+        for status, codes in self.data.get("status_codes", {}).items():
+            found.setdefault(int(status), set()).update(codes)
+        return {status: frozenset(codes) for status, codes in found.items()}
+
+    def code(self, role: str) -> str:
+        return self.codes[role]
+
+    # -- the body ---------------------------------------------------------------------------------
+    def _ref_name(self, schema: dict[str, Any]) -> str:
+        return schema["$ref"].rsplit("/", 1)[-1]
+
+    @functools.cached_property
+    def body_schema_name(self) -> str:
+        return self._ref_name(self.update_operation["requestBody"]["content"]["application/json"]["schema"])
+
+    @functools.cached_property
+    def body_required(self) -> bool:
+        return bool(self.update_operation["requestBody"].get("required"))
+
+    def error_schema_name(self, status: int) -> str:
+        return self._ref_name(self.update_operation["responses"][str(status)]["content"]["application/json"]["schema"])
+
+    @functools.cached_property
+    def fields(self) -> tuple[str, ...]:
+        """The update body's known properties, in document order."""
+        return tuple(self.schema(self.body_schema_name)["properties"])
+
+    @functools.cached_property
+    def field_types(self) -> dict[str, str]:
+        """Field -> the JSON type the schema allows (`$ref`s followed)."""
+        out = {}
+        for name, prop in self.schema(self.body_schema_name)["properties"].items():
+            out[name] = self.resolve(prop)["type"]
+        return out
+
+    def fields_of_type(self, json_type: str) -> list[str]:
+        return [f for f, t in self.field_types.items() if t == json_type]
+
+    # -- schemas ----------------------------------------------------------------------------------
+    def schema(self, name: str) -> dict[str, Any]:
+        return self.document["components"]["schemas"][name]
+
+    def resolve(self, node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            node = self.pointer(node["$ref"].lstrip("#"))
+        return node
+
+    def pointer(self, pointer: str) -> Any:
+        """Follow a JSON pointer (`/paths/~1events~1{request_id}/put/...`) into the document."""
+        node: Any = self.document
+        for part in pointer.lstrip("/").split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+    @functools.cached_property
+    def _json_schema_components(self) -> dict[str, Any]:
+        components = copy.deepcopy(self.document["components"])
+        return _nullable_to_null_type(components) if self.document["openapi"].startswith("3.0") else components
+
+    @functools.cache  # noqa: B019 - profiles live for the process
+    def validator(self, schema_name: str) -> jsonschema.protocols.Validator:
+        """A validator for `#/components/schemas/<schema_name>`: draft 4 for OpenAPI 3.0, 2020-12 for 3.1."""
+        schema = {"$ref": f"#/components/schemas/{schema_name}", "components": self._json_schema_components}
+        if self.document["openapi"].startswith("3.0"):
+            return jsonschema.Draft4Validator(schema)
+        return jsonschema.Draft202012Validator(schema)
+
+    # -- reading back -----------------------------------------------------------------------------
+    @functools.cached_property
+    def read_back_schema(self) -> dict[str, Any]:
+        return self.read_back_operation["responses"]["200"]["content"]["application/json"]["schema"]
+
+    @functools.cached_property
+    def read_back_container(self) -> tuple[str, ...]:
+        """Where the read-back holds the updatable fields: the one object that has them all."""
+        holders = [path for path, node in _objects(self, self.read_back_schema, ()) if set(self.fields) <= set(node)]
+        if len(holders) != 1:
+            raise ProfileError(f"{self.document_name}: {len(holders)} read-back objects hold {', '.join(self.fields)}")
+        return holders[0]
+
+    def stored(self, read_back: Any) -> dict[str, Any] | None:
+        """The read-back's container (the event as the read-back shows it), or None when it has none."""
+        node = read_back
+        for part in self.read_back_container:
+            if not isinstance(node, dict):
+                return None
+            node = node.get(part)
+        return node if isinstance(node, dict) else None
+
+    def read_back_example(self) -> dict[str, Any]:
+        """A minimal valid read-back body: every required field, values from the document's examples.
+
+        The reference server fills in the event's own fields; clients that parse the read-back
+        strictly (the SDKs) get every field they demand.
+        """
+        return _instance(self, self.read_back_schema, [self.read_back_container])
+
+    # -- schemathesis -----------------------------------------------------------------------------
+    @functools.cached_property
+    def operation_document(self) -> dict[str, Any]:
+        """The document cut down to the update operation and the schemas it references.
+
+        Schemathesis builds strategies for everything it loads; the full document is mostly the
+        read-back's event schema, which the update never uses.
+        """
+        doc, wanted = self.document, set()
+
+        def collect(node: Any) -> None:
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                    name = ref.rsplit("/", 1)[-1]
+                    if name not in wanted:
+                        wanted.add(name)
+                        collect(doc["components"]["schemas"][name])
+                for value in node.values():
+                    collect(value)
+            elif isinstance(node, list):
+                for value in node:
+                    collect(value)
+
+        op = self.update_operation
+        collect(op)
+        components = {
+            "schemas": {n: s for n, s in doc["components"]["schemas"].items() if n in wanted},
+            "securitySchemes": doc["components"]["securitySchemes"],
+        }
+        return {
+            **{k: v for k, v in doc.items() if k not in ("paths", "components", "webhooks")},
+            "paths": {self.update_path: {self.update_method.lower(): op}},
+            "components": components,
+        }
+
+    # -- consistency ------------------------------------------------------------------------------
+    def _check(self) -> None:
+        enum = set(self.error_codes)
+        bad = sorted(c for c in [*self.codes.values(), self.expired_answer[1]] if c not in enum)
+        if bad:
+            raise ProfileError(f"{self.version}.toml: codes not in the document's ErrorCode enum: {', '.join(bad)}")
+        if set(self.field_names) != set(self.fields):
+            raise ProfileError(f"{self.version}.toml: [fields] must name exactly {', '.join(self.fields)}")
+        if not set(self.limits) <= set(self.fields):
+            raise ProfileError(f"{self.version}.toml: [limits] names a field the body does not have")
+        for status, codes in self.codes_by_status.items():
+            if not codes <= enum:
+                raise ProfileError(
+                    f"{self.version}.toml: status {status} codes outside the enum: {sorted(codes - enum)}"
+                )
+        self.read_back_container  # noqa: B018 - fails early when the document has no single holder
+
+
+def _example_codes(responses: dict[str, Any]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for status, response in responses.items():
+        for media in (response.get("content") or {}).values():
+            for example in (media.get("examples") or {}).values():
+                value = example.get("value")
+                if isinstance(value, dict) and isinstance(value.get("error"), dict):
+                    found.setdefault(int(status), set()).add(value["error"]["code"])
+    return found
+
+
+def _nullable_to_null_type(node: Any) -> Any:
+    """OpenAPI 3.0 `nullable: true` becomes a JSON Schema null type (draft 4 knows no `nullable`)."""
+    if isinstance(node, list):
+        return [_nullable_to_null_type(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _nullable_to_null_type(v) for k, v in node.items()}
+    if out.get("nullable") is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def _objects(profile: Profile, schema: Any, path: tuple[str, ...], depth: int = 0) -> Iterator[tuple[tuple, dict]]:
+    """(path, properties) of every object schema reachable through properties (refs followed)."""
+    node = profile.resolve(schema)
+    if not isinstance(node, dict) or depth > 12:
+        return
+    for sub in node.get("allOf", []):
+        yield from _objects(profile, sub, path, depth + 1)
+    props = node.get("properties")
+    if isinstance(props, dict):
+        yield path, props
+        for name, sub in props.items():
+            yield from _objects(profile, sub, (*path, name), depth + 1)
+
+
+def _example_value(node: dict[str, Any]) -> Any:
+    if "example" in node:
+        return node["example"]
+    if node.get("examples"):
+        return node["examples"][0]
+    if node.get("enum"):
+        return node["enum"][0]
+    return None
+
+
+def _instance(profile: Profile, schema: Any, force: list[tuple[str, ...]], depth: int = 0) -> Any:
+    """A minimal instance of `schema`: required properties only, plus the paths in `force`."""
+    node = profile.resolve(schema)
+    if depth > 24:
+        return None
+    if "allOf" in node:
+        merged: dict[str, Any] = {}
+        for sub in node["allOf"]:
+            value = _instance(profile, sub, force, depth + 1)
+            if isinstance(value, dict):
+                merged.update(value)
+        return merged
+    for key in ("oneOf", "anyOf"):
+        if key in node:
+            return _instance(profile, node[key][0], force, depth + 1)
+    example = _example_value(node)
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in node:
+        props = node.get("properties", {})
+        wanted = [*node.get("required", []), *(p[0] for p in force if p and p[0] in props)]
+        out = {}
+        for name in dict.fromkeys(wanted):
+            sub_force = [p[1:] for p in force if p and p[0] == name]
+            out[name] = _instance(profile, props[name], sub_force, depth + 1)
+        return out
+    if example is not None:
+        return example
+    if kind == "array":
+        return [_instance(profile, node.get("items", {}), [], depth + 1)] if node.get("minItems") else []
+    return {"string": _string_default(node.get("format")), "integer": 0, "number": 0, "boolean": False}.get(kind)
+
+
+def _string_default(fmt: str | None) -> str:
+    return {"date-time": "2024-02-16T16:55:55Z", "ipv4": "127.0.0.1", "uri": "https://example.com/"}.get(fmt, "x")

@@ -1,0 +1,59 @@
+"""The one scrubber: secrets, and the near misses of them the suite derives, out of any text.
+
+Used on failure text, captured output, everything pytest writes to the terminal, and every report
+file. A derived near miss is scrubbed only when it is long enough to identify the key
+(`MIN_FRAGMENT`): half of a short key is an ordinary word, and scrubbing it would garble file names
+and pytest's own output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fpjs_conformance.model import NEAR_MISSES
+
+SECRET = "[secret]"
+MIN_SECRET = 4  # a shorter "secret" is not one: replacing it everywhere would destroy the output
+MIN_FRAGMENT = 8  # characters a near miss needs before it counts as identifying the key
+API_KEY_VAR = "FPJS_API_KEY"
+
+
+def secret_variants(secrets: Iterable[str]) -> list[str]:
+    """Every string to scrub, longest first (so a key is replaced before its own prefix)."""
+    found: set[str] = set()
+    for secret in secrets:
+        if len(secret) < MIN_SECRET:
+            continue
+        found.add(secret)
+        for mutate in NEAR_MISSES.values():
+            value = mutate(secret, API_KEY_VAR)[0]
+            if len(value) >= MIN_FRAGMENT and value != secret:
+                found.add(value)
+    return sorted(found, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Last line of defence: replace every secret, and every identifying near miss of one."""
+    for value in secret_variants(secrets):
+        if value in text:
+            text = text.replace(value, SECRET)
+    return text
+
+
+class ScrubbingStream:
+    """A text stream that scrubs what is written through it (pytest's terminal writer writes here).
+
+    `secrets` is read at every write: keys generated later in the run (the bundled server's) are
+    covered once they are added to it.
+    """
+
+    def __init__(self, stream, secrets: list[str]):
+        self._stream = stream
+        self._secrets = secrets
+
+    def write(self, text: str) -> int:
+        self._stream.write(scrub(text, self._secrets))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)

@@ -1,0 +1,200 @@
+"""One run of the suite: its options, the bundled server, a target per API version, and what happened.
+
+The pytest plugin owns one `Run`; the gate and the reports read it. Building a version's target
+sends its first requests (the preflight), so targets are made on first use, after the report
+folder has been proven writable and SIGTERM has been made to stop the run the way Ctrl-C does:
+the event is restored, the reports say "interrupted", the bundled server is stopped.
+"""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fpjs_conformance import oracle
+from fpjs_conformance import profile as profiles
+from fpjs_conformance.explore import Exploration
+from fpjs_conformance.ledger import Ledger
+from fpjs_conformance.options import Options
+from fpjs_conformance.target import EventState, Target
+from fpjs_conformance.transport import Budget, Policy, Secrets, Transport, tls_context
+
+
+class Exit:
+    """Exit codes: pytest's own (0-5), then the suite's."""
+
+    OK, VIOLATED, INTERRUPTED, INTERNAL, USAGE, NO_TESTS = 0, 1, 2, 3, 4, 5
+    SETUP = 6  # a designated event or key is not usable: not the server's fault
+    INCOMPLETE = 7  # a MUST clause left unexercised (--require=all, or the request budget)
+    DRIFT = 8  # --fail-on-drift and the behaviour changed
+    REPORTS = 9  # the reports could not be written
+
+
+RESTORE_RESERVE = 3  # requests kept back from the budget: read, write back, read again
+
+
+@dataclass
+class Run:
+    options: Options
+    exploration: Exploration
+    selected: dict[str, set[str]] = field(default_factory=dict)  # version -> clause ids collected
+    secrets: list[str] = field(default_factory=list)  # everything the scrubber removes
+    started: float = field(default_factory=time.monotonic)
+    started_at: float = field(default_factory=time.time)
+    targets: dict[str, Target] = field(default_factory=dict)
+    plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    restores: dict[str, dict[str, str]] = field(default_factory=dict)
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stopped: str | None = None  # why the run ended early (setup problem, unreachable, timeout)
+    stop_code: int | None = None
+    errors: dict[str, list[dict]] = field(default_factory=dict)  # "version::clause" -> non-violation errors
+    failing_tests: dict[str, list[str]] = field(default_factory=dict)  # "version::clause" -> node ids
+    deviations: dict[str, Any] | None = None
+    drift: dict[str, Any] | None = None
+    report_paths: list[Path] = field(default_factory=list)
+    event: EventState = field(default_factory=EventState)  # the designated event, shared by the versions
+    seed: str | None = None
+    _server: Any = None
+    _keys: Secrets | None = None
+    _budget: Budget | None = None
+    _old_sigterm: Any = None
+    _started_up: bool = False
+
+    # -- start and stop -----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Before the first request: the report folder is written to, SIGTERM stops like Ctrl-C, the
+        bundled server starts (when there is no --base-url)."""
+        if self._started_up:
+            return
+        self._started_up = True
+        self._prove_report_dir()
+        if hasattr(signal, "SIGTERM"):
+            self._old_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        o = self.options
+        if o.max_requests is not None:
+            reserve = RESTORE_RESERVE * len(o.versions) if not o.no_restore else 0
+            self._budget = Budget(o.max_requests, reserve=min(reserve, max(0, o.max_requests - 1)))
+        if o.embedded:
+            self._start_server()
+        else:
+            self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo)
+
+    def _prove_report_dir(self) -> None:
+        from fpjs_conformance.reporting import write_placeholder
+
+        try:
+            write_placeholder(self.options.report_dir)
+        except OSError as exc:
+            raise PermissionError(
+                f"--report-dir {self.options.report_dir}: cannot write there ({exc}); no request was sent"
+            ) from None
+
+    def _start_server(self) -> None:
+        from fpjs_conformance.refserver.app import Settings
+        from fpjs_conformance.refserver.launch import ServerProcess
+
+        env = {
+            "FPJS_REF_API_KEY": "ref" + pysecrets.token_hex(12),
+            "FPJS_REF_WRONG_REGION_API_KEY": "eu" + pysecrets.token_hex(12),
+        }
+        self.secrets += list(env.values())
+        self._server = ServerProcess(["-m", "fpjs_conformance.refserver", "--port", "0"], env=env).start()
+        self._keys = Secrets(env["FPJS_REF_API_KEY"], env["FPJS_REF_WRONG_REGION_API_KEY"])
+        self._settings = Settings()
+
+    def stop(self) -> None:
+        """Leave every event as found, then stop the bundled server and restore SIGTERM."""
+        try:
+            if self.targets:
+                first, target = next(iter(self.targets.items()))
+                try:
+                    outcome = target.restore()
+                except KeyboardInterrupt:
+                    outcome = {"status": "could not restore", "why": "interrupted while restoring"}
+                except Exception as exc:
+                    outcome = {"status": "could not restore", "why": f"{type(exc).__name__}: {exc}"}
+                for version in self.targets:  # one event, updated under every version: restored once
+                    via = f" (through {first})" if version != first and len(self.targets) > 1 else ""
+                    self.restores[version] = {**outcome, "why": outcome.get("why", "") + via}
+            for version, target in self.targets.items():
+                self.stats[version] = target.transport.stats.as_dict()
+                target.transport.close()
+        finally:
+            if self._server is not None:
+                self._server.stop()
+            if self._old_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._old_sigterm)
+                self._old_sigterm = None
+
+    # -- targets ------------------------------------------------------------------------------------
+    def base_url(self, version: str) -> str:
+        if self.options.base_urls is not None:
+            return self.options.base_urls[version]
+        return self._server.url + profiles.load(version).server_path
+
+    def events(self, version: str) -> oracle.Events:
+        o = self.options
+        if o.embedded:
+            s = self._settings
+            window = profiles.load(version).update_window_days
+            return oracle.Events(s.request_id, s.expired_for(window), s.not_ready_request_id)
+        return oracle.Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id)
+
+    def policy(self) -> Policy:
+        o = self.options
+        policy = Policy(
+            timeout=o.timeout,
+            rate_limit=o.rate_limit,
+            verify=tls_context(o.ca_bundle),
+            deadline=self.started + o.run_timeout,
+        )
+        if o.embedded:  # the bundled server counts updates, not time: no need to wait between tries
+            policy.not_ready_backoff = (0.01,) * len(policy.not_ready_backoff)
+        return policy
+
+    def target(self, version: str) -> Target:
+        """The version's target, made (preflight and coverage table included) on first use."""
+        if version in self.targets:
+            return self.targets[version]
+        self.start()
+        profile = profiles.load(version)
+        budgets = [Budget(self.exploration.profile.requests_per_version, reserve=RESTORE_RESERVE)]
+        if self._budget is not None:
+            budgets.append(self._budget)
+        base_url = self.base_url(version)
+        transport = Transport(profile, base_url, self._keys, self.policy(), tuple(budgets))
+        target = Target(
+            profile,
+            transport.shown_base_url,
+            self.events(version),
+            transport,
+            Ledger(version),
+            has_wrong_region_key=self._keys.wrong_region_api_key is not None,
+            embedded=self.options.embedded,
+            no_restore=self.options.no_restore,
+            state=self.event,
+        )
+        target.exploration = self.exploration
+        self.targets[version] = target
+        target.preflight()
+        self.plans[version] = target.cover(self.selected.get(version, set()))
+        return target
+
+    # -- what the reports need ---------------------------------------------------------------------
+    def behaviour(self) -> dict[str, Any]:
+        from fpjs_conformance import behaviour
+
+        observations = {}
+        for version, target in self.targets.items():
+            stats = target.transport.stats
+            if stats.statuses.get(429):
+                observations[version] = {"429-retry-after": stats.retry_after_seen > 0}
+        return behaviour.snapshot({v: t.behaviour for v, t in self.targets.items()}, observations)
+
+    def first_violation_s(self) -> float | None:
+        times = [t.first_violation for t in self.targets.values() if getattr(t, "first_violation", None)]
+        return round(min(times) - self.started, 3) if times else None

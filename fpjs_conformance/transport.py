@@ -1,0 +1,462 @@
+"""The one request path: every request the suite sends goes through `Transport.send`.
+
+It turns a symbolic request into HTTP with the profile (path, method, where and how the key goes),
+puts the real key in at the last moment, paces requests, and bounds every wait: the request
+timeout, the run's deadline (inside pacing and retry waits too), the request budget, the body
+cap on the decoded size (a gzip bomb stays harmless), and bounded 429 and 409 retries. Its
+`Exchange` carries `$FPJS_API_KEY` instead of the key in the URL, headers and replay line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+import ssl
+import threading
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from fpjs_conformance import redact
+from fpjs_conformance.model import NEAR_MISSES, READ, Credential, Exchange, Key, Request
+from fpjs_conformance.profile import KeyPlace, Profile
+
+API_KEY_VAR = redact.API_KEY_VAR
+WRONG_REGION_VAR = "FPJS_WRONG_REGION_API_KEY"
+USERINFO_VAR = "FPJS_BASE_URL_USERINFO"
+
+
+class BudgetSpent(Exception):
+    """The request budget is used up: nothing more is sent (the run reports what it left out)."""
+
+
+class RunTimedOut(Exception):
+    """The run's deadline passed, inside a wait: the run stops."""
+
+
+@dataclass(frozen=True)
+class Secrets:
+    api_key: str
+    wrong_region_api_key: str | None = None
+    userinfo: str | None = None  # `user:password` of the base URL
+
+    def value(self, key: Key) -> tuple[str, str]:
+        """(real value, replay form) of a symbolic key."""
+        if key.kind == "valid":
+            return self.api_key, f"${{{API_KEY_VAR}}}"
+        if key.kind == "wrong_region":
+            if self.wrong_region_api_key is None:
+                raise LookupError("--wrong-region-api-key was not given")
+            return self.wrong_region_api_key, f"${{{WRONG_REGION_VAR}}}"
+        if key.kind == "empty":
+            return "", ""
+        if key.kind == "near":
+            value, shell = NEAR_MISSES[key.variant](self.api_key, API_KEY_VAR)
+            if value == self.api_key:  # e.g. swap-case of a key without letters
+                value, shell = NEAR_MISSES["append-char"](self.api_key, API_KEY_VAR)
+            return value, shell
+        return key.variant, key.variant
+
+    def all(self) -> list[str]:
+        out = [s for s in (self.api_key, self.wrong_region_api_key) if s]
+        if self.userinfo:
+            out += [self.userinfo, self.userinfo.partition(":")[2]]
+        return [s for s in out if s]
+
+    def scrub(self, text: str) -> str:
+        return redact.scrub(text, self.all())
+
+
+@dataclass
+class Budget:
+    """A cap on requests sent; `reserve` of them are kept for leaving the event as found."""
+
+    limit: int | None = None
+    reserve: int = 0
+    used: int = 0
+
+    def take(self, reserved: bool = False) -> None:
+        if self.limit is not None:
+            room = self.limit - (0 if reserved else self.reserve)
+            if self.used >= room:
+                raise BudgetSpent(f"the request budget ({self.limit}) is spent")
+        self.used += 1
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.reserve - self.used)
+
+
+@dataclass
+class Policy:
+    """Every bound on the conversation with the target."""
+
+    timeout: float = 10.0  # seconds per request (connect, each read, and the whole body)
+    max_body: int = 1024 * 1024  # bytes of decoded body read before it is cut off
+    rate_limit: float | None = None  # requests per second; None: unpaced
+    max_429_retries: int = 5
+    max_retry_after: float = 30.0
+    not_ready_backoff: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    verify: ssl.SSLContext | bool = True
+    deadline: float | None = None  # time.monotonic() past which the run stops
+    max_consecutive_failures: int = 3  # transport failures in a row before the target counts as unreachable
+
+
+def is_loopback(base_url: str) -> bool:
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """The system trust store, or the given CA bundle (httpx alone would use certifi's store)."""
+    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else ssl.create_default_context()
+
+
+def split_userinfo(base_url: str) -> tuple[str, str | None]:
+    """(the URL without `user:password@`, the userinfo or None)."""
+    parts = urlsplit(base_url)
+    if "@" not in parts.netloc:
+        return base_url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=host)), userinfo
+
+
+@dataclass
+class Stats:
+    """What the run cost: requests, retries, statuses, and the busiest second."""
+
+    sent: int = 0
+    retries_429: int = 0
+    retries_409: int = 0
+    transport_errors: int = 0
+    retry_after_seen: int = 0  # 429 answers that carried Retry-After
+    statuses: Counter = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+    send_times: list[float] = field(default_factory=list)
+
+    def peak_rate(self) -> int:
+        """Most requests started within any one-second window."""
+        times, best, lo = self.send_times, 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= 1.0:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
+    def as_dict(self) -> dict:
+        return {
+            "requests_sent": self.sent,
+            "retries_429": self.retries_429,
+            "retries_409": self.retries_409,
+            "transport_errors": self.transport_errors,
+            "rate_limited_with_retry_after": self.retry_after_seen,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items(), key=lambda kv: str(kv[0]))},
+            "peak_requests_per_second": self.peak_rate(),
+            "duration_s": round(time.monotonic() - self.started, 3),
+        }
+
+
+@dataclass
+class Built:
+    """A request ready for the wire, and its redacted twin for everything that is shown."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    shown_url: str
+    shown_headers: dict[str, str]
+    body: bytes | None
+
+
+class Transport:
+    def __init__(
+        self,
+        profile: Profile,
+        base_url: str,
+        secrets: Secrets,
+        policy: Policy | None = None,
+        budgets: tuple[Budget, ...] = (),
+    ):
+        self.profile = profile
+        self.base_url = base_url.rstrip("/")
+        self.shown_base_url = split_userinfo(self.base_url)[0]
+        self.secrets = secrets
+        self.policy = policy or Policy()
+        self.budgets = budgets
+        self.stats = Stats()
+        self.consecutive_failures = 0
+        self._lock = threading.Lock()
+        self._next_slot = 0.0
+        self._previous: Exchange | None = None  # the last answer on the current connection
+        self._client = self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(
+            timeout=httpx.Timeout(self.policy.timeout),
+            verify=self.policy.verify,
+            follow_redirects=False,
+            headers={"User-Agent": "fpjs-update-event-conformance/0.2", "Accept-Encoding": "gzip, deflate"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    @property
+    def unreachable(self) -> bool:
+        return self.consecutive_failures >= self.policy.max_consecutive_failures
+
+    # -- building ---------------------------------------------------------------------------------
+    def _key_header(self, place: KeyPlace, cred: Credential) -> tuple[str, str, str]:
+        """(header name, real value, replay value) for a key in a header place."""
+        name = {"lower": place.field.lower(), "upper": place.field.upper()}.get(cred.name_case, place.field)
+        real, shown = self.secrets.value(cred.key)
+        word = place.scheme if cred.scheme == "" else cred.scheme
+        if not word:
+            return name, real, shown
+        if not real:
+            return name, (word if cred.scheme else ""), (word if cred.scheme else "")
+        return name, f"{word} {real}", f"{word} {shown}"
+
+    def build(self, request: Request) -> Built:
+        p = self.profile
+        read = request.op == READ
+        template = p.read_back_path if read else p.update_path
+        path = p.path_for(template, quote(request.event_id, safe=""))
+        query, shown_query = [], []
+        headers: dict[str, str] = {}
+        shown_headers: dict[str, str] = {}
+        for cred in request.credentials.items:
+            place = p.place(cred.place)
+            if place.location == "query":
+                real, shown = self.secrets.value(cred.key)
+                query.append((place.field, real))
+                shown_query.append(f"{place.field}={shown}")
+            else:
+                name, real, shown = self._key_header(place, cred)
+                headers[name], shown_headers[name] = real, shown
+        for name, value in request.extra_query:
+            query.append((name, value))
+            shown_query.append(urlencode([(name, value)]))
+        for name, value in request.extra_headers:
+            headers[name] = shown_headers[name] = value
+        if request.content_type and not read:
+            headers["Content-Type"] = shown_headers["Content-Type"] = request.content_type
+        url = self.base_url + path + (("?" + urlencode(query)) if query else "")
+        shown_url = self.shown_base_url + path + (("?" + "&".join(shown_query)) if shown_query else "")
+        method = p.read_back_method if read else p.update_method
+        return Built(method, url, headers, shown_url, shown_headers, None if read else request.body.encode())
+
+    def curl(self, built: Built) -> str:
+        """A replay line; `${FPJS_API_KEY}` is expanded by the shell, so it must be exported."""
+        parts = ["curl", "-sS", "-i", "--compressed", "--max-time", f"{self.policy.timeout:g}", "-X", built.method]
+        if self.secrets.userinfo:
+            parts += ["-u", _dq(f"${{{USERINFO_VAR}}}")]
+        parts.append(_dq(built.shown_url))
+        for name, value in built.shown_headers.items():
+            parts += ["-H", _dq(f"{name}: {value}")]
+        if built.body is not None:
+            parts += ["--data-binary", _shell_bytes(built.body)]
+        return " ".join(parts)
+
+    # -- sending ----------------------------------------------------------------------------------
+    def _wait(self, seconds: float) -> None:
+        """Sleep, unless the run's deadline comes first."""
+        deadline = self.policy.deadline
+        if deadline is not None and time.monotonic() + seconds > deadline:
+            raise RunTimedOut(f"the run timeout passes before the next request could be sent (wait {seconds:.1f}s)")
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def _pace(self, reserved: bool) -> None:
+        """Take a request from every budget and wait for the next send slot (counted from actual send times)."""
+        for budget in self.budgets:
+            budget.take(reserved)
+        interval = 1.0 / self.policy.rate_limit if self.policy.rate_limit else 0.0
+        with self._lock:
+            self._wait(self._next_slot - time.monotonic())
+            now = time.monotonic()
+            self._next_slot = now + interval
+            self.stats.sent += 1
+            self.stats.send_times.append(now)
+
+    def _timeout(self) -> float:
+        if self.policy.deadline is None:
+            return self.policy.timeout
+        left = self.policy.deadline - time.monotonic()
+        if left <= 0:
+            raise RunTimedOut("the run timeout passed")
+        return min(self.policy.timeout, left)
+
+    def _once(self, built: Built, ex: Exchange) -> None:
+        started = time.monotonic()
+        timeout = self._timeout()
+        deadline = started + timeout
+        ex.status, ex.response_headers, ex.body, ex.error = None, {}, b"", None
+        try:
+            request = self._client.build_request(
+                built.method, built.url, headers=built.headers, content=built.body, timeout=timeout
+            )
+            response = self._client.send(request, stream=True)
+            try:
+                ex.status = response.status_code
+                ex.response_headers = {k.lower(): v for k, v in response.headers.items()}
+                ex.body, ex.error = self._read_body(response, deadline)
+            finally:
+                response.close()
+        except httpx.TimeoutException as exc:
+            ex.error = f"timed out after {timeout:g}s ({type(exc).__name__})"
+        except httpx.HTTPError as exc:
+            ex.error = _one_line(exc)
+        except ssl.SSLError as exc:  # pragma: no cover - httpx normally wraps these
+            ex.error = f"TLS error: {_one_line(exc)}"
+        ex.elapsed = time.monotonic() - started
+        if ex.error:
+            ex.status = None
+            self.stats.transport_errors += 1
+        else:
+            self.stats.statuses[ex.status] += 1
+
+    def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
+        """The body, gzip and deflate undone, capped at `max_body` decoded bytes; or why it stopped."""
+        cap = self.policy.max_body
+        decoder = _Decoder(response.headers.get("content-encoding", ""))
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_raw():
+                data = decoder.feed(chunk, cap - size + 1)
+                chunks.append(data)
+                size += len(data)
+                if size > cap or decoder.overflowed:
+                    return b"".join(chunks)[:cap], f"response body larger than the {cap}-byte cap"
+                if time.monotonic() > deadline:
+                    return b"".join(chunks), f"response body not complete after {self.policy.timeout:g}s"
+            chunks.append(decoder.flush(cap - size + 1))
+        except zlib.error as exc:
+            return b"".join(chunks), f"response body is not valid {decoder.encoding}: {exc}"
+        body = b"".join(chunks)
+        if len(body) > cap:
+            return body[:cap], f"response body larger than the {cap}-byte cap"
+        return body, None
+
+    def send(self, request: Request, *, reserved: bool = False) -> Exchange:
+        """Send `request` (retrying 429 and 409 not-ready within bounds) and record what came back.
+
+        `reserved`: one of the requests kept back from the budget (leaving the event as found).
+        """
+        built = self.build(request)
+        ex = Exchange(request, built.method, built.shown_url, built.shown_headers, version=self.profile.version)
+        ex.curl = self.curl(built)
+        rate_limited = 0
+        backoff = iter(self.policy.not_ready_backoff)
+        attempts = 0
+        while True:
+            attempts += 1
+            self._pace(reserved)
+            self._once(built, ex)
+            if ex.error and "RemoteProtocolError" in ex.error and self._previous is not None:
+                # Stray bytes after the previous answer break the next read on a kept-alive
+                # connection: that answer is at fault, not this request. Resend on a fresh one.
+                ex.stray_after = self._previous
+                self._reset()
+                self._pace(reserved)
+                self._once(built, ex)
+            if ex.status == 429 and "retry-after" in ex.response_headers:
+                self.stats.retry_after_seen += 1
+            if ex.status == 429 and rate_limited < self.policy.max_429_retries:
+                rate_limited += 1
+                self.stats.retries_429 += 1
+                self._wait(min(_retry_after(ex.response_headers), self.policy.max_retry_after))
+                continue
+            if ex.status == 409 and request.op != READ and ex.error_code() == self.profile.code("not_ready"):
+                wait = next(backoff, None)
+                if wait is not None:
+                    self.stats.retries_409 += 1
+                    self._wait(wait)
+                    continue
+            break
+        ex.attempts = attempts
+        if ex.error:
+            ex.error = self.secrets.scrub(ex.error)
+            self.consecutive_failures += 1
+            self._reset()
+        else:
+            self.consecutive_failures = 0
+            self._previous = ex
+        return ex
+
+    def _reset(self) -> None:
+        """Drop kept-alive connections: the next request starts on a fresh one."""
+        self._client.close()
+        self._client = self._new_client()
+        self._previous = None
+
+
+class _Decoder:
+    """Undo gzip or deflate incrementally, never producing more than asked for (a bomb stays small)."""
+
+    def __init__(self, header: str):
+        codings = [c.strip().lower() for c in header.split(",") if c.strip() and c.strip().lower() != "identity"]
+        self.encoding = codings[-1] if codings else "identity"
+        self.overflowed = False
+        if len(codings) > 1 or self.encoding not in ("identity", "gzip", "x-gzip", "deflate"):
+            self.encoding = "identity"  # not asked for: judged as the bytes that came
+        wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+        self._z = zlib.decompressobj(wbits[self.encoding]) if self.encoding in wbits else None
+        self._first = True
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        if self._z is None:
+            return data
+        if self._first and self.encoding == "deflate" and data and (data[0] & 0x0F) != 8:
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send it
+        self._first = False
+        out = self._z.decompress(data, max(1, room))
+        if self._z.unconsumed_tail:
+            self.overflowed = True
+        return out
+
+    def flush(self, room: int) -> bytes:
+        if self._z is None:
+            return b""
+        return self._z.flush()[: max(0, room)]
+
+
+def _retry_after(headers: dict[str, str]) -> float:
+    """Integer seconds from Retry-After; 1 s when absent or not an integer."""
+    try:
+        return max(0.0, float(int(headers.get("retry-after", "1").strip())))
+    except ValueError:
+        return 1.0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _dq(text: str) -> str:
+    """Double-quote for bash, keeping `${...}` and `$(...)` expansions live."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`") + '"'
+
+
+def _shell_bytes(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+        if text.isprintable():
+            return shlex.quote(text)
+    except UnicodeDecodeError:
+        pass
+    out = []
+    for byte in data:
+        ch = chr(byte)
+        out.append(ch if 32 <= byte < 127 and ch not in "'\\" else f"\\x{byte:02x}")
+    return "$'" + "".join(out) + "'"
