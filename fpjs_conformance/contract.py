@@ -43,6 +43,8 @@ def settle(target: Target, clause_id: str) -> None:
     tally = target.ledger.clauses.get(clause_id)
     if tally is not None and tally.exercised:
         return
+    if target.unreachable:
+        pytest.skip(f"{clause_id} was not exercised: {target.unreachable}")
     if tally is not None and tally.planned and not tally.covered:
         pytest.skip(f"the request budget was spent before {clause_id}'s cases were sent")
     pytest.skip(f"{clause_id} was not exercised: no request of this run informed it")

@@ -330,11 +330,15 @@ def _padded(size: int) -> dict[str, str]:
 def _wide(size: int, *, past: bool) -> dict[str, int]:
     """Many small keys: the most whose JSON text stays within `size` bytes, or the fewest past it."""
     out: dict[str, int] = {}
+    length = 2  # the braces
     i = 0
     while True:
-        out[f"k{i:05d}"] = i
-        if len(json.dumps(out).encode()) > size:
-            if not past:
-                del out[f"k{i:05d}"]
+        key = f"k{i:05d}"
+        item = len(json.dumps(key)) + 2 + len(str(i)) + (2 if out else 0)  # `"k00000": 0` and its `, `
+        if length + item > size:
+            if past:
+                out[key] = i
             return out
+        out[key] = i
+        length += item
         i += 1

@@ -36,6 +36,7 @@ class RunProfile:
 
 
 RUN_PROFILES = {
+    "table": RunProfile("table", examples=0, requests_per_version=400, derandomize=True),  # the coverage table only
     "default": RunProfile("default", examples=8, requests_per_version=400, derandomize=True),
     "ci": RunProfile("ci", examples=2, requests_per_version=200, derandomize=True),
     "nightly": RunProfile("nightly", examples=120, requests_per_version=3000, derandomize=False, database=True),
@@ -81,7 +82,7 @@ def explore(
     """Run `step(target, drawn)` for random draws of `strategy`: the clause's random examples."""
     exploration: Exploration = target.exploration
     examples = round(exploration.profile.examples * weight)
-    if examples < 1:
+    if examples < 1 or target.unreachable:
         return
 
     def explore_clause(drawn) -> None:

@@ -20,7 +20,7 @@ from fpjs_conformance import profile as profiles
 from fpjs_conformance.explore import Exploration
 from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.options import Options
-from fpjs_conformance.target import EventState, Target
+from fpjs_conformance.target import EventState, Target, TargetUnreachable
 from fpjs_conformance.transport import Budget, Policy, Secrets, Transport, tls_context
 
 
@@ -157,10 +157,18 @@ class Run:
         return policy
 
     def target(self, version: str) -> Target:
-        """The version's target, made (preflight and coverage table included) on first use."""
-        if version in self.targets:
-            return self.targets[version]
-        self.start()
+        """The version's target. The first call prepares every version's (preflight, then the coverage
+        table), so the table runs before any random example and its findings are all in, whatever
+        test stops the run first (`-x`)."""
+        if not self.targets:
+            self.start()
+            for each in self.options.versions:
+                self._prepare(each)
+        return self.targets[version]
+
+    def _prepare(self, version: str) -> None:
+        """Build one version's target, preflight it, run its coverage table. A target that stops
+        answering ends its own version, not the others'."""
         profile = profiles.load(version)
         budgets = [Budget(self.exploration.profile.requests_per_version, reserve=RESTORE_RESERVE)]
         if self._budget is not None:
@@ -180,9 +188,12 @@ class Run:
         )
         target.exploration = self.exploration
         self.targets[version] = target
-        target.preflight()
-        self.plans[version] = target.cover(self.selected.get(version, set()))
-        return target
+        try:
+            target.preflight()
+            self.plans[version] = target.cover(self.selected.get(version, set()))
+        except TargetUnreachable as exc:
+            target.unreachable = str(exc)
+            self.plans.setdefault(version, {"cases": 0, "sent": 0, "left_out": []})
 
     # -- what the reports need ---------------------------------------------------------------------
     def behaviour(self) -> dict[str, Any]:

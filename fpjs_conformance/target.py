@@ -65,7 +65,9 @@ class Target:
     behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)
     found: dict[str, list[Violation]] = field(default_factory=dict)  # clause -> violations, in order
     first_violation: float | None = None  # time.monotonic() of the first one
+    unreachable: str | None = None  # why this version's target stopped answering: nothing more is sent
     exploration: Any = None  # the run's Exploration settings (explore.py)
+    _cases: list[Case] | None = None
     _sent: dict[tuple, Verdicts] = field(default_factory=dict)
     _accepted: set[tuple] = field(default_factory=set)
 
@@ -109,6 +111,8 @@ class Target:
         key = request.fingerprint()
         if not fresh and key in self._sent:
             return self._rejudge(self._sent[key], request, also)
+        if self.unreachable:
+            raise TargetUnreachable(self.unreachable)
         expectations = self.expect(request, also)
         ex = self.transport.send(request)
         result = Verdicts(ex, checks.judge(ex, self.profile, expectations))
@@ -129,10 +133,11 @@ class Target:
                 self.state.written.update(self._to_store(request.body.json_value))
         self._sent[key] = result
         if self.transport.unreachable:
-            raise TargetUnreachable(
-                f"UE-TRANSPORT-01: {self.transport.consecutive_failures} requests in a row got no answer "
-                f"from {self.base_url}; last: {ex.error}"
+            self.unreachable = (
+                f"{self.transport.failures} requests got no usable answer from {self.base_url} "
+                f"(last: {ex.received()[:200]}); nothing more is sent to it"
             )
+            raise TargetUnreachable(self.unreachable)
         return result
 
     def _rejudge(self, earlier: Verdicts, request: Request, also: tuple[str, ...]) -> Verdicts:
@@ -211,7 +216,10 @@ class Target:
 
     # -- the coverage table -----------------------------------------------------------------------
     def cases(self) -> list[Case]:
-        return coverage.Table(self.profile, self.events, wrong_region=self.has_wrong_region_key).cases()
+        """The coverage table for this version and these events (built once)."""
+        if self._cases is None:
+            self._cases = coverage.Table(self.profile, self.events, wrong_region=self.has_wrong_region_key).cases()
+        return self._cases
 
     def run_case(self, case: Case, *, observe: bool = True) -> list[Violation]:
         """Send a coverage case, judge every answer, compare the read-back if the case asks; the violations."""

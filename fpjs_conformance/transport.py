@@ -103,7 +103,8 @@ class Policy:
     not_ready_backoff: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
     verify: ssl.SSLContext | bool = True
     deadline: float | None = None  # time.monotonic() past which the run stops
-    max_consecutive_failures: int = 3  # transport failures in a row before the target counts as unreachable
+    max_consecutive_failures: int = 3  # requests in a row without a usable answer: the target is unreachable
+    max_failures: int = 5  # requests without a usable answer in all: so is a target that keeps hanging
 
 
 def is_loopback(base_url: str) -> bool:
@@ -194,6 +195,7 @@ class Transport:
         self.budgets = budgets
         self.stats = Stats()
         self.consecutive_failures = 0
+        self.failures = 0
         self._lock = threading.Lock()
         self._next_slot = 0.0
         self._previous: Exchange | None = None  # the last answer on the current connection
@@ -212,7 +214,8 @@ class Transport:
 
     @property
     def unreachable(self) -> bool:
-        return self.consecutive_failures >= self.policy.max_consecutive_failures
+        p = self.policy
+        return self.consecutive_failures >= p.max_consecutive_failures or self.failures >= p.max_failures
 
     # -- building ---------------------------------------------------------------------------------
     def _key_header(self, place: KeyPlace, cred: Credential) -> tuple[str, str, str]:
@@ -384,12 +387,14 @@ class Transport:
                     continue
             break
         ex.attempts = attempts
+        # A 429 that outlasted every wait counts as no answer: a target that only rate-limits ends the run too.
+        failed = ex.error is not None or ex.status == 429
+        self.failures += failed
+        self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
         if ex.error:
             ex.error = self.secrets.scrub(ex.error)
-            self.consecutive_failures += 1
             self._reset()
         else:
-            self.consecutive_failures = 0
             self._previous = ex
         return ex
 

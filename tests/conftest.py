@@ -58,7 +58,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not results:
         return
     order = {"control": 0, "mutant": 1}
-    data = harness.score(sorted(results, key=lambda r: (order[r["kind"]], r["name"])), load_all())
+    data = harness.score(sorted(results, key=lambda r: (order[r["kind"]], r["name"], r["version"])), load_all())
     SCORE_JSON.parent.mkdir(parents=True, exist_ok=True)
     SCORE_JSON.write_text(json.dumps(data, indent=2))
     SCORE_MD.write_text(harness.markdown(data))
@@ -79,7 +79,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for r in data["variants"]:
         if r["verdict"] not in ("killed", "passed"):
             gap = " (known gap)" if r.get("known_gap") else ""
-            tr.write_line(f"not killed for the right reason: {r['name']} {r['verdict']}{gap}, named {r['named']}")
+            tr.write_line(f"not right: {r['name']} [{r['version']}] {r['verdict']}{gap}, named {r['all_named']}")
     tr.write_line(f"written: {SCORE_JSON.relative_to(harness.ROOT)}, {SCORE_MD.relative_to(harness.ROOT)}")
     unused = data["checks_that_killed_nothing"]
     if unused:

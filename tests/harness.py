@@ -1,63 +1,58 @@
-"""Run the contract suite, as a user would, against one server variant, and judge what it said.
+"""Run the contract suite, as a user would, against one server variant, and judge what it found.
 
 A variant runs as a real server process on loopback; the suite runs in a subprocess with the
-command line a user would type. The verdict reads only the suite's terminal output (reports are
-another module's business), so the self-test proves what a user actually sees; report files are
-only searched for the key (the canary).
+command line a user would type, every API version the variant is judged under at once. The
+verdict reads the run's summary.json: per version, the clauses that failed and the failure records
+(clause, check, expected, received) in the order they were found. Every file the run wrote and its
+terminal output are searched for the key (the canary).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import secrets
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from contracts import checks
-from refserver import Settings
-from refserver.launch import LaunchError, ServerProcess
-from tests.runner import files_text, run_suite
+from fpjs_conformance import checks
+from fpjs_conformance import profile as profiles
+from fpjs_conformance.refserver import Settings
+from fpjs_conformance.refserver.launch import LaunchError, ServerProcess
+from tests.runner import ROOT, SuiteRun, files_text, run_suite
 from tests.variants import Variant
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "reports" / "variants"  # a folder per session, a JSON per variant (tests/conftest.py)
 SUITE_TIMEOUT = {"mutant": 150.0, "control": 240.0}  # wall-clock seconds for one suite run
 CANARY_RUN = 12  # characters of a 33-character random key that must never show up together
 REQUEST_TIMEOUT = "2"  # seconds per request: a hanging variant costs seconds, not minutes
-# Both run the profile a user gets by default: with the quicker `ci` profile some wrong-type
-# mutants survive (too few examples), and a mutant killed with -x costs seconds anyway.
-PROFILE = {"mutant": "default", "control": "default"}
-
-# `UE-XXX-NN (title) violated | sent ... | expected ... | received ...`: the first line of a failure.
-# The first two lines of a failure: `UE-XXX-NN (title) violated | sent ... | expected ... | received ...`
-# then `  clause    UE-XXX-NN [MUST] <requirement> (check <the check function that raised it>)`.
-FAILURE = re.compile(r"^(UE-[A-Z]+-\d+) \(.*?\) violated.*\n  clause +\S+ \[\w+\] .*\(check (\w+)\)$", re.M)
+TABLE_ONLY = "table"  # the run profile without random examples: what mutants run under
 
 
 def check_functions() -> dict[str, str | None]:
-    """Every check in contracts/checks.py (marked by @check) -> its fixed clause id (None: varies)."""
+    """Every check in fpjs_conformance/checks.py (marked by @check) -> its fixed clause id (None: varies)."""
     return {name: fn.clause_id for name, fn in vars(checks).items() if callable(fn) and hasattr(fn, "clause_id")}
 
 
 @dataclass
 class Outcome:
-    """What one variant run showed, and the verdict."""
+    """What one variant run showed under one API version, and the verdict."""
 
     name: str
     kind: str
+    version: str
     expected: list[str]
-    named: str | None = None  # the clause the suite's failure report named (a declared one first)
-    all_named: list[str] = field(default_factory=list)
+    named: str | None = None  # the clause of the first failure record among the expected ones
+    all_named: list[str] = field(default_factory=list)  # every clause that failed under the version
     killed_by: str | None = None
     seconds: float = 0.0
     exit_code: int | None = None
     verdict: str = ""
-    evidence: str = ""  # the failure line that named the clause, or the tail of the output
+    evidence: str = ""  # the failure record's summary, or the tail of the output
     known_gap: str | None = None
+    profile: str = "default"
+    requests: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -65,50 +60,68 @@ class Outcome:
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{self.name}.json"
+        path = directory / f"{self.name}.{self.version}.json"
         path.write_text(json.dumps(asdict(self), indent=2))
         return path
 
 
-def suite_args(kind: str) -> list[str]:
-    """What a user adds to `--base-url`, `--request-id` and the key: the other designated events, bounds."""
+def suite_args(variant: Variant) -> list[str]:
+    """What a user adds to `--base-url`, `--request-id` and the key: versions, designated events, bounds.
+
+    Mutants stop at the first failing test (`-x`): every version's coverage table has run by then,
+    so the summary holds every finding of the table, as a user's first run would show it.
+    """
     d = Settings()
     args = [
+        f"--api-version={','.join(variant.versions)}",
         f"--expired-request-id={d.expired_request_id}",
         f"--not-ready-request-id={d.not_ready_request_id}",
         f"--request-timeout={REQUEST_TIMEOUT}",
     ]
-    return [*args, "-x"] if kind == "mutant" else args
+    return [*args, "-x"] if variant.kind == "mutant" else args
 
 
-def server_env() -> dict[str, str]:
-    return {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+def base_url(url: str, variant: Variant) -> str:
+    """The root for several versions; for one version, its server URL (`.../v4`), as a user gives it."""
+    if len(variant.versions) == 1:
+        return url + profiles.load(variant.versions[0]).server_path
+    return url
 
 
-def run(variant: Variant, report_dir: Path, known_gap: str | None = None) -> Outcome:
-    """Start `variant`, run the suite against it, stop it; the verdict says whether the suite was right."""
+def run(variant: Variant, report_dir: Path, known_gap: str | None = None) -> list[Outcome]:
+    """Start `variant`, run the suite against it, stop it; one verdict per version it is judged under."""
     key, wrong_region_key = "k" + secrets.token_hex(16), "w" + secrets.token_hex(16)
-    outcome = Outcome(variant.name, variant.kind, list(variant.clauses), known_gap=known_gap)
+    # Mutants run the coverage table alone: killed there, they are killed in every profile (each runs the
+    # table first). Controls run the default profile: a false alarm may come from any random example.
+    profile = TABLE_ONLY if variant.kind == "mutant" and not variant.needs_exploration else "default"
     started = time.monotonic()
     args = ["-m", "tests.variants", variant.name, "--port", "0"]
-    server = ServerProcess([*args, "--api-key", key, "--wrong-region-api-key", wrong_region_key], env=server_env())
+    server = ServerProcess([*args, "--api-key", key, "--wrong-region-api-key", wrong_region_key])
+    suite: SuiteRun | None = None
+    output = ""
     try:
         server.start()
-        env = {"FPJS_WRONG_REGION_API_KEY": wrong_region_key, "FPJS_HYPOTHESIS_PROFILE": PROFILE[variant.kind]}
+        env = {"FPJS_WRONG_REGION_API_KEY": wrong_region_key, "FPJS_HYPOTHESIS_PROFILE": profile}
         timeout = SUITE_TIMEOUT[variant.kind]
-        suite = run_suite(server.url, key, report_dir, *suite_args(variant.kind), timeout=timeout, env=env)
-        output, outcome.exit_code = suite.output, suite.returncode
+        url = base_url(server.url, variant)
+        suite = run_suite(url, key, report_dir, *suite_args(variant), timeout=timeout, env=env)
+        output = suite.output
     except (LaunchError, subprocess.TimeoutExpired) as exc:
         output = f"{type(exc).__name__}: {exc}"
     finally:
         server.stop()
-    outcome.seconds = round(time.monotonic() - started, 1)
+    seconds = round(time.monotonic() - started, 1)
     said = output + (files_text(report_dir) if report_dir.is_dir() else "")
     leaked = [s for s in (key, wrong_region_key) if exposes(said, s)]
-    for secret in leaked:
-        output = output.replace(secret[:CANARY_RUN], "[key...]")
-    judge(outcome, output, leaked)
-    return outcome
+    summary = suite.summary if suite else {}
+    outcomes = []
+    for version in variant.versions:
+        outcome = Outcome(variant.name, variant.kind, version, list(variant.clauses), known_gap=known_gap)
+        outcome.seconds, outcome.profile = seconds, profile
+        outcome.exit_code = suite.returncode if suite else None
+        judge(outcome, summary, output, leaked)
+        outcomes.append(outcome)
+    return outcomes
 
 
 def exposes(text: str, secret: str) -> bool:
@@ -117,17 +130,23 @@ def exposes(text: str, secret: str) -> bool:
     return any(secret[i : i + CANARY_RUN] in text for i in range(len(secret) - CANARY_RUN + 1))
 
 
-def judge(outcome: Outcome, output: str, leaked: list[str]) -> None:
-    found = FAILURE.findall(output)
-    outcome.all_named = list(dict.fromkeys(cid for cid, _ in found))
-    hits = [f for f in found if f[0] in outcome.expected] or found
+def judge(outcome: Outcome, summary: dict, output: str, leaked: list[str]) -> None:
+    """The verdict for one version, from the run's summary (fields, not printed text)."""
+    version = outcome.version
+    statuses = {c["id"]: c["versions"].get(version, {}).get("status") for c in summary.get("clauses", [])}
+    outcome.all_named = [cid for cid, status in statuses.items() if status == "failed"]
+    records = [f for f in summary.get("failures", []) if f.get("version") == version]
+    stats = next((v.get("stats") or {} for v in summary.get("versions", []) if v.get("version") == version), {})
+    outcome.requests = stats.get("requests_sent")
+    hits = [r for r in records if r["clause"] in outcome.expected] or records
     if hits:
-        outcome.named = hits[0][0]
-        outcome.killed_by = hits[0][1]
-        line = next(m for m in FAILURE.finditer(output) if m.group(1) == outcome.named)
-        outcome.evidence = output[line.start() :].split("\n", 1)[0][:600]
+        outcome.named, outcome.killed_by = hits[0]["clause"], hits[0]["check"]
+        outcome.evidence = hits[0]["summary"][:600]
     else:
-        outcome.evidence = output.strip()[-600:]
+        outcome.evidence = (summary.get("stopped") or output.strip()[-600:])[:600]
+    failed_expected = [c for c in outcome.expected if c in outcome.all_named]
+    if failed_expected and outcome.named not in failed_expected:
+        outcome.named = failed_expected[0]
     if leaked:
         outcome.verdict = "key leaked"
     elif outcome.kind == "control":
@@ -137,21 +156,29 @@ def judge(outcome: Outcome, output: str, leaked: list[str]) -> None:
     elif outcome.exit_code != 1:
         outcome.verdict = "error"
     else:
-        outcome.verdict = "killed" if outcome.named in outcome.expected else "wrong clause"
+        outcome.verdict = "killed" if failed_expected else ("wrong clause" if outcome.all_named else "survived")
 
 
 def score(results: list[dict], variants: dict[str, Variant]) -> dict:
-    """The mutation score of one session's results; `variants`: the whole catalogue."""
-    mutants = [r for r in results if r["kind"] == "mutant"]
-    killed = [r for r in mutants if r["verdict"] == "killed"]
+    """The mutation score of one session's results, per API version; `variants`: the whole catalogue."""
+    versions = sorted({r["version"] for r in results})
+    per_version = {}
+    for version in versions:
+        mine = [r for r in results if r["version"] == version]
+        mutants = [r for r in mine if r["kind"] == "mutant"]
+        killed = [r for r in mutants if r["verdict"] == "killed"]
+        per_version[version] = {
+            "mutants": len(mutants),
+            "killed": len(killed),
+            "score": round(len(killed) / len(mutants), 3) if mutants else None,
+            "controls": sum(r["kind"] == "control" for r in mine),
+            "controls_passed": sum(r["verdict"] == "passed" for r in mine if r["kind"] == "control"),
+        }
+    killed = [r for r in results if r["kind"] == "mutant" and r["verdict"] == "killed"]
     killers = {r["killed_by"] for r in killed}
     complete = {r["name"] for r in results} >= set(variants)
     return {
-        "mutants": len(mutants),
-        "killed": len(killed),
-        "score": round(len(killed) / len(mutants), 3) if mutants else None,
-        "controls": sum(r["kind"] == "control" for r in results),
-        "controls_passed": sum(r["verdict"] == "passed" for r in results),
+        "versions": per_version,
         "known_gaps": {r["name"]: r["known_gap"] for r in results if r.get("known_gap")},
         "complete_catalogue": complete,
         # Only meaningful when every mutant ran: a check that killed none is untested.
@@ -162,21 +189,24 @@ def score(results: list[dict], variants: dict[str, Variant]) -> dict:
 
 
 def markdown(data: dict) -> str:
-    """reports/mutation-score.md: the table, kills per check, and what the suite said about each miss."""
-    lines = [
-        "# Mutation score",
+    """reports/mutation-score.md: per version the score, the table, kills per check, and each miss."""
+    lines = ["# Mutation score", ""]
+    for version, s in data["versions"].items():
+        lines.append(
+            f"- **{version}**: {s['killed']}/{s['mutants']} mutants killed for the right reason (score {s['score']}); "
+            f"{s['controls_passed']}/{s['controls']} controls passed."
+        )
+    lines += [
         "",
-        f"{data['killed']}/{data['mutants']} mutants killed for the right reason (score {data['score']}); "
-        f"{data['controls_passed']}/{data['controls']} controls passed.",
-        "",
-        "| variant | kind | clause expected | clause named | killed by | seconds | verdict |",
-        "|---|---|---|---|---|---|---|",
+        "| variant | version | kind | clause expected | clause named | killed by | requests | seconds | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in data["variants"]:
         verdict = r["verdict"] + (" (known gap)" if r.get("known_gap") else "")
+        kind = r["kind"] + (" (table only)" if r.get("profile") == TABLE_ONLY else "")
         lines.append(
-            f"| {r['name']} | {r['kind']} | {', '.join(r['expected']) or '-'} | {r['named'] or '-'} "
-            f"| {r['killed_by'] or '-'} | {r['seconds']} | {verdict} |"
+            f"| {r['name']} | {r['version']} | {kind} | {', '.join(r['expected']) or '-'} | {r['named'] or '-'} "
+            f"| {r['killed_by'] or '-'} | {r.get('requests') or '-'} | {r['seconds']} | {verdict} |"
         )
     lines += ["", "Kills per check: " + ", ".join(f"{c} {n}" for c, n in data["kills_per_check"].items())]
     if data["checks_that_killed_nothing"]:
@@ -186,11 +216,6 @@ def markdown(data: dict) -> str:
         lines += ["", "## Not killed for the right reason", ""]
     for r in wrong:
         why = f" Known gap: {r['known_gap']}." if r.get("known_gap") else ""
-        lines_said = [line.strip() for line in r["evidence"].splitlines() if line.strip()]
-        if r["named"]:
-            said = lines_said[0][:300]  # the failure line
-        else:  # the pytest summary line, or the tail of what went wrong
-            said = lines_said[-1] if r["verdict"] == "survived" else " / ".join(lines_said)[-300:]
-        said = said.replace("`", "'")
-        lines.append(f"- `{r['name']}` ({r['verdict']}).{why} Suite said: `{said}`")
+        said = " ".join(r["evidence"].split())[:300].replace("`", "'")
+        lines.append(f"- `{r['name']}` [{r['version']}] ({r['verdict']}, named {r['all_named']}).{why} Suite said: `{said}`")
     return "\n".join(lines) + "\n"

@@ -1,9 +1,11 @@
 """Server variants built from the reference server: broken ones (mutants) the suite must fail on,
 and correct-but-different ones (controls) it must pass on.
 
-Each variant overrides one step of `refserver.ReferenceServer`. Run one standalone with
-`python -m tests.variants NAME --port 0` (same options as `fpjs-refserver`). The catalogue is
-split by area (auth, body, request_id, response, semantics, transport, controls); see
+Each variant overrides one step of `fpjs_conformance.refserver.ReferenceServer`. Steps take the
+version's `Dialect`, so one variant is broken (or correct) under every API version it applies to:
+by default the versions where one of its clauses applies, or those it names. Run one standalone
+with `python -m tests.variants NAME --port 0` (same options as `fpjs-refserver`). The catalogue is
+split by area (auth, body, request_id, response, semantics, transport, coverage, controls); see
 docs/self-test.md.
 """
 
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from refserver import ReferenceServer
+from fpjs_conformance import clauses
+from fpjs_conformance import profile as profiles
+from fpjs_conformance.refserver import ReferenceServer
 
 
 @dataclass(frozen=True)
@@ -21,26 +25,46 @@ class Variant:
     clauses: tuple[str, ...]  # for a mutant: the clauses a report may name when it is caught
     server: type[ReferenceServer]
     description: str
+    versions: tuple[str, ...]  # the API versions it is judged under
+    coverage_only: bool = False  # a shape random generation all but never produces: only the table reaches it
+    needs_exploration: bool = False  # killed only by random examples: judged under the default profile
 
 
 REGISTRY: dict[str, Variant] = {}
 
 
-def mutant(name: str, *clauses: str):
-    """Register a broken server: the suite must fail and name one of `clauses`."""
+def _versions(clause_ids: tuple[str, ...], versions: tuple[str, ...] | None) -> tuple[str, ...]:
+    if versions is not None:
+        return versions
+    known = profiles.versions()
+    if not clause_ids:
+        return known
+    return tuple(v for v in known if any(clauses.get(c).applies_to(v) for c in clause_ids))
+
+
+def mutant(
+    name: str,
+    *clause_ids: str,
+    versions: tuple[str, ...] | None = None,
+    coverage_only: bool = False,
+    needs_exploration: bool = False,
+):
+    """Register a broken server: the suite must fail and name one of `clause_ids` under each version."""
 
     def register(cls: type[ReferenceServer]) -> type[ReferenceServer]:
-        _add(Variant(name, "mutant", clauses, cls, (cls.__doc__ or "").strip()))
+        doc = (cls.__doc__ or "").strip()
+        found = _versions(clause_ids, versions)
+        _add(Variant(name, "mutant", clause_ids, cls, doc, found, coverage_only, needs_exploration))
         return cls
 
     return register
 
 
-def control(name: str):
-    """Register a correct-but-different server: the suite must pass."""
+def control(name: str, versions: tuple[str, ...] | None = None):
+    """Register a correct-but-different server: the suite must pass under every version."""
 
     def register(cls: type[ReferenceServer]) -> type[ReferenceServer]:
-        _add(Variant(name, "control", (), cls, (cls.__doc__ or "").strip()))
+        _add(Variant(name, "control", (), cls, (cls.__doc__ or "").strip(), _versions((), versions)))
         return cls
 
     return register
@@ -58,6 +82,6 @@ KNOWN_GAPS: dict[str, str] = {}
 
 
 def load_all() -> dict[str, Variant]:
-    from tests.variants import auth, body, controls, request_id, response, semantics, transport  # noqa: F401
+    from tests.variants import auth, body, controls, coverage, request_id, response, semantics, transport  # noqa: F401
 
     return REGISTRY

@@ -2,7 +2,7 @@
 
 import sys
 
-from refserver.__main__ import main
+from fpjs_conformance.refserver.__main__ import main
 from tests.variants import load_all
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
-"""Controls: servers that differ from the reference but keep the contract. The suite must pass
-them all; a failure here is a false alarm the suite would raise against a correct server."""
+"""Controls: servers that differ from the reference but keep the contract. The suite must pass them
+all, under every version; a failure here is a false alarm the suite would raise against a correct
+server."""
 
 import asyncio
 import threading
 import time
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import JSONResponse
 
-from refserver import Answer, ReferenceServer
-from refserver.app import UPDATABLE
+from fpjs_conformance.refserver import Answer, ReferenceServer
 from tests.variants import control
 
 
@@ -16,24 +17,36 @@ from tests.variants import control
 class DifferentWording(ReferenceServer):
     """Error messages in other words."""
 
-    def error(self, status, code, message):
-        return super().error(status, code, f"[{code}] something else entirely")
+    def error(self, d, status, role, message):
+        return super().error(d, status, role, f"[{d.codes.get(role, role)}] something else entirely")
 
 
-EXTRA_HEADERS = {"X-Request-Id": "ctl-0001", "Cache-Control": "no-store", "Vary": "Auth-API-Key"}
+@control("messages-with-links")
+class MessagesWithLinks(ReferenceServer):
+    """Long messages that carry suggestions, links and quotes (as v4's do)."""
+
+    def error(self, d, status, role, message):
+        text = (
+            f'{message}. Suggestion: check the "{role}" docs at https://docs.fingerprint.com/reference/errors#{role} '
+            "or contact support@fingerprint.com <support>; trace id 7f3a\u2026"
+        )
+        return super().error(d, status, role, text)
+
+
+EXTRA_HEADERS = {"X-Request-Id": "ctl-0001", "Cache-Control": "no-store", "Vary": "Authorization, Auth-API-Key"}
 
 
 @control("extra-headers-charset")
 class ExtraHeadersCharset(ReferenceServer):
     """Extra response headers, and `charset=utf-8` on the JSON content type."""
 
-    def error(self, status, code, message):
-        response = super().error(status, code, message).response
+    def error(self, d, status, role, message):
+        response = super().error(d, status, role, message).response
         response.headers.update({**EXTRA_HEADERS, "Content-Type": "application/json; charset=utf-8"})
         return Answer(response)
 
-    def ok(self):
-        response = super().ok()
+    def ok(self, d):
+        response = super().ok(d)
         response.headers.update(EXTRA_HEADERS)
         return response
 
@@ -42,8 +55,31 @@ class ExtraHeadersCharset(ReferenceServer):
 class JsonBodyOn200(ReferenceServer):
     """A JSON body on 200 (the live API sends none)."""
 
-    def ok(self):
+    def ok(self, d):
         return JSONResponse({"status": "updated"})
+
+
+@control("gzip-responses")
+class GzipResponses(ReferenceServer):
+    """Every body gzip-compressed when the client accepts it (the suite asks for gzip and deflate)."""
+
+    def app(self):
+        return GZipMiddleware(super().app(), minimum_size=0)
+
+
+@control("latency-40ms")
+class Latency40ms(ReferenceServer):
+    """40 ms added to every response: an ordinary network round trip (the run must stay quick)."""
+
+    def app(self):
+        inner = super().app()
+
+        async def app(scope, receive, send):
+            if scope["type"] == "http":
+                await asyncio.sleep(0.04)  # the behaviour under test: latency
+            await inner(scope, receive, send)
+
+        return app
 
 
 class TokenBucket:
@@ -64,41 +100,52 @@ class TokenBucket:
 
 @control("rate-limited")
 class RateLimited(ReferenceServer):
-    """A token bucket of 40 requests per second: 429 TooManyRequests with Retry-After: 1 past it."""
+    """A token bucket of 40 requests per second: 429 past it, with Retry-After where the version sends it."""
 
     def __init__(self, settings=None):
         super().__init__(settings)
         self.bucket = TokenBucket(rate=40, capacity=40)
 
-    def limited(self):
-        body = {"error": {"code": "TooManyRequests", "message": "rate limit exceeded"}}
-        return JSONResponse(body, status_code=429, headers={"Retry-After": "1"})
+    def limited(self, d, retry_after: bool):
+        body = {"error": {"code": d.codes["rate_limited"], "message": "rate limit exceeded"}}
+        return JSONResponse(body, status_code=429, headers={"Retry-After": "1"} if retry_after else None)
 
-    async def put(self, request):
-        return await super().put(request) if self.bucket.take() else self.limited()
+    async def update(self, request, d):
+        return await super().update(request, d) if self.bucket.take() else self.limited(d, d.retry_after)
 
-    async def get(self, request):
-        return await super().get(request) if self.bucket.take() else self.limited()
+    async def get(self, request, d):
+        return await super().get(request, d) if self.bucket.take() else self.limited(d, d.retry_after)
+
+
+@control("rate-limited-without-retry-after")
+class RateLimitedWithoutRetryAfter(RateLimited):
+    """The token bucket of `rate-limited`, its 429 without Retry-After under every version."""
+
+    async def update(self, request, d):
+        return await ReferenceServer.update(self, request, d) if self.bucket.take() else self.limited(d, False)
+
+    async def get(self, request, d):
+        return await ReferenceServer.get(self, request, d) if self.bucket.take() else self.limited(d, False)
 
 
 @control("slow-responses")
 class SlowResponses(ReferenceServer):
-    """A few PUTs (the 30th, 130th, ...) take 1.2 s: over Hypothesis's default deadline, under the timeout."""
+    """A few updates (the 30th, 130th, ...) take 1.2 s: over Hypothesis's default deadline, under the timeout."""
 
     def __init__(self, settings=None):
         super().__init__(settings)
         self.count = 0
 
-    async def put(self, request):
+    async def update(self, request, d):
         self.count += 1
         if self.count % 100 == 30:
             await asyncio.sleep(1.2)  # the behaviour under test: a slow answer
-        return await super().put(request)
+        return await super().update(request, d)
 
 
 @control("not-ready-at-first")
 class NotReadyAtFirst(ReferenceServer):
-    """409 StateNotReady on the first 3 updates of the designated event (a freshly created event)."""
+    """409 not-ready on the first 3 updates of the designated event (a freshly created event)."""
 
     def seed(self):
         super().seed()
@@ -109,19 +156,23 @@ class NotReadyAtFirst(ReferenceServer):
 class EmptyUpdateAccepted(ReferenceServer):
     """Accepts an update with no known field ({} or unknown keys only) with 200, changing nothing."""
 
-    def validate(self, body):
-        super().validate(body if any(name in body for name in UPDATABLE) else {**body, "linkedId": ""})
+    def validate(self, body, d):
+        if any(name in body for name in d.types):
+            super().validate(body, d)
+
+    def update_of(self, body, d):
+        return super().update_of(body, d) if any(name in body for name in d.types) else {}
 
 
 @control("lookup-before-body")
 class LookupBeforeBody(ReferenceServer):
     """Looks the event up (404) before parsing the body (400)."""
 
-    async def put(self, request):
+    async def update(self, request, d):
         try:
-            self.authenticate(request)
+            self.authenticate(request, d)
             with self.lock:
-                self.find_event(request.path_params["request_id"])
-            return await super().put(request)
+                self.find_event(request.path_params["event_id"], d)
+            return await super().update(request, d)
         except Answer as answer:
             return answer.response

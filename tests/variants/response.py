@@ -3,15 +3,16 @@ content types, statuses the operation does not declare."""
 
 from starlette.responses import JSONResponse, Response
 
-from refserver import Answer, ReferenceServer
+from fpjs_conformance.refserver import Answer, ReferenceServer
 from tests.variants import mutant
 
 
-@mutant("extra-error-field", "UE-RESP-04")
+@mutant("extra-error-field", "UE-RESP-04", versions=("v3",))
 class ExtraErrorField(ReferenceServer):
-    """Adds a `details` property to the error object (the schema allows no others)."""
+    """Adds a `details` property to the error object (v3's Error schema allows no others; v4's does)."""
 
-    def error(self, status, code, message):
+    def error(self, d, status, role, message):
+        code = d.codes.get(role, role)
         body = {"error": {"code": code, "message": message, "details": f"status {status}"}}
         return Answer(JSONResponse(body, status_code=status))
 
@@ -20,48 +21,51 @@ class ExtraErrorField(ReferenceServer):
 class MissingMessage(ReferenceServer):
     """Leaves out the required error message."""
 
-    def error(self, status, code, message):
-        return Answer(JSONResponse({"error": {"code": code}}, status_code=status))
+    def error(self, d, status, role, message):
+        return Answer(JSONResponse({"error": {"code": d.codes.get(role, role)}}, status_code=status))
 
 
 @mutant("error-not-wrapped", "UE-RESP-04")
 class ErrorNotWrapped(ReferenceServer):
     """Sends {code, message} at the top level instead of inside `error`."""
 
-    def error(self, status, code, message):
-        return Answer(JSONResponse({"code": code, "message": message}, status_code=status))
+    def error(self, d, status, role, message):
+        return Answer(JSONResponse({"code": d.codes.get(role, role), "message": message}, status_code=status))
 
 
 @mutant("code-outside-enum", "UE-RESP-04")
 class CodeOutsideEnum(ReferenceServer):
-    """Spells TokenRequired as TokenMissing, a code outside the ErrorCode enum."""
+    """Misspells the missing-key code: a code outside the ErrorCode enum."""
 
-    def error(self, status, code, message):
-        return super().error(status, "TokenMissing" if code == "TokenRequired" else code, message)
-
-
-@mutant("not-found-token-not-found", "UE-RESP-05", "UE-ID-01")
-class NotFoundTokenNotFound(ReferenceServer):
-    """Answers 404 with code TokenNotFound (a code that does not fit the status)."""
-
-    def error(self, status, code, message):
-        return super().error(status, "TokenNotFound" if status == 404 else code, message)
+    def error(self, d, status, role, message):
+        answer = super().error(d, status, role, message)
+        if role == "missing_key":
+            return Answer(JSONResponse({"error": {"code": d.codes[role] + "Missing", "message": message}}, status))
+        return answer
 
 
-@mutant("bad-request-code-failed", "UE-RESP-05")
-class BadRequestCodeFailed(ReferenceServer):
-    """Answers a bad body with 400 Failed instead of 400 RequestCannotBeParsed."""
+@mutant("not-found-wrong-code", "UE-RESP-05", "UE-ID-01")
+class NotFoundWrongCode(ReferenceServer):
+    """Answers 404 with the unknown-key code (a code that does not fit the status)."""
 
-    def error(self, status, code, message):
-        return super().error(status, "Failed" if code == "RequestCannotBeParsed" else code, message)
+    def error(self, d, status, role, message):
+        return super().error(d, status, "wrong_key" if status == 404 else role, message)
+
+
+@mutant("bad-request-wrong-code", "UE-RESP-05")
+class BadRequestWrongCode(ReferenceServer):
+    """Answers a bad body with 400 and the code it uses for expired events, which does not fit 400."""
+
+    def error(self, d, status, role, message):
+        return super().error(d, status, d.expired_answer[1] if role == "bad_request" else role, message)
 
 
 @mutant("text-plain-errors", "UE-RESP-03")
 class TextPlainErrors(ReferenceServer):
     """Sends the right JSON text with Content-Type text/plain."""
 
-    def error(self, status, code, message):
-        answer = super().error(status, code, message)
+    def error(self, d, status, role, message):
+        answer = super().error(d, status, role, message)
         return Answer(Response(answer.response.body, status_code=status, media_type="text/plain"))
 
 
@@ -69,8 +73,8 @@ class TextPlainErrors(ReferenceServer):
 class HtmlErrors(ReferenceServer):
     """Sends an HTML error page."""
 
-    def error(self, status, code, message):
-        page = f"<html><body><h1>{status} {code}</h1><p>{message}</p></body></html>"
+    def error(self, d, status, role, message):
+        page = f"<html><body><h1>{status} {role}</h1><p>{message}</p></body></html>"
         return Answer(Response(page, status_code=status, media_type="text/html"))
 
 
@@ -78,31 +82,31 @@ class HtmlErrors(ReferenceServer):
 class NonJsonErrorBody(ReferenceServer):
     """Declares application/json but sends plain text."""
 
-    def error(self, status, code, message):
-        return Answer(Response(f"{code}: {message}", status_code=status, media_type="application/json"))
+    def error(self, d, status, role, message):
+        return Answer(Response(f"{role}: {message}", status_code=status, media_type="application/json"))
 
 
 @mutant("unauthorized-401", "UE-RESP-01")
 class Unauthorized401(ReferenceServer):
     """Answers missing or wrong credentials with 401 (undeclared) instead of 403."""
 
-    def error(self, status, code, message):
-        return super().error(401 if status == 403 else status, code, message)
+    def error(self, d, status, role, message):
+        return super().error(d, 401 if status == 403 else status, role, message)
 
 
 @mutant("unprocessable-422", "UE-RESP-01")
 class Unprocessable422(ReferenceServer):
     """Answers a bad body with 422 (undeclared) instead of 400."""
 
-    def error(self, status, code, message):
-        return super().error(422 if code == "RequestCannotBeParsed" else status, code, message)
+    def error(self, d, status, role, message):
+        return super().error(d, 422 if role == "bad_request" else status, role, message)
 
 
 @mutant("created-201", "UE-RESP-01")
 class Created201(ReferenceServer):
     """Answers a successful update with 201 (undeclared) instead of 200."""
 
-    def ok(self):
+    def ok(self, d):
         return Response(status_code=201)
 
 
@@ -110,5 +114,5 @@ class Created201(ReferenceServer):
 class NotFound500(ReferenceServer):
     """Answers an unknown id with 500 (with a well-formed error body)."""
 
-    def error(self, status, code, message):
-        return super().error(500 if status == 404 else status, code, message)
+    def error(self, d, status, role, message):
+        return super().error(d, 500 if status == 404 else status, role, message)

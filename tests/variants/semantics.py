@@ -5,7 +5,7 @@ import json
 
 from starlette.responses import JSONResponse
 
-from refserver import ReferenceServer
+from fpjs_conformance.refserver import ReferenceServer
 from tests.variants import mutant
 
 
@@ -30,64 +30,63 @@ class PartialUpdateWipes(ReferenceServer):
     """Replaces the whole record: fields not sent are reset."""
 
     def apply(self, event, update):
-        event.linked_id, event.tag, event.suspect = None, {}, None
+        event.values = {k: ({} if isinstance(v, dict) else None) for k, v in event.values.items()}
         super().apply(event, update)
 
 
-@mutant("tag-merged", "UE-SEM-03", "UE-SEM-01")
-class TagMerged(ReferenceServer):
-    """Merges a sent tag into the stored one instead of replacing it."""
+@mutant("object-merged", "UE-SEM-03", "UE-SEM-01")
+class ObjectMerged(ReferenceServer):
+    """Merges a sent object into the stored one instead of replacing it."""
 
     def apply(self, event, update):
-        if isinstance(update.get("tag"), dict):
-            update = {**update, "tag": {**event.tag, **update["tag"]}}
-        super().apply(event, update)
+        merged = {
+            k: {**event.values[k], **v} if isinstance(v, dict) and isinstance(event.values.get(k), dict) else v
+            for k, v in update.items()
+        }
+        super().apply(event, merged)
 
 
-@mutant("suspect-false-ignored", "UE-SEM-01")
-class SuspectFalseIgnored(ReferenceServer):
-    """Stores suspect only when it is true (a truthiness test)."""
-
-    def apply(self, event, update):
-        super().apply(event, {k: v for k, v in update.items() if k != "suspect" or v})
-
-
-@mutant("linkedid-truncated", "UE-SEM-01")
-class LinkedIdTruncated(ReferenceServer):
-    """Stores at most 64 characters of linkedId (the documented limit is 256)."""
+@mutant("false-ignored", "UE-SEM-01")
+class FalseIgnored(ReferenceServer):
+    """Stores a boolean only when it is true (a truthiness test)."""
 
     def apply(self, event, update):
-        if isinstance(update.get("linkedId"), str):
-            update = {**update, "linkedId": update["linkedId"][:64]}
-        super().apply(event, update)
+        super().apply(event, {k: v for k, v in update.items() if v is not False})
 
 
-def _fingerprint(event, update) -> tuple[str, str]:
-    return event.request_id, json.dumps(update, sort_keys=True)
+@mutant("string-truncated", "UE-SEM-01")
+class StringTruncated(ReferenceServer):
+    """Stores at most 64 characters of a string (the documented limit is higher)."""
+
+    def apply(self, event, update):
+        super().apply(event, {k: v[:64] if isinstance(v, str) else v for k, v in update.items()})
 
 
 @mutant("repeat-rejected", "UE-SEM-04")
 class RepeatRejected(ReferenceServer):
-    """Refuses (400) an update identical to one already applied to the event."""
+    """Refuses (400) an update identical to one the same API version already applied to the event."""
 
-    def apply(self, event, update):
+    async def update(self, request, d):
         seen = self.__dict__.setdefault("applied", set())
-        if _fingerprint(event, update) in seen:
-            raise self.error(400, "RequestCannotBeParsed", "this update was already applied")
-        seen.add(_fingerprint(event, update))
-        super().apply(event, update)
+        key = (d.version, request.path_params["event_id"], await request.body())
+        if key in seen:
+            return self.error(d, 400, "bad_request", "this update was already applied").response
+        response = await super().update(request, d)
+        if response.status_code == 200:
+            seen.add(key)
+        return response
 
 
 @mutant("repeat-error-body", "UE-SEM-04")
 class RepeatErrorBody(ReferenceServer):
     """Answers an identical repeat with 200 but an error payload (failure reported in-band)."""
 
-    async def put(self, request):
-        response = await super().put(request)
+    async def update(self, request, d):
+        response = await super().update(request, d)
         seen = self.__dict__.setdefault("answered", set())
-        key = (request.path_params["request_id"], await request.body())
+        key = (d.version, request.path_params["event_id"], await request.body())
         if response.status_code == 200 and key in seen:
-            return JSONResponse({"error": {"code": "Failed", "message": "already applied"}})
+            return JSONResponse({"error": {"code": d.codes["bad_request"], "message": "already applied"}})
         if response.status_code == 200:
             seen.add(key)
         return response

@@ -8,7 +8,7 @@ end when the client gives up (its request timeout), so a stopped server never wa
 
 from starlette.responses import JSONResponse
 
-from refserver import Answer, ReferenceServer
+from fpjs_conformance.refserver import Answer, ReferenceServer
 from tests.variants import mutant
 
 
@@ -23,8 +23,8 @@ def socket_of(send):
     return send.__self__.transport
 
 
-class RawPut(ReferenceServer):
-    """Base of the connection mutants: PUTs for which `hit` is true go to `raw`, the rest as usual."""
+class RawUpdate(ReferenceServer):
+    """Base of the connection mutants: updates for which `hit` is true go to `raw`, the rest as usual."""
 
     def hit(self, scope) -> bool:
         return True
@@ -36,7 +36,8 @@ class RawPut(ReferenceServer):
         inner = super().app()
 
         async def app(scope, receive, send):
-            if scope["type"] == "http" and scope["method"] == "PUT" and self.hit(scope):
+            updates = {d.update_method for d in self.dialects}
+            if scope["type"] == "http" and scope["method"] in updates and self.hit(scope):
                 await self.raw(scope, receive, send)
             else:
                 await inner(scope, receive, send)
@@ -45,26 +46,26 @@ class RawPut(ReferenceServer):
 
 
 @mutant("hang", "UE-TRANSPORT-01")
-class Hang(RawPut):
-    """Never answers a PUT."""
+class Hang(RawUpdate):
+    """Never answers an update."""
 
     async def raw(self, scope, receive, send):
         await until_disconnect(receive)
 
 
 @mutant("hang-on-unknown-id", "UE-TRANSPORT-01")
-class HangOnUnknownId(RawPut):
-    """Never answers a PUT to an unknown event (a lookup that waits forever)."""
+class HangOnUnknownId(RawUpdate):
+    """Never answers an update of an unknown event (a lookup that waits forever)."""
 
     def hit(self, scope):
-        return scope["path"].removeprefix("/events/") not in self.events
+        return scope["path"].rpartition("/events/")[2] not in self.events
 
     async def raw(self, scope, receive, send):
         await until_disconnect(receive)
 
 
 @mutant("drop-connection", "UE-TRANSPORT-01")
-class DropConnection(RawPut):
+class DropConnection(RawUpdate):
     """Resets the connection without sending any response."""
 
     async def raw(self, scope, receive, send):
@@ -73,7 +74,7 @@ class DropConnection(RawPut):
 
 
 @mutant("truncated-body", "UE-TRANSPORT-01")
-class TruncatedBody(RawPut):
+class TruncatedBody(RawUpdate):
     """Declares a Content-Length of 64, sends 9 bytes, closes the connection."""
 
     async def raw(self, scope, receive, send):
@@ -85,7 +86,7 @@ class TruncatedBody(RawPut):
 
 
 @mutant("stalled-body", "UE-TRANSPORT-01")
-class StalledBody(RawPut):
+class StalledBody(RawUpdate):
     """Sends the headers and part of the body, then nothing more until the client gives up."""
 
     async def raw(self, scope, receive, send):
@@ -99,20 +100,20 @@ class StalledBody(RawPut):
 class NotReadyNeverClears(ReferenceServer):
     """Answers 409 StateNotReady for the not-ready event forever."""
 
-    def check_mutable(self, event):
-        if event.request_id == self.settings.not_ready_request_id:
+    def check_mutable(self, event, d):
+        if event.event_id == self.settings.not_ready_request_id:
             event.not_ready_for = max(event.not_ready_for, 1)
-        super().check_mutable(event)
+        super().check_mutable(event, d)
 
 
 @mutant("endless-429", "UE-TRANS-02")
 class Endless429(ReferenceServer):
-    """Answers every authenticated PUT with 429 (Retry-After: 1), however long the client waits."""
+    """Answers every authenticated update with 429 (Retry-After: 1), however long the client waits."""
 
-    async def put(self, request):
+    async def update(self, request, d):
         try:
-            self.authenticate(request)
+            self.authenticate(request, d)
         except Answer as answer:
             return answer.response
-        body = {"error": {"code": "TooManyRequests", "message": "too many requests"}}
+        body = {"error": {"code": d.codes["rate_limited"], "message": "too many requests"}}
         return JSONResponse(body, status_code=429, headers={"Retry-After": "1"})

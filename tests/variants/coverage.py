@@ -1,0 +1,154 @@
+"""Mutants that only the coverage table reaches: boundary lengths, unicode classes, object shapes
+and encodings that random generation all but never produces. The self-test runs them with the
+`table` run profile (no random examples at all), so each is proven killed by the table alone, and
+therefore in every profile."""
+
+import json
+import unicodedata
+
+from fpjs_conformance.refserver import ReferenceServer
+from tests.variants import mutant
+from tests.variants.body import depth
+
+
+def _bad(server, d, why):
+    return server.error(d, 400, "bad_request", why)
+
+
+def _strings(body, d):
+    return [body[n] for n in d.of_type("string") if isinstance(body.get(n), str)]
+
+
+def _objects(body, d):
+    return [body[n] for n in d.of_type("object") if isinstance(body.get(n), dict)]
+
+
+def _keys(value):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _keys(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _keys(v)
+
+
+@mutant("string-nfc-normalized", "UE-SEM-01", coverage_only=True)
+class StringNfcNormalized(ReferenceServer):
+    """Stores strings NFC-normalized: decomposed accents come back composed."""
+
+    def apply(self, event, update):
+        super().apply(event, {k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v for k, v in update.items()})
+
+
+@mutant("string-cut-at-nul", "UE-SEM-01", coverage_only=True)
+class StringCutAtNul(ReferenceServer):
+    """Stores strings up to their first NUL (a C string in the store)."""
+
+    def apply(self, event, update):
+        super().apply(event, {k: v.split("\x00")[0] if isinstance(v, str) else v for k, v in update.items()})
+
+
+@mutant("limit-counted-in-bytes", "UE-BODY-01", coverage_only=True)
+class LimitCountedInBytes(ReferenceServer):
+    """Counts the string limit in UTF-8 bytes, not characters: a multibyte string at the limit is refused."""
+
+    def validate(self, body, d):
+        super().validate(body, d)
+        for name, limit in d.limits.items():
+            if limit.max_chars and isinstance(body.get(name), str) and len(body[name].encode()) > limit.max_chars:
+                raise _bad(self, d, f"{name} is too long")
+
+
+@mutant("string-limit-off-by-one", "UE-BODY-01", coverage_only=True)
+class StringLimitOffByOne(ReferenceServer):
+    """Refuses a string of exactly the limit (`>=` for `>`)."""
+
+    def validate(self, body, d):
+        super().validate(body, d)
+        for name, limit in d.limits.items():
+            if limit.max_chars and isinstance(body.get(name), str) and len(body[name]) >= limit.max_chars:
+                raise _bad(self, d, f"{name} is too long")
+
+
+@mutant("object-limit-off-by-one", "UE-BODY-01", coverage_only=True)
+class ObjectLimitOffByOne(ReferenceServer):
+    """Refuses an object whose JSON text is exactly the byte limit."""
+
+    def validate(self, body, d):
+        super().validate(body, d)
+        for name, limit in d.limits.items():
+            value = body.get(name)
+            if limit.max_bytes and isinstance(value, dict):
+                if len(json.dumps(value, ensure_ascii=False).encode()) >= limit.max_bytes:
+                    raise _bad(self, d, f"{name} is too large")
+
+
+@mutant("deep-object-rejected", "UE-BODY-01", coverage_only=True)
+class DeepObjectRejected(ReferenceServer):
+    """Refuses objects nested deeper than 16 levels (well within the byte limit)."""
+
+    def validate(self, body, d):
+        super().validate(body, d)
+        if any(depth(v) > 16 for v in _objects(body, d)):
+            raise _bad(self, d, "too deep")
+
+
+@mutant("wide-object-rejected", "UE-BODY-01", coverage_only=True)
+class WideObjectRejected(ReferenceServer):
+    """Refuses objects with more than 100 keys (well within the byte limit)."""
+
+    def validate(self, body, d):
+        super().validate(body, d)
+        if any(len(v) > 100 for v in _objects(body, d)):
+            raise _bad(self, d, "too many keys")
+
+
+@mutant("long-key-crash", "UE-RESP-02", coverage_only=True)
+class LongKeyCrash(ReferenceServer):
+    """Crashes (500) on an object key longer than 255 characters (a column it does not fit)."""
+
+    def validate(self, body, d):
+        if any(len(k) > 255 for v in _objects(body, d) for k in _keys(v)):
+            raise OverflowError("key does not fit the column")
+        super().validate(body, d)
+
+
+@mutant("astral-crash", "UE-RESP-02", coverage_only=True)
+class AstralCrash(ReferenceServer):
+    """Crashes (500) on characters outside the basic plane in a string (a 3-byte UTF-8 store)."""
+
+    def validate(self, body, d):
+        if any(ord(ch) > 0xFFFF for s in _strings(body, d) for ch in s):
+            raise UnicodeEncodeError("utf8mb3", "", 0, 1, "4-byte character")
+        super().validate(body, d)
+
+
+@mutant("empty-string-rejected", "UE-BODY-01", coverage_only=True)
+class EmptyStringRejected(ReferenceServer):
+    """Refuses an empty string (a presence test where a type test is due)."""
+
+    def validate(self, body, d):
+        super().validate(body, d)
+        if "" in _strings(body, d):
+            raise _bad(self, d, "must not be empty")
+
+
+@mutant("bidi-rejected", "UE-BODY-01", coverage_only=True)
+class BidiRejected(ReferenceServer):
+    """Refuses strings with bidirectional control characters (a filter too eager)."""
+
+    def validate(self, body, d):
+        super().validate(body, d)
+        if any(unicodedata.bidirectional(ch) in ("RLO", "LRO", "RLE", "LRE") for s in _strings(body, d) for ch in s):
+            raise _bad(self, d, "bidi controls are not allowed")
+
+
+@mutant("utf16-accepted", "UE-BODY-04", coverage_only=True)
+class Utf16Accepted(ReferenceServer):
+    """Accepts a UTF-16 body (decodes by its byte-order mark) instead of refusing what is not UTF-8."""
+
+    def parse_body(self, raw, d):
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raw = raw.decode("utf-16").encode()
+        return super().parse_body(raw, d)
