@@ -44,7 +44,7 @@ def settle(target: Target, clause_id: str) -> None:
     if tally is not None and tally.exercised:
         return
     if target.unreachable:
-        pytest.skip(f"{clause_id} was not exercised: {target.unreachable}")
+        pytest.fail(f"{clause_id} was not exercised: {target.unreachable}", pytrace=False)
     if tally is not None and tally.planned and not tally.covered:
         pytest.skip(f"the request budget was spent before {clause_id}'s cases were sent")
     pytest.skip(f"{clause_id} was not exercised: no request of this run informed it")

@@ -298,7 +298,13 @@ class Table:
 
     # -- semantics --------------------------------------------------------------------------------
     def semantics(self) -> Iterator[Case]:
-        p, c, u = self.p, self._case, self._update
+        """Sequences read back at the end: the key in its first place (the place clauses are judged elsewhere)."""
+        p, c = self.p, self._case
+        key = Credentials.of(**{self.places[0]: VALID})
+
+        def u(body: Any) -> Request:
+            return self._update(body, creds=key)
+
         for field in p.fields:
             base = {f: self._valid_value(f, f"base-for-{field}") for f in p.fields}
             changed = {field: self._valid_value(field, f"partial-{field}")}

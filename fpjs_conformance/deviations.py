@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PATH = Path(__file__).with_name("known-deviations.toml")
+from fpjs_conformance.profile import data_dir
+
+DEFAULT_PATH = Path(str(data_dir() / "known-deviations.toml"))
 NONE = "none"  # `--deviations none`: apply no profile, not even one matched by base URL
 ENTRY_KEYS = {"reason", "link", "expires"}
 PROFILE_KEYS = {"base_url", "description", "deviations", "versions"}

@@ -15,7 +15,6 @@ import pytest
 
 from fpjs_conformance import clauses, deviations
 from fpjs_conformance.checks import Violation
-from fpjs_conformance.profile import data_dir
 
 PROFILES = pytest.StashKey[dict]()  # version -> deviations.Profile | None
 
@@ -23,7 +22,7 @@ PROFILES = pytest.StashKey[dict]()  # version -> deviations.Profile | None
 def configure(config: pytest.Config, run) -> None:
     """Choose each version's profile; an expired entry or a malformed file is a usage error."""
     o = run.options
-    path = Path(o.deviations_file) if o.deviations_file else Path(str(data_dir() / "known-deviations.toml"))
+    path = Path(o.deviations_file) if o.deviations_file else deviations.DEFAULT_PATH
     chosen: dict = {}
     try:
         loaded = deviations.load(path, clauses.catalogue())

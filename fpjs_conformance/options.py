@@ -44,7 +44,10 @@ OPTIONS = [
 ]
 ALIASES = {"--request-id": ("--event-id", "FPJS_EVENT_ID"), "--expired-request-id": ("--expired-event-id", None)}
 FLAGS = [
-    ("--no-restore", "do not read the designated event first nor write its values back at the end"),
+    (
+        "--no-restore",
+        "do not write the designated event's values back at the end (and run on a target that cannot read it first)",
+    ),
     ("--fail-on-drift", "with --baseline: a change of behaviour fails the run (exit 8)"),
 ]
 SECRET_OPTIONS = ("api_key", "wrong_region_api_key")

@@ -212,6 +212,7 @@ def _version(run, version: str) -> dict[str, Any]:
         "embedded": run.options.embedded,
         "stats": run.stats.get(version) or (target.transport.stats.as_dict() if target else {}),
         "plan": run.plans.get(version),
+        "estimate": run.plans_ahead.get(version),
         "restore": run.restores.get(version),
     }
 

@@ -47,6 +47,7 @@ class Run:
     started_at: float = field(default_factory=time.time)
     targets: dict[str, Target] = field(default_factory=dict)
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plans_ahead: dict[str, dict[str, Any]] = field(default_factory=dict)  # the estimate, before any request
     restores: dict[str, dict[str, str]] = field(default_factory=dict)
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
     stopped: str | None = None  # why the run ended early (setup problem, unreachable, timeout)
@@ -66,12 +67,11 @@ class Run:
 
     # -- start and stop -----------------------------------------------------------------------------
     def start(self) -> None:
-        """Before the first request: the report folder is written to, SIGTERM stops like Ctrl-C, the
-        bundled server starts (when there is no --base-url)."""
+        """Before the first request: SIGTERM stops the run like Ctrl-C, the bundled server starts (when
+        there is no --base-url)."""
         if self._started_up:
             return
         self._started_up = True
-        self._prove_report_dir()
         if hasattr(signal, "SIGTERM"):
             self._old_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
         o = self.options
@@ -83,18 +83,13 @@ class Run:
         else:
             self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo)
 
-    def _prove_report_dir(self) -> None:
+    def prepare_reports(self) -> None:
+        """Before any request: the report folder takes files, and no earlier report passes as this run's."""
         from fpjs_conformance.reporting import write_placeholder
 
-        try:
-            write_placeholder(self.options.report_dir)
-        except OSError as exc:
-            raise PermissionError(
-                f"--report-dir {self.options.report_dir}: cannot write there ({exc}); no request was sent"
-            ) from None
+        write_placeholder(self.options.report_dir)
 
     def _start_server(self) -> None:
-        from fpjs_conformance.refserver.app import Settings
         from fpjs_conformance.refserver.launch import ServerProcess
 
         env = {
@@ -102,9 +97,9 @@ class Run:
             "FPJS_REF_WRONG_REGION_API_KEY": "eu" + pysecrets.token_hex(12),
         }
         self.secrets += list(env.values())
+        # The server seeds Settings' default ids (see events()).
         self._server = ServerProcess(["-m", "fpjs_conformance.refserver", "--port", "0"], env=env).start()
         self._keys = Secrets(env["FPJS_REF_API_KEY"], env["FPJS_REF_WRONG_REGION_API_KEY"])
-        self._settings = Settings()
 
     def stop(self) -> None:
         """Leave every event as found, then stop the bundled server and restore SIGTERM."""
@@ -139,7 +134,9 @@ class Run:
     def events(self, version: str) -> oracle.Events:
         o = self.options
         if o.embedded:
-            s = self._settings
+            from fpjs_conformance.refserver.app import Settings
+
+            s = Settings()
             window = profiles.load(version).update_window_days
             return oracle.Events(s.request_id, s.expired_for(window), s.not_ready_request_id)
         return oracle.Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id)
@@ -194,6 +191,32 @@ class Run:
         except TargetUnreachable as exc:
             target.unreachable = str(exc)
             self.plans.setdefault(version, {"cases": 0, "sent": 0, "left_out": []})
+            self.stopped = "; ".join(filter(None, (self.stopped, f"[{version}] {exc}")))
+            self.stop_code = Exit.VIOLATED
+
+    def estimate(self) -> dict[str, dict[str, Any]]:
+        """Before the first request: at most how many requests each version will send, and how long that
+        takes at the rate limit (the coverage table's requests are counted exactly, random examples at most)."""
+        from fpjs_conformance import coverage
+
+        out = {}
+        caps = [self.exploration.profile.requests_per_version]
+        if self.options.max_requests is not None:
+            caps.append(self.options.max_requests)
+        wrong_region = bool(self.options.wrong_region_api_key) or self.options.embedded
+        for version in self.options.versions:
+            selected = self.selected.get(version, set())
+            table = coverage.Table(profiles.load(version), self.events(version), wrong_region=wrong_region)
+            cases = [c for c in table.cases() if c.clause_id in selected]
+            reads = {None: 0, "fold": 1, "repeat": 3}  # read-backs (and the repeat itself) after a case's requests
+            table_requests = sum(len(c.requests) + reads[c.compare] for c in cases)
+            most = table_requests + 3 * self.exploration.profile.examples * len(selected) + 2 + RESTORE_RESERVE
+            planned = min([most, *caps])
+            entry = {"coverage_requests": table_requests, "at_most": planned}
+            if self.options.rate_limit:
+                entry["seconds_at_rate_limit"] = round(planned / self.options.rate_limit)
+            out[version] = entry
+        return out
 
     # -- what the reports need ---------------------------------------------------------------------
     def behaviour(self) -> dict[str, Any]:

@@ -113,18 +113,12 @@ class Target:
             return self._rejudge(self._sent[key], request, also)
         if self.unreachable:
             raise TargetUnreachable(self.unreachable)
-        expectations = self.expect(request, also)
-        ex = self.transport.send(request)
-        result = Verdicts(ex, checks.judge(ex, self.profile, expectations))
-        if ex.stray_after is not None:
-            stray = Violation(
-                "UE-TRANSPORT-01",
-                "nothing after the end of the answer",
-                "stray bytes after the answer broke the next read on the connection",
-                ex.stray_after,
-            )
-            stray.check = "transport_completed"
-            result.verdicts.append(("UE-TRANSPORT-01", stray))
+        return self.judge_sent(request, self.send(request), also)
+
+    def judge_sent(self, request: Request, ex: Exchange, also: tuple[str, ...] = ()) -> Verdicts:
+        """Judge the answer `ex` to `request` under every clause it informs, and record the verdicts."""
+        key = request.fingerprint()
+        result = Verdicts(ex, checks.judge(ex, self.profile, self.expect(request, also)))
         self._record(result)
         if ex.status == 200 and request.op != READ:
             self._accepted.add(key)
@@ -139,6 +133,20 @@ class Target:
             )
             raise TargetUnreachable(self.unreachable)
         return result
+
+    def send(self, request: Request, *, reserved: bool = False) -> Exchange:
+        """The transport's send; an earlier answer that left stray bytes on the connection is blamed for them."""
+        ex = self.transport.send(request, reserved=reserved)
+        if ex.stray_after is not None:
+            stray = Violation(
+                "UE-TRANSPORT-01",
+                "nothing after the end of the answer",
+                "stray bytes after the answer broke the next read on the connection",
+                ex.stray_after,
+            )
+            stray.check = "transport_completed"
+            self._record(Verdicts(ex.stray_after, [("UE-TRANSPORT-01", stray)]))
+        return ex
 
     def _rejudge(self, earlier: Verdicts, request: Request, also: tuple[str, ...]) -> Verdicts:
         """An answer already judged; clauses in `also` that have not judged it yet do now."""
@@ -187,9 +195,11 @@ class Target:
     def read_back(self, event_id: str | None = None, place: str | None = None, *, reserved: bool = False) -> ReadBack:
         """The event's fields as the read-back shows them (only transport failures are judged here)."""
         request = Request(event_id or self.events.live, self.valid_key(place), op=READ)
-        ex = self.transport.send(request, reserved=reserved)
+        ex = self.send(request, reserved=reserved)
         if ex.error:
             return ReadBack(None, ex, "transport", ex.error)
+        if ex.status == 429:
+            return ReadBack(None, ex, "rate-limited", ex.received()[:120])
         if ex.status == 200:
             try:
                 stored = self.profile.stored(ex.json())
@@ -295,12 +305,14 @@ class Target:
             hint = " (a private CA? pass --ca-bundle)" if "certificate" in first.error.lower() else ""
             raise TargetUnreachable(f"UE-TRANSPORT-01: cannot reach {self.base_url}: {first.error}{hint}")
         got = self._read_designated()
+        if got.problem in ("transport", "rate-limited"):  # the server's fault, not the setup's
+            ex, rules = got.exchange, (checks.transport_completed, checks.not_rate_limited)
+            self._record(Verdicts(ex, [checks.verdict(fn.clause_id, fn, ex, self.profile) for fn in rules]))
+            raise TargetUnreachable(f"cannot read the designated event back: {got.why}")
         self.reads_back = got.stored is not None
-        if got.stored is not None:
-            if not self.state.read:
-                self.state.original = self._to_store(got.stored)
-                self.state.written = dict(self.state.original)
-            self._check_window(got.stored, self.events.live, expired=False)
+        if got.stored is not None and not self.state.read:
+            self.state.original = self._to_store(got.stored)
+            self.state.written = dict(self.state.original)
         elif got.problem == "not-found":
             raise SetupProblem(f"designated event {self.events.live} not found ({got.why})")
         elif got.problem == "refused":
@@ -311,11 +323,15 @@ class Target:
                 " so it could not be restored: pass --no-restore to let the suite change it anyway"
             )
         self.state.read = True
-        self._probe_update()
+        self._probe_update(got.stored)
         if self.events.expired and self.reads_back:
             expired = self.read_back(self.events.expired)
-            if expired.stored is not None:
-                self._check_window(expired.stored, self.events.expired, expired=True)
+            days = self._age_days(expired.stored)
+            if days is not None and 0 <= days <= self.profile.update_window_days:
+                raise SetupProblem(
+                    f"--expired-request-id {self.events.expired} is only {days:.1f} days old: {self.version} still "
+                    f"updates it (its window is {self.profile.update_window_days} days)"
+                )
 
     def _read_designated(self) -> ReadBack:
         got = ReadBack(None)
@@ -325,25 +341,46 @@ class Target:
                 break
         return got
 
-    def _probe_update(self) -> None:
-        """A harmless update (a current value written back): is the event updatable at all?"""
+    def _probe_update(self, stored: dict[str, Any] | None) -> None:
+        """A harmless update (a current value written back): is the event updatable at all? The answer
+        decides; the event's age from the read-back only explains a refusal (a mock's example event may
+        carry any timestamp)."""
         body = self._harmless_body()
         answers = []
         for place in self.profile.key_places:
-            ex = self.submit(self.update(body, credentials=self.valid_key(place.name))).exchange
-            answers.append(ex)
-            if ex.status not in (401, 403):
+            request = self.update(body, credentials=self.valid_key(place.name))
+            answers.append((request, self.send(request)))
+            if answers[-1][1].status not in (401, 403):
                 break
-        ex = answers[-1]
+        request, ex = answers[-1]
         code = ex.error_code()
         if ex.status in (401, 403):
             raise SetupProblem(f"the API key was refused updating the designated event ({ex.status} {code})")
+        age = self._age_note(stored)
         if ex.status == 404:
-            raise SetupProblem(f"designated event {self.events.live} not found ({ex.status} {code})")
+            raise SetupProblem(f"designated event {self.events.live} not found ({ex.status} {code}){age}")
         if ex.status == 409 and code == self.profile.code("not_ready"):
             raise SetupProblem(f"designated event {self.events.live} is not updatable yet ({ex.status} {code})")
         if ex.status == 400 and code not in self.profile.codes_by_status.get(400, ()):
-            raise SetupProblem(f"designated event {self.events.live} is not updatable ({ex.status} {code})")
+            raise SetupProblem(f"designated event {self.events.live} is not updatable ({ex.status} {code}){age}")
+        for sent, answer in answers:  # usable: the probe counts like any other update
+            self.judge_sent(sent, answer)
+
+    def _age_note(self, stored: dict[str, Any] | None) -> str:
+        days = self._age_days(stored)
+        window = self.profile.update_window_days
+        if days is None or days <= window:
+            return ""
+        return (
+            f": it is past its update window ({days:.1f} days old; {self.version} updates events up to "
+            f"{window} days old), designate a fresh event"
+        )
+
+    def _age_days(self, stored: dict[str, Any] | None) -> float | None:
+        millis = (stored or {}).get(self.profile.time_field)
+        if not isinstance(millis, int | float) or isinstance(millis, bool):
+            return None
+        return (time.time() - millis / 1000) / 86400
 
     def _harmless_body(self) -> dict[str, Any]:
         now = self._to_wire(self.state.written)
@@ -351,23 +388,6 @@ class Target:
             if name in now:
                 return {name: now[name]}
         return coverage.probe_body(self.profile)
-
-    def _check_window(self, stored: dict[str, Any], event_id: str, *, expired: bool) -> None:
-        millis = stored.get(self.profile.time_field)
-        if not isinstance(millis, int | float) or isinstance(millis, bool):
-            return
-        days = (time.time() - millis / 1000) / 86400
-        window = self.profile.update_window_days
-        if not expired and days > window:
-            raise SetupProblem(
-                f"designated event {event_id} is past its update window ({days:.1f} days old; "
-                f"{self.version} updates events up to {window} days old): designate a fresh event"
-            )
-        if expired and days <= window:
-            raise SetupProblem(
-                f"--expired-request-id {event_id} is only {days:.1f} days old: {self.version} still updates it "
-                f"(its window is {window} days)"
-            )
 
     # -- after the run: leave the event as found ----------------------------------------------------
     def restore(self) -> dict[str, Any]:
@@ -396,7 +416,7 @@ class Target:
                     }
             body = self._to_wire(state.original)
             notes = [f"{k} was unset; the API cannot unset it" for k in self.profile.fields if k not in body]
-            ex = self.transport.send(self.update(body), reserved=True)
+            ex = self.send(self.update(body), reserved=True)
             if ex.status != 200:
                 return {"status": "could not restore", "why": f"the write-back was answered {ex.received()}"}
             state.written.update(state.original)
@@ -415,7 +435,6 @@ class Target:
 _READ_PROBLEMS = {
     "no-route": "the target serves no read-back",
     "garbage": "the read-back answered garbage",
-    "transport": "the read-back failed at the transport",
     "": "unknown",
 }
 

@@ -4,19 +4,35 @@
 # the document's shapes but none of its semantics. See docs/prism.md for the findings.
 #
 #   scripts/prism.sh [extra pytest args...]
+#   PRISM_API_VERSION=v4 scripts/prism.sh [extra pytest args...]
 #
-# Environment: PRISM_VERSION (default 5.12.0, the last line that runs on Node.js 20),
-# PRISM_PORT (default: a free port), PRISM_READY_TIMEOUT (seconds, default 60),
-# SUITE_TIMEOUT (seconds for the whole pytest run, default 900), PRISM_REPORT_DIR (default reports/prism).
+# Environment: PRISM_API_VERSION (v3 or v4, default v3: which document Prism mocks and the suite's
+# --api-version), PRISM_SPEC (the document Prism mocks, default the version's published one in
+# contracts/; the suite always judges against the published one), PRISM_VERSION (default 5.12.0,
+# the last line that runs on Node.js 20), PRISM_PORT (default: a free port), PRISM_READY_TIMEOUT
+# (seconds, default 60), SUITE_TIMEOUT (seconds for the whole pytest run, default 900),
+# PRISM_REPORT_DIR (default reports/prism for v3, reports/prism-v4 for v4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+PRISM_API_VERSION="${PRISM_API_VERSION:-v3}"
 PRISM_VERSION="${PRISM_VERSION:-5.12.0}"
 PRISM_DIR=".prism"
 PRISM_READY_TIMEOUT="${PRISM_READY_TIMEOUT:-60}"
 SUITE_TIMEOUT="${SUITE_TIMEOUT:-900}"
-SPEC="contracts/fingerprint-server-api-v3.yaml"
-REPORT_DIR="${PRISM_REPORT_DIR:-reports/prism}"
+# The update operation of each version, for the readiness probe (Prism mocks the paths without the
+# servers' /v4: with one API version the suite uses --base-url as given).
+case "$PRISM_API_VERSION" in
+    v3) update_method=PUT; default_report_dir=reports/prism ;;
+    v4) update_method=PATCH; default_report_dir=reports/prism-v4 ;;
+    *)
+        echo "prism.sh: PRISM_API_VERSION must be v3 or v4 (got '$PRISM_API_VERSION')" >&2
+        exit 4
+        ;;
+esac
+SPEC="${PRISM_SPEC:-contracts/fingerprint-server-api-$PRISM_API_VERSION.yaml}"
+EVENT_ID=1708102555327.NLOjmg # the documents' example id (any plain id would do: Prism keeps no events)
+REPORT_DIR="${PRISM_REPORT_DIR:-$default_report_dir}"
 PYTHON="${PYTHON:-python}"
 if [[ -x .venv/bin/python && -z "${VIRTUAL_ENV:-}" ]]; then
     PYTHON=.venv/bin/python
@@ -33,6 +49,7 @@ fi
 port="${PRISM_PORT:-$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 base_url="http://127.0.0.1:$port"
 mkdir -p "$REPORT_DIR"
+rm -f "$REPORT_DIR/summary.json" # so a run that writes none is not reported with an earlier one's figures
 prism_log="$REPORT_DIR/prism.log"
 
 "$prism_bin" mock --host 127.0.0.1 --port "$port" "$SPEC" >"$prism_log" 2>&1 &
@@ -46,9 +63,10 @@ stop_prism() {
 }
 trap stop_prism EXIT
 
-# Ready when it answers any HTTP status on the operation's path (Prism answers 401 without a key).
+# Ready when it answers any HTTP status on the update's method and path (Prism answers 401 without
+# a key).
 deadline=$((SECONDS + PRISM_READY_TIMEOUT))
-until curl -s -o /dev/null --max-time 2 -X PUT "$base_url/events/1708102555327.NLOjmg"; do
+until curl -s -o /dev/null --max-time 2 -X "$update_method" "$base_url/events/$EVENT_ID"; do
     if ! kill -0 "$prism_pid" 2>/dev/null; then
         echo "prism.sh: prism exited before it was ready; its log:" >&2
         cat "$prism_log" >&2
@@ -61,11 +79,11 @@ until curl -s -o /dev/null --max-time 2 -X PUT "$base_url/events/1708102555327.N
     fi
     sleep 0.2
 done
-echo "prism.sh: prism $PRISM_VERSION mocking $SPEC at $base_url (pid $prism_pid)"
+echo "prism.sh: prism $PRISM_VERSION mocking $SPEC ($update_method /events/{id}) at $base_url (pid $prism_pid)"
 
 # The suite against Prism. A throwaway key: Prism accepts any non-empty key.
-cmd=("$PYTHON" -m pytest -p no:cacheprovider -q "--base-url=$base_url" --api-key=prism-demo-key
-    --request-id=1708102555327.NLOjmg "--report-dir=$REPORT_DIR" -rfEsp "$@")
+cmd=("$PYTHON" -m pytest -p no:cacheprovider -q "--base-url=$base_url" "--api-version=$PRISM_API_VERSION"
+    --api-key=prism-demo-key "--request-id=$EVENT_ID" "--report-dir=$REPORT_DIR" -rfEsp "$@")
 echo "prism.sh: ${cmd[*]}"
 status=0
 timeout "$SUITE_TIMEOUT" "${cmd[@]}" || status=$?
@@ -74,8 +92,13 @@ echo "prism.sh: pytest exited with $status; reports in $REPORT_DIR/"
 "$PYTHON" - "$REPORT_DIR/summary.json" <<'PY' || true
 import json, sys
 
-stats = json.load(open(sys.argv[1])).get("stats", {})
-statuses = ", ".join(f"{code}: {n}" for code, n in stats.get("statuses", {}).items())
-print(f"prism.sh: {stats.get('requests_sent', '?')} requests; statuses {statuses}")
+summary = json.load(open(sys.argv[1]))
+for run in summary.get("versions", []):
+    stats = run.get("stats", {})
+    statuses = ", ".join(f"{code}: {n}" for code, n in stats.get("statuses", {}).items())
+    print(
+        f"prism.sh: [{run.get('version', '?')}] {stats.get('requests_sent', '?')} requests in "
+        f"{stats.get('duration_s', '?')} s; statuses {statuses}; result {summary.get('result', '?')}"
+    )
 PY
 exit "$status"

@@ -16,13 +16,13 @@ from collections.abc import Callable
 Behaviour = Callable[[socket.socket, threading.Event], None]
 
 
-def _read_request(conn: socket.socket) -> bool:
-    """Consume one request (headers and Content-Length body); False when the peer is gone."""
+def _receive(conn: socket.socket) -> tuple[bytes, bytes] | None:
+    """One request: (head, body) by Content-Length; None when the peer is gone."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
         if not chunk:
-            return False
+            return None
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
     length = 0
@@ -33,9 +33,14 @@ def _read_request(conn: socket.socket) -> bool:
     while len(rest) < length:
         chunk = conn.recv(65536)
         if not chunk:
-            return False
+            return None
         rest += chunk
-    return True
+    return head, rest
+
+
+def _read_request(conn: socket.socket) -> bool:
+    """Consume one request; False when the peer is gone."""
+    return _receive(conn) is not None
 
 
 def _respond(status: str, body: bytes, extra: str = "") -> bytes:
@@ -92,6 +97,19 @@ def storm_429(conn: socket.socket, stop: threading.Event) -> None:
         conn.sendall(_respond("429 Too Many Requests", body))
 
 
+def gzip_bomb(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers a 20 KB gzip body that expands to 64 MB."""
+    import gzip
+
+    bomb = gzip.compress(b" " * (64 * 1024 * 1024), compresslevel=9)
+    while _read_request(conn):
+        conn.sendall(
+            f"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            f"Content-Length: {len(bomb)}\r\n\r\n".encode()
+            + bomb
+        )
+
+
 BEHAVIOURS: dict[str, Behaviour] = {
     "hang": hang,
     "drip": drip,
@@ -99,7 +117,77 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "garbage": garbage,
     "huge": huge,
     "storm-429": storm_429,
+    "gzip-bomb": gzip_bomb,
 }
+
+
+def silent_tls(conn: socket.socket, stop: threading.Event) -> None:
+    """Takes the TCP connection of a TLS client and never answers its hello."""
+    stop.wait(120)
+
+
+def forwarding(
+    backend: str,
+    names: tuple[str, ...] = (),
+    first: tuple[bytes, bytes] | None = None,
+    refuse: tuple[str, ...] = (),
+) -> Behaviour:
+    """A front to `backend` on raw sockets, keeping connections alive. It drops every header in `names`
+    not spelled exactly so (a hand-written stack comparing header names case-sensitively). `first`:
+    (answer, late bytes) for the very first request it sees, instead of forwarding it; the late bytes
+    go out on that connection just before the answer to the next request (a body written late).
+    Methods in `refuse` are answered 405 (a target without the read-back)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    target = urlsplit(backend)
+    wanted = {n.lower(): n for n in names}
+    pending = [first] if first is not None else []
+    lock = threading.Lock()
+
+    def forward(head: bytes, body: bytes) -> bytes:
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.lower() in wanted and name != wanted[name.lower()]:
+                continue  # not the spelling it compares against: as if absent
+            if name.lower() not in ("host", "content-length", "connection"):
+                headers[name] = value.strip()
+        upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+        try:
+            upstream.request(method, path, body=body or None, headers=headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+            skip = ("content-length", "connection", "transfer-encoding")
+            kept = "".join(f"{k}: {v}\r\n" for k, v in answer.getheaders() if k.lower() not in skip)
+            status = f"HTTP/1.1 {answer.status} {answer.reason}\r\n{kept}Content-Length: {len(data)}\r\n\r\n"
+            return status.encode("latin-1") + data
+        finally:
+            upstream.close()
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        late = b""
+        while (got := _receive(conn)) is not None:
+            with lock:
+                canned = pending.pop() if pending else None
+            if canned is not None:
+                conn.sendall(canned[0])
+                late = canned[1]
+            elif got[0].split(b" ", 1)[0].decode() in refuse:
+                conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            else:
+                conn.sendall(late + forward(*got))
+                late = b""
+
+    return behaviour
+
+
+NO_CONTENT_WITH_BODY = (
+    b"HTTP/1.1 204 No Content\r\nContent-Type: application/json\r\n\r\n",
+    b'{"error": {"code": "TokenRequired", "message": "a body a 204 must not have"}}',
+)
 
 
 class HostileServer:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from contracts import clauses, deviations
-from contracts.deviations import DeviationError
-from refserver.launch import ServerProcess
+from fpjs_conformance import clauses, deviations
+from fpjs_conformance.deviations import DeviationError
+from fpjs_conformance.refserver.launch import ServerProcess
 from tests.runner import ROOT, run_suite
 
 AUTH_BREAKS = ("UE-AUTH-01", "UE-AUTH-02", "UE-AUTH-03", "UE-AUTH-07")  # what auth-ignored breaks
@@ -73,16 +73,27 @@ def test_malformed_files_are_refused(tmp_path, text):
 
 def test_select(tmp_path):
     profiles = deviations.load(profile_file(tmp_path, base_url="http://127.0.0.1:*"), clauses.catalogue())
-    assert deviations.select(profiles, "broken", None).name == "broken"
-    assert deviations.select(profiles, None, "http://127.0.0.1:8080").name == "broken"
-    assert deviations.select(profiles, None, "https://api.fpjs.io") is None
-    assert deviations.select(profiles, None, None) is None  # the bundled server is never matched
-    assert deviations.select(profiles, "none", "http://127.0.0.1:8080") is None
+    assert deviations.select(profiles, "broken", None, "v3").name == "broken"
+    assert deviations.select(profiles, None, "http://127.0.0.1:8080", "v3").name == "broken"
+    assert deviations.select(profiles, None, "https://api.fpjs.io", "v3") is None
+    assert deviations.select(profiles, None, None, "v3") is None  # the bundled server is never matched
+    assert deviations.select(profiles, "none", "http://127.0.0.1:8080", "v3") is None
     with pytest.raises(DeviationError):
-        deviations.select(profiles, "absent", None)
+        deviations.select(profiles, "absent", None, "v3")
     twice = {**profiles, "other": deviations.Profile("other", "http://127.0.0.1*")}
     with pytest.raises(DeviationError, match="--deviations"):
-        deviations.select(twice, None, "http://127.0.0.1:8080")
+        deviations.select(twice, None, "http://127.0.0.1:8080", "v3")
+
+
+def test_a_profile_can_be_scoped_to_versions(tmp_path):
+    text = '[old]\nversions = ["v3"]\n' + entry("UE-AUTH-05", profile="old") + '[new]\nversions = ["v4"]\n'
+    text += entry("UE-AUTH-08", profile="new")
+    profiles = deviations.load(write(tmp_path, text), clauses.catalogue())
+    assert deviations.select(profiles, "old,new", None, "v3").name == "old"
+    assert deviations.select(profiles, "old,new", None, "v4").name == "new"
+    assert deviations.select(profiles, "old", None, "v4") is None
+    with pytest.raises(DeviationError):
+        deviations.load(write(tmp_path, '[x]\nversions = "v3"\n'), clauses.catalogue())
 
 
 def test_expected_failure_needs_every_violated_clause_listed(tmp_path):
@@ -107,15 +118,6 @@ def test_expiry(tmp_path):
 
 
 # -- the gate, end to end ---------------------------------------------------------------------------
-SERVER_CODE = """
-import sys
-from refserver.__main__ import main
-from tests.variants import load_all
-bases = tuple(load_all()[name].server for name in sys.argv[1].split("+"))
-main(sys.argv[2:], server_class=type("Combined", bases, {}))
-"""
-
-
 @pytest.fixture
 def key() -> str:
     return "canary" + secrets.token_hex(16)
@@ -123,14 +125,14 @@ def key() -> str:
 
 def serve(variants: str, key: str) -> ServerProcess:
     """A server with the named variants' defects combined (`a+b`), or the clean reference server."""
-    args = ["-m", "refserver"] if variants == "clean" else ["-c", SERVER_CODE, variants]
+    args = ["-m", "fpjs_conformance.refserver"] if variants == "clean" else ["-m", "tests.variants", variants]
     return ServerProcess([*args, "--port", "0", "--api-key", key], env={"PYTHONPATH": str(ROOT)})
 
 
 def gate(server: ServerProcess, key: str, tmp_path: Path, *args: str):
     run = run_suite(server.url, key, tmp_path / "reports", "-x", "--hypothesis-profile=ci", *args, timeout=240)
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
-    return run, {c["id"]: c["status"] for c in summary["clauses"]}, summary
+    return run, {c["id"]: c["versions"]["v3"]["status"] for c in summary["clauses"]}, summary
 
 
 def test_listed_breaks_pass_and_are_reported(tmp_path, key):
@@ -140,7 +142,7 @@ def test_listed_breaks_pass_and_are_reported(tmp_path, key):
     assert run.returncode == 0, run.output[-3000:]
     assert "xfailed" in run.output
     assert {c: status[c] for c in AUTH_BREAKS} == dict.fromkeys(AUTH_BREAKS, "known-deviation")
-    assert summary["deviations"]["profile"] == "broken" and summary["exit_status"] == 0
+    assert summary["deviations"]["profiles"] == {"v3": "broken"} and summary["exit_status"] == 0
     md = (tmp_path / "reports" / "summary.md").read_text()
     assert "known-deviation" in md
 
@@ -151,9 +153,9 @@ def test_fixed_target_fails_as_stale(tmp_path, key):
         run, status, summary = gate(server, key, tmp_path, f"--deviations-file={path}", "--deviations=broken")
     assert run.returncode == 1, run.output[-3000:]
     for clause_id in AUTH_BREAKS:
-        assert f"STALE known deviation {clause_id}" in run.output
+        assert f"STALE known deviation v3::{clause_id}" in run.output
         assert status[clause_id] == "stale-deviation"
-    assert summary["exit_status"] == 1 and sorted(summary["deviations"]["stale"]) == list(AUTH_BREAKS)
+    assert summary["exit_status"] == 1 and sorted(summary["deviations"]["stale"]) == [f"v3::{c}" for c in AUTH_BREAKS]
     assert "4 failed" in run.output  # the closing line is as red as the exit status
 
 

@@ -1,52 +1,96 @@
-"""The oracle's predictions for hand-picked requests, including the clauses left open."""
+"""The oracle's predictions for hand-picked requests, per version, including the clauses left open."""
 
 import pytest
 
-from contracts import oracle
-from contracts.model import EMPTY, NO_KEY, QUERY_KEY, VALID, WRONG_REGION, Body, Credentials, Key, Request
+from fpjs_conformance import oracle
+from fpjs_conformance import profile as profiles
+from fpjs_conformance.model import EMPTY, NO_KEY, VALID, WRONG_REGION, Body, Credential, Credentials, Key, Request
 
 EV = oracle.Events("1708102555327.NLOjmg", "1600000000000.expird", "1708102555999.notRdy")
-OK = Body.of({"linkedId": "x"})
+V3, V4 = profiles.load("v3"), profiles.load("v4")
+HEADER, QUERY = Credentials.of(header=VALID), Credentials.of(query=VALID)
 
 
-def allowed(request):
-    exp = oracle.expect(request, EV)
-    return exp.clause_id, {s: (sorted(c) if c else None) for s, c in exp.allowed.items()}
+def ok(p):
+    return Body.of({p.fields[0]: "x"})
 
 
+def lead(p, request):
+    """(clause, statuses) of the leading expectation: what the answer is judged under first."""
+    exp = oracle.expect(p, request, EV)[0]
+    return exp.clause_id, set(exp.allowed or {})
+
+
+def clauses(p, request):
+    return [e.clause_id for e in oracle.expect(p, request, EV)]
+
+
+@pytest.mark.parametrize("p", [V3, V4], ids=["v3", "v4"])
 @pytest.mark.parametrize(
-    ("request_", "clause", "statuses"),
+    ("make", "clause", "statuses"),
     [
-        (Request(EV.live, NO_KEY, OK), "UE-AUTH-01", {403}),
-        (Request(EV.live, Credentials(header=EMPTY), OK), "UE-AUTH-02", {403}),
-        (Request(EV.live, Credentials(header=Key("near", "drop-last")), OK), "UE-AUTH-03", {403}),
-        (Request(EV.live, Credentials(query=WRONG_REGION), OK), "UE-AUTH-06", {403}),
-        (Request("1000000000000.unknwn", NO_KEY, Body.bytes_(b"{")), "UE-AUTH-07", {403}),
-        (Request(EV.live, QUERY_KEY, OK), "UE-BODY-01", {200}),
-        (Request(EV.live, body=Body.of({"tag": None})), "UE-BODY-02", {400, 409}),
-        (Request(EV.live, body=Body.of([])), "UE-BODY-03", {400, 409}),
-        (Request(EV.live, body=Body.bytes_(b"\xff")), "UE-BODY-04", {400, 409}),
-        (Request(EV.live), "UE-BODY-05", {400, 409}),
-        (Request(EV.live, body=Body.of({"linkedId": "x" * 300})), "UE-BODY-06", {200, 400}),
-        (Request(EV.live, body=Body.of({})), "UE-BODY-07", {200, 400}),
-        (Request("1000000000000.unknwn", body=OK), "UE-ID-01", {404}),
-        (Request("a/b", body=OK), "UE-ID-02", {400, 404}),
-        (Request(EV.expired, body=OK), "UE-ID-03", {400, 403, 404, 409}),
-        (Request("1000000000000.unknwn", body=Body.of([])), "UE-ID-01", {400, 404}),
-        (Request(EV.live, Credentials(header=VALID, query=Key("literal", "abc")), OK), "UE-OPEN-02", {200, 403}),
-        (Request(EV.live, body=OK, content_type=None), "UE-OPEN-03", {200, 400}),
+        (lambda p: Request(EV.live, NO_KEY, ok(p)), "UE-AUTH-01", {403}),
+        (lambda p: Request(EV.live, Credentials.of(header=EMPTY), ok(p)), "UE-AUTH-02", {403}),
+        (lambda p: Request(EV.live, Credentials.of(header=Key("near", "drop-last")), ok(p)), "UE-AUTH-03", {403}),
+        (lambda p: Request(EV.live, Credentials.of(header=WRONG_REGION), ok(p)), "UE-AUTH-06", {403}),
+        (lambda p: Request("1000000000000.unknwn", NO_KEY, Body.bytes_(b"{")), "UE-AUTH-01", {403}),
+        (lambda p: Request(EV.live, HEADER, ok(p)), "UE-BODY-01", {200}),
+        (lambda p: Request(EV.live, HEADER, Body.of({p.fields[0]: None})), "UE-BODY-02", {400, 409}),
+        (lambda p: Request(EV.live, HEADER, Body.of([])), "UE-BODY-03", {400, 409}),
+        (lambda p: Request(EV.live, HEADER, Body.bytes_(b"\xff")), "UE-BODY-04", {400, 409}),
+        (lambda p: Request(EV.live, HEADER), "UE-BODY-05", {400, 409}),
+        (lambda p: Request(EV.live, HEADER, Body.of({p.fields[0]: "x" * 300})), "UE-BODY-06", {200, 400}),
+        (lambda p: Request(EV.live, HEADER, Body.of({})), "UE-BODY-07", {200, 400}),
+        (lambda p: Request("1000000000000.unknwn", HEADER, ok(p)), "UE-ID-01", {404}),
+        (lambda p: Request("a/b", HEADER, ok(p)), "UE-ID-02", {400, 404}),
+        (lambda p: Request(EV.expired, HEADER, ok(p)), "UE-ID-03", {400, 403, 404, 409}),
+        (lambda p: Request("1000000000000.unknwn", HEADER, Body.of([])), "UE-OPEN-01", {400, 404}),
+        (lambda p: Request(EV.live, HEADER, ok(p), content_type=None), "UE-OPEN-03", {200, 400}),
+        (lambda p: Request(EV.not_ready, HEADER, ok(p)), "UE-TRANS-01", {200}),
     ],
 )
-def test_prediction(request_, clause, statuses):
-    got_clause, got = allowed(request_)
-    assert (got_clause, set(got)) == (clause, statuses)
+def test_prediction(p, make, clause, statuses):
+    assert lead(p, make(p)) == (clause, statuses)
+
+
+def test_missing_key_on_a_bad_request_informs_auth_first_too():
+    request = Request("a/b", NO_KEY, Body.bytes_(b"\xff"))
+    assert clauses(V3, request) == ["UE-AUTH-01", "UE-AUTH-07"]
+    assert oracle.expect(V3, request, EV)[0].allowed == {403: frozenset({"TokenRequired"})}
+
+
+def test_valid_key_informs_the_place_clause():
+    assert clauses(V3, Request(EV.live, HEADER, ok(V3)))[1:] == ["UE-AUTH-04"]
+    assert clauses(V3, Request(EV.live, QUERY, ok(V3)))[1:] == ["UE-AUTH-05"]
+    lower = Credentials((Credential("header", VALID, name_case="lower"),))
+    assert clauses(V4, Request(EV.live, lower, ok(V4)))[1:] == ["UE-HTTP-01"]
+    bearer = Credentials((Credential("header", VALID, scheme="bearer"),))
+    assert clauses(V4, Request(EV.live, bearer, ok(V4)))[1:] == ["UE-AUTH-08"]
+
+
+def test_two_places_differ_is_left_open():
+    creds = Credentials.of(header=VALID, query=Key("literal", "abc"))
+    assert lead(V3, Request(EV.live, creds, ok(V3))) == ("UE-OPEN-02", {200, 403})
+
+
+@pytest.mark.parametrize("scheme", [None, "Basic"])
+def test_key_without_its_scheme_is_refused_either_way(scheme):
+    creds = Credentials((Credential("header", VALID, scheme=scheme),))
+    exp = oracle.expect(V4, Request(EV.live, creds, ok(V4)), EV)[0]
+    assert exp.clause_id == "UE-AUTH-09"
+    assert exp.allowed == {403: frozenset({V4.code("missing_key"), V4.code("wrong_key")})}
+
+
+def test_retired_place_never_authenticates():
+    creds = Credentials.of(**{"retired-query": VALID})
+    assert clauses(V4, Request(EV.live, creds, ok(V4))) == ["UE-AUTH-10"]
 
 
 def test_expired_event_relaxes_code_rule():
-    assert oracle.expect(Request(EV.expired, body=OK), EV).relaxed_codes
+    assert oracle.expect(V3, Request(EV.expired, HEADER, ok(V3)), EV)[0].relaxed_codes
 
 
-def test_missing_key_wins_over_every_other_fault():
-    exp = oracle.expect(Request("a/b", NO_KEY, Body.bytes_(b"\xff")), EV)
-    assert set(exp.allowed) == {403}
-    assert exp.allowed[403] == frozenset({"TokenRequired"})
+def test_also_adds_a_clause_that_judges_like_the_lead():
+    found = oracle.expect(V3, Request(EV.live, HEADER, Body.of({"tag": None})), EV, also=("UE-BODY-09",))
+    assert [e.clause_id for e in found][:2] == ["UE-BODY-02", "UE-BODY-09"]
+    assert found[0].allowed == found[1].allowed

@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from conftest import OPTIONS
-from contracts import clauses
+from fpjs_conformance.options import FLAGS, OPTIONS
+from fpjs_conformance import clauses
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -17,6 +17,8 @@ def test_clause_table_matches_catalogue():
 def test_every_option_is_documented():
     for flag, env, _ in OPTIONS:
         assert f"`{flag} " in README and f"`{env}`" in README, flag
+    for flag, _ in FLAGS:
+        assert f"`{flag}`" in README, flag
 
 
 def test_two_commands_at_the_top():

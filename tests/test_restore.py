@@ -1,34 +1,182 @@
-"""The designated event is left as found: original values written back and verified at the end."""
+"""The designated event is left as found, and a setup problem is never blamed on the server.
 
-import secrets
+Before the first update the suite reads the event; it stops with one line (exit 6) when the event
+does not exist, is past its window, cannot be read (unless --no-restore), or the key is refused. At
+the end it writes the original values back, unless someone else changed the event meanwhile.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 import httpx
 import pytest
 
-from refserver import Settings
-from tests.runner import reference_server, run_suite
+from fpjs_conformance import profile as profiles
+from fpjs_conformance.refserver import Settings
+from tests.hostile import HostileServer, forwarding
+from tests.runner import ROOT, clean_env, reference_server, run_suite
 
-ORIGINAL = {"linkedId": "customer-42", "tag": {"order": {"id": 7, "items": [1, 2]}}, "suspect": True}
-ID = Settings().request_id
-
-
-def stored(url, key):
-    data = httpx.get(f"{url}/events/{ID}", headers={"Auth-API-Key": key}, timeout=5).json()
-    return {k: data["products"]["identification"]["data"].get(k) for k in ORIGINAL}
+IDS = Settings()
+ORIGINAL = {"linked_id": "customer-42", "tags": {"order": {"id": 7, "items": [1, 2]}}, "suspect": True}
 
 
+def wire(version: str, values: dict) -> dict:
+    names = {store: name for name, store in profiles.load(version).field_names.items()}
+    return {names[k]: v for k, v in values.items()}
+
+
+def headers(version: str, key: str) -> dict:
+    place = profiles.load(version).key_places[0]
+    return {place.field: f"{place.scheme} {key}" if place.scheme else key}
+
+
+def url(base: str, version: str, event_id: str = IDS.request_id) -> str:
+    p = profiles.load(version)
+    return base + p.server_path + p.path_for(p.update_path, event_id)
+
+
+def put_original(base: str, key: str, version: str = "v3") -> None:
+    p = profiles.load(version)
+    r = httpx.request(p.update_method, url(base, version), headers=headers(version, key), json=wire(version, ORIGINAL))
+    r.raise_for_status()
+
+
+def stored(base: str, key: str, version: str = "v3") -> dict:
+    p = profiles.load(version)
+    data = p.stored(httpx.get(url(base, version), headers=headers(version, key), timeout=5).json())
+    return {store: data.get(name) for name, store in p.field_names.items()}
+
+
+@pytest.mark.parametrize("version", ["v3", "v4"])
 @pytest.mark.parametrize("restore", [True, False], ids=["restore", "no-restore"])
-def test_event_is_left_as_found(tmp_path, restore):
-    key = "k" + secrets.token_hex(10)
+def test_event_is_left_as_found(tmp_path, restore, version):
+    key = "k" + os.urandom(8).hex()
     with reference_server(key) as s:
-        httpx.put(f"{s.url}/events/{ID}", headers={"Auth-API-Key": key}, json=ORIGINAL, timeout=5).raise_for_status()
+        put_original(s.url, key, version)
         extra = [] if restore else ["--no-restore"]
-        run = run_suite(s.url, key, tmp_path, "-k", "UE-SEM or UE-AUTH-04", *extra)
+        base = s.url + profiles.load(version).server_path
+        run = run_suite(base, key, tmp_path, "-k", "UE-SEM or UE-AUTH-04", "--hypothesis-profile=ci", *extra)
         assert run.returncode == 0, run.output[-2000:]
-        after = stored(s.url, key)
+        after = stored(s.url, key, version)
+    status = run.summary["versions"][0]["restore"]["status"]
     if restore:
-        assert after == ORIGINAL
-        assert "designated event: restored" in run.output
+        assert after == ORIGINAL and status == "restored"
     else:
-        assert after != ORIGINAL  # the suite did change it: restoring is what puts it back
-        assert "designated event: off" in run.output
+        assert after != ORIGINAL and status == "off"  # the suite did change it: restoring is what puts it back
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--request-id=1000000000000.unknwn"], "not found"),
+        ([f"--request-id={IDS.expired_request_id}"], "past its update window"),
+        ([f"--expired-request-id={IDS.request_id}"], "still updates it"),
+    ],
+    ids=["unknown-event", "event-past-window", "expired-event-is-fresh"],
+)
+def test_designated_event_problems_stop_the_run_as_a_setup_problem(tmp_path, args, says):
+    key = "k" + os.urandom(8).hex()
+    with reference_server(key) as s:
+        run = run_suite(s.url, key, tmp_path, *args, request_id=None if "--request-id" in args[0] else IDS.request_id)
+    assert run.returncode == 6, run.output[-2000:]
+    assert run.summary["result"] == "setup-problem" and says in run.summary["stopped"]
+    assert not run.summary["failures"]  # nothing blamed on the server
+
+
+def test_refused_key_is_a_setup_problem(tmp_path):
+    with reference_server("k" + os.urandom(8).hex()) as s:
+        run = run_suite(s.url, "not-the-key-" + os.urandom(4).hex(), tmp_path)
+    assert run.returncode == 6 and "refused" in run.summary["stopped"], run.output[-2000:]
+
+
+def test_target_without_read_back_needs_no_restore(tmp_path):
+    """No copy of the event, no updates of it: unless the user says the event may stay changed."""
+    key = "k" + os.urandom(8).hex()
+    with reference_server(key) as backend, HostileServer(forwarding(backend.url, refuse=("GET",))) as server:
+        stopped = run_suite(server.url, key, tmp_path / "a", "--hypothesis-profile=table")
+        allowed = run_suite(server.url, key, tmp_path / "b", "--hypothesis-profile=table", "--no-restore", "-rs")
+    assert stopped.returncode == 6 and "pass --no-restore" in stopped.summary["stopped"], stopped.output[-2000:]
+    assert "the target serves no read-back" in stopped.summary["stopped"]
+    assert allowed.returncode == 0, allowed.output[-2000:]
+    assert allowed.statuses("v3")["UE-SEM-01"] == "skipped" and allowed.summary["result"] == "incomplete"
+
+
+def test_two_runs_on_one_event_report_the_concurrent_writer(tmp_path):
+    """Never "restored" when the values read back are not what this run left: the other run wrote them."""
+    key = "k" + os.urandom(8).hex()
+    runs = {}
+    with reference_server(key) as s:
+        put_original(s.url, key)
+
+        def one(name):
+            runs[name] = run_suite(s.url, key, tmp_path / name, "--rate-limit=150", "-k", "UE-SEM or UE-BODY-01")
+            finished.append(name)
+
+        finished: list[str] = []
+        threads = [threading.Thread(target=one, args=(n,)) for n in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=180)
+        final = stored(s.url, key)
+    status = {name: r.summary["versions"][0]["restore"]["status"] for name, r in runs.items()}
+    assert {"concurrent writer", "could not restore"} & set(status.values()), status  # the overlap was seen
+    last = status[finished[-1]]
+    assert last != "restored" or final == ORIGINAL, status  # "restored" is only said of what was read back
+
+
+def test_sigterm_restores_writes_reports_and_stops_the_bundled_server(tmp_path):
+    """SIGTERM (what CI runners and `timeout` send) is handled like Ctrl-C."""
+    report_dir = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--report-dir={report_dir}"]
+    env = clean_env(FPJS_HYPOTHESIS_PROFILE="nightly", FPJS_HYPOTHESIS_DB=str(tmp_path / "db"))
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        child = wait_for_child(proc.pid)
+        seen = wait_for_first_test(proc)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+        output = seen + output
+    finally:
+        proc.kill()
+    summary = __import__("json").loads((report_dir / "summary.json").read_text())
+    assert proc.returncode == 2, output[-2000:]
+    assert summary["result"] == "interrupted"
+    assert summary["versions"][0]["restore"]["status"] in ("restored", "partly restored"), summary["versions"]
+    assert not os.path.exists(f"/proc/{child}") or "zombie" in open(f"/proc/{child}/status").read().lower()
+
+
+def wait_for_child(pid: int) -> int:
+    """The bundled server's process, once the suite has started it."""
+    for _ in range(600):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = open(f"/proc/{entry}/stat").read().split()
+                except OSError:
+                    continue
+                if int(stat[3]) == pid and "refserver" in open(f"/proc/{entry}/cmdline").read():
+                    return int(entry)
+        threading.Event().wait(0.05)
+    raise AssertionError("the bundled server did not start")
+
+
+def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
+    """Until pytest reports its first test (the coverage table has run: the event has been changed)."""
+    import select
+
+    seen, deadline = "", time.monotonic() + timeout
+    while "." not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        char = proc.stdout.read(1)
+        if not char:
+            break
+        seen += char
+    assert "." in seen, f"no test finished within {timeout}s: {seen[-500:]}"
+    return seen

@@ -11,26 +11,25 @@ Reading back: the SDK's `get_event` model demands every field the document marks
 
 from __future__ import annotations
 
-import os
 import secrets
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from refserver.app import Settings
-from refserver.launch import ServerProcess
+from fpjs_conformance.refserver import Settings
+from fpjs_conformance.refserver.launch import ServerProcess
+from tests.runner import reference_server
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # "v3 is deprecated, migrate to v4" on import
     fp = pytest.importorskip("fingerprint_pro_server_api_sdk")
     from fingerprint_pro_server_api_sdk.rest import KnownApiException
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = Settings()
 UNKNOWN_ID = "1000000000000.unknwn"
+TIMEOUT = 10  # seconds per SDK call; this SDK takes only an int (it ignores a float: no timeout at all)
 
 
 class Ref:
@@ -47,6 +46,10 @@ class Ref:
         cfg.host = self.url
         return fp.FingerprintApi(cfg)
 
+    def update(self, body, request_id: str = DEFAULTS.request_id, key: str | None = None) -> None:
+        """`update_event` through the SDK (which sets no timeout of its own)."""
+        return self.api(key).update_event(body, request_id, _request_timeout=TIMEOUT)
+
     def read_back(self, request_id: str = DEFAULTS.request_id) -> dict:
         """`products.identification.data` of the event via a plain GET (see the module docstring)."""
         response = httpx.get(f"{self.url}/events/{request_id}", headers={"Auth-API-Key": self.api_key}, timeout=10)
@@ -56,13 +59,8 @@ class Ref:
 
 def start_ref() -> tuple[ServerProcess, str, str]:
     api_key, wrong = "sdk" + secrets.token_hex(12), "sdkeu" + secrets.token_hex(12)
-    env = {
-        # keys go through the environment, not argv (argv is visible in `ps`)
-        "FPJS_REF_API_KEY": api_key,
-        "FPJS_REF_WRONG_REGION_API_KEY": wrong,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
-    }
-    return ServerProcess(["-m", "refserver", "--port", "0"], env=env).start(), api_key, wrong
+    # keys go through the environment, not argv (argv is visible in `ps`)
+    return reference_server(api_key, wrong_region_api_key=wrong).start(), api_key, wrong
 
 
 @pytest.fixture(scope="module")
@@ -84,51 +82,47 @@ def error_of(call) -> tuple[int, str]:
 
 # -- valid updates --------------------------------------------------------------------------------
 def test_update_linked_id(ref: Ref):
-    assert ref.api().update_event(fp.EventsUpdateRequest(linked_id="sdk-linked-1"), DEFAULTS.request_id) is None
+    assert ref.update(fp.EventsUpdateRequest(linked_id="sdk-linked-1")) is None
     assert ref.read_back()["linkedId"] == "sdk-linked-1"
 
 
 def test_update_tag_nested(ref: Ref):
     tag = {"order": {"id": 42, "items": ["a", {"b": None}], "paid": True}, "score": 0.5}
-    ref.api().update_event(fp.EventsUpdateRequest(tag=tag), DEFAULTS.request_id)
+    ref.update(fp.EventsUpdateRequest(tag=tag))
     assert ref.read_back()["tag"] == tag
 
 
 @pytest.mark.parametrize("value", [True, False])
 def test_update_suspect(ref: Ref, value: bool):
     """`suspect=False` is a real update: the SDK must send it and the server must store it."""
-    ref.api().update_event(fp.EventsUpdateRequest(suspect=not value), DEFAULTS.request_id)
-    ref.api().update_event(fp.EventsUpdateRequest(suspect=value), DEFAULTS.request_id)
+    ref.update(fp.EventsUpdateRequest(suspect=not value))
+    ref.update(fp.EventsUpdateRequest(suspect=value))
     assert ref.read_back()["suspect"] is value
 
 
 def test_update_is_partial(ref: Ref):
     """The SDK leaves unset fields out of the body, so an update of one field keeps the others."""
-    api = ref.api()
-    api.update_event(fp.EventsUpdateRequest(linked_id="keep-me", tag={"k": 1}, suspect=True), DEFAULTS.request_id)
-    api.update_event(fp.EventsUpdateRequest(linked_id="changed"), DEFAULTS.request_id)
+    ref.update(fp.EventsUpdateRequest(linked_id="keep-me", tag={"k": 1}, suspect=True))
+    ref.update(fp.EventsUpdateRequest(linked_id="changed"))
     data = ref.read_back()
     assert (data["linkedId"], data["tag"], data["suspect"]) == ("changed", {"k": 1}, True)
 
 
 def test_sdk_get_event_parses_reference_body(ref: Ref):
-    ref.api().update_event(fp.EventsUpdateRequest(linked_id="via-sdk-get"), DEFAULTS.request_id)
-    event = ref.api().get_event(DEFAULTS.request_id)
+    ref.update(fp.EventsUpdateRequest(linked_id="via-sdk-get"))
+    event = ref.api().get_event(DEFAULTS.request_id, _request_timeout=TIMEOUT)
     assert event.products.identification.data.linked_id == "via-sdk-get"
 
 
 # -- structured errors ----------------------------------------------------------------------------
 def test_400_empty_update(ref: Ref):
     """`EventsUpdateRequest()` serialises to `{}`: nothing to update."""
-    assert error_of(lambda: ref.api().update_event(fp.EventsUpdateRequest(), DEFAULTS.request_id)) == (
-        400,
-        "RequestCannotBeParsed",
-    )
+    assert error_of(lambda: ref.update(fp.EventsUpdateRequest())) == (400, "RequestCannotBeParsed")
 
 
 def test_400_linked_id_too_long(ref: Ref):
     body = fp.EventsUpdateRequest(linked_id="x" * 257)
-    assert error_of(lambda: ref.api().update_event(body, DEFAULTS.request_id)) == (400, "RequestCannotBeParsed")
+    assert error_of(lambda: ref.update(body)) == (400, "RequestCannotBeParsed")
 
 
 @pytest.mark.parametrize(
@@ -142,13 +136,13 @@ def test_400_linked_id_too_long(ref: Ref):
 def test_403(ref: Ref, key: str, code: str):
     value = {"": "", "wrong": "sdk-not-a-key-" + secrets.token_hex(8), "wrong_region": ref.wrong_region_api_key}[key]
     body = fp.EventsUpdateRequest(linked_id="never-stored")
-    assert error_of(lambda: ref.api(value).update_event(body, DEFAULTS.request_id)) == (403, code)
+    assert error_of(lambda: ref.update(body, key=value)) == (403, code)
     assert ref.read_back().get("linkedId") != "never-stored"
 
 
 def test_404_unknown_id(ref: Ref):
     body = fp.EventsUpdateRequest(linked_id="x")
-    assert error_of(lambda: ref.api().update_event(body, UNKNOWN_ID)) == (404, "RequestNotFound")
+    assert error_of(lambda: ref.update(body, UNKNOWN_ID)) == (404, "RequestNotFound")
 
 
 def test_409_not_ready_then_ok():
@@ -158,11 +152,8 @@ def test_409_not_ready_then_ok():
         ref = Ref(server, api_key, wrong)
         body = fp.EventsUpdateRequest(linked_id="after-409")
         for _ in range(DEFAULTS.not_ready_updates):
-            assert error_of(lambda: ref.api().update_event(body, DEFAULTS.not_ready_request_id)) == (
-                409,
-                "StateNotReady",
-            )
-        ref.api().update_event(body, DEFAULTS.not_ready_request_id)
+            assert error_of(lambda: ref.update(body, DEFAULTS.not_ready_request_id)) == (409, "StateNotReady")
+        ref.update(body, DEFAULTS.not_ready_request_id)
         assert ref.read_back(DEFAULTS.not_ready_request_id)["linkedId"] == "after-409"
     finally:
         server.stop()
@@ -182,7 +173,7 @@ def test_sdk_request_shape(ref: Ref):
 
     rest.request = request
     try:
-        api.update_event(fp.EventsUpdateRequest(suspect=False), DEFAULTS.request_id)
+        api.update_event(fp.EventsUpdateRequest(suspect=False), DEFAULTS.request_id, _request_timeout=TIMEOUT)
     finally:
         rest.request = original
     assert captured["method"] == "PUT"

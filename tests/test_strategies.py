@@ -1,74 +1,96 @@
-"""Each public strategy makes what its name promises, as the oracle classifies it."""
+"""Each public strategy makes what its name promises, as the oracle classifies it, for every version."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import strategies
-from contracts import oracle
-from contracts.model import Request
+from fpjs_conformance import oracle, strategies
+from fpjs_conformance import profile as profiles
+from fpjs_conformance.model import Body, Request
 
 EVENTS = oracle.Events("1708102555327.NLOjmg", "1600000000000.expird")
+PROFILES = [pytest.param(profiles.load(v), id=v) for v in profiles.versions()]
 
 
-@given(strategies.valid_bodies())
-def test_valid_bodies_are_plain_valid_updates(body):
-    assert oracle.body_clause(body) is None
+@pytest.mark.parametrize("p", PROFILES)
+@pytest.mark.parametrize(
+    ("make", "clause"),
+    [
+        (lambda p: strategies.valid_bodies(p), None),
+        (lambda p: strategies.empty_update_bodies(p), "UE-BODY-07"),
+        (lambda p: strategies.over_limit_bodies(p), "UE-BODY-06"),
+        (lambda p: strategies.wrong_type_bodies(p), "UE-BODY-02"),
+        (lambda p: strategies.non_object_bodies(), "UE-BODY-03"),
+        (lambda p: strategies.malformed_bodies(p), "UE-BODY-04"),
+    ],
+    ids=["valid", "empty-update", "over-limit", "wrong-type", "non-object", "malformed"],
+)
+def test_bodies_are_what_their_name_says(p, make, clause):
+    @settings(max_examples=25, deadline=None)
+    @given(make(p))
+    def check(body):
+        assert oracle.body_clause(p, body) == clause
+
+    check()
 
 
-@given(strategies.empty_update_bodies())
-def test_empty_update_bodies_have_no_known_field(body):
-    assert oracle.body_clause(body) == "UE-BODY-07"
+@pytest.mark.parametrize("p", PROFILES)
+def test_bad_credentials_never_authenticate(p):
+    @settings(max_examples=50, deadline=None)
+    @given(strategies.bad_credentials(p, wrong_region=True))
+    def check(creds):
+        auth = oracle.auth(p, Request(EVENTS.live, creds))
+        assert auth.refusal is not None, creds
+
+    check()
 
 
-@settings(max_examples=10)
-@given(strategies.over_limit_bodies())
-def test_over_limit_bodies(body):
-    assert oracle.body_clause(body) == "UE-BODY-06"
+@pytest.mark.parametrize("p", PROFILES)
+def test_valid_credentials_authenticate(p):
+    @settings(max_examples=30, deadline=None)
+    @given(strategies.valid_credentials(p))
+    def check(creds):
+        assert oracle.auth(p, Request(EVENTS.live, creds)).accepted
+
+    check()
 
 
-@given(strategies.wrong_type_bodies())
-def test_wrong_type_bodies(body):
-    assert oracle.body_clause(body) == "UE-BODY-02"
+@pytest.mark.parametrize("p", PROFILES)
+def test_ids(p):
+    @settings(max_examples=50, deadline=None)
+    @given(strategies.unknown_event_ids(p), strategies.odd_event_ids(p))
+    def check(unknown, odd):
+        assert oracle.id_fault(p, Request(unknown), EVENTS).clause_id == "UE-ID-01"
+        assert oracle.id_fault(p, Request(odd), EVENTS).clause_id == "UE-ID-02"
+
+    check()
 
 
-@given(strategies.non_object_bodies())
-def test_non_object_bodies(body):
-    assert oracle.body_clause(body) == "UE-BODY-03"
+@pytest.mark.parametrize("p", PROFILES)
+def test_schemathesis_positive_bodies_are_schema_valid(p):
+    @settings(max_examples=10, deadline=None)
+    @given(st.data())
+    def check(data):
+        body = data.draw(strategies.schemathesis_bodies(p))
+        assert oracle.body_clause(p, body) in (None, "UE-BODY-06", "UE-BODY-07")
+
+    check()
 
 
-@given(strategies.malformed_bodies())
-def test_malformed_bodies(body):
-    assert oracle.body_clause(body) == "UE-BODY-04"
+def test_arguments_are_checked():
+    with pytest.raises(TypeError):
+        strategies.valid_bodies("v3")
+    with pytest.raises(ValueError):
+        strategies.field_values(profiles.load("v3"), "nope")
+    with pytest.raises(ValueError):
+        strategies.json_values(max_leaves=0)
 
 
-@given(strategies.bad_credentials())
-def test_bad_credentials_never_authenticate(creds):
-    expectation = oracle.expect(Request(EVENTS.live, creds), EVENTS)
-    assert set(expectation.allowed) == {403}
+@pytest.mark.parametrize("p", PROFILES)
+def test_field_values_are_valid_alone(p):
+    @settings(max_examples=30, deadline=None)
+    @given(st.sampled_from(p.fields).flatmap(lambda f: st.tuples(st.just(f), strategies.field_values(p, f))))
+    def check(pair):
+        assert oracle.body_clause(p, Body.of(dict([pair]))) is None
 
-
-@given(strategies.unknown_request_ids())
-def test_unknown_ids_are_plain(request_id):
-    assert oracle.id_fault(Request(request_id), EVENTS).clause_id == "UE-ID-01"
-
-
-@given(strategies.odd_request_ids())
-def test_odd_ids_are_odd(request_id):
-    assert oracle.id_fault(Request(request_id), EVENTS).clause_id == "UE-ID-02"
-
-
-@settings(max_examples=10)
-@given(st.data())
-def test_schemathesis_positive_bodies_are_schema_valid(data):
-    body = data.draw(strategies.schemathesis_bodies())
-    assert oracle.body_clause(body) in (None, "UE-BODY-06", "UE-BODY-07")
-
-
-def test_wrong_type_examples_cover_every_field_and_are_wrong():
-    from contracts import spec
-    from contracts.model import Body
-
-    pairs = strategies.wrong_type_examples()
-    assert {f for f, _ in pairs} == set(spec.body_fields())
-    for field, value in pairs:
-        assert oracle.body_clause(Body.of({field: value})) == "UE-BODY-02", (field, value)
+    check()

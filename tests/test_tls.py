@@ -5,8 +5,8 @@ import secrets
 import pytest
 import trustme
 
-from refserver.launch import ServerProcess
-from tests.runner import ROOT, run_suite
+from fpjs_conformance.refserver.launch import ServerProcess
+from tests.runner import run_suite
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,8 @@ def tls_server(ca, tmp_path, key, hostname="127.0.0.1"):
     for pem in cert.cert_chain_pems[1:]:
         pem.write_to_path(certfile, append=True)
     cert.private_key_pem.write_to_path(keyfile)
-    args = ["-m", "refserver", "--port", "0", "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile)]
-    return ServerProcess(args, env={"FPJS_REF_API_KEY": key, "PYTHONPATH": str(ROOT)})
+    args = ["-m", "fpjs_conformance.refserver", "--port", "0", "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile)]
+    return ServerProcess(args, env={"FPJS_REF_API_KEY": key})
 
 
 def test_private_ca_with_ca_bundle_passes(ca, tmp_path):
@@ -47,6 +47,6 @@ def test_untrusted_certificate_is_one_clear_line(ca, tmp_path, hostname):
     with tls_server(ca, tmp_path, key, hostname) as server:
         run = run_suite(server.url, key, tmp_path / "r", *ca_args, "-k", "UE-AUTH-01")
     assert run.returncode == 1, run.output[-2000:]
-    lines = [line for line in run.output.splitlines() if "UE-TRANSPORT-01" in line]
-    assert len(lines) == 1 and "certificate" in lines[0].lower(), run.output[-2000:]
+    lines = [line for line in run.output.splitlines() if line.startswith("fpjs: STOPPED")]
+    assert len(lines) == 1 and "certificate" in lines[0].lower() and "--ca-bundle" in lines[0], run.output[-2000:]
     assert "Traceback" not in run.output and key not in run.output

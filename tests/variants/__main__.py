@@ -1,4 +1,5 @@
-"""`python -m tests.variants NAME [fpjs-refserver options]`: serve one variant."""
+"""`python -m tests.variants NAME[+NAME...] [fpjs-refserver options]`: serve one variant, or several
+variants' defects at once (`a+b`: their step overrides combined, the first named winning)."""
 
 import sys
 
@@ -6,6 +7,9 @@ from fpjs_conformance.refserver.__main__ import main
 from tests.variants import load_all
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in load_all():
-        sys.exit(f"usage: python -m tests.variants NAME [options]; NAME one of: {', '.join(sorted(load_all()))}")
-    main(sys.argv[2:], server_class=load_all()[sys.argv[1]].server)
+    names = sys.argv[1].split("+") if len(sys.argv) > 1 else []
+    unknown = [n for n in names if n not in load_all()]
+    if not names or unknown:
+        sys.exit(f"usage: python -m tests.variants NAME[+NAME...] [options]; NAME one of: {', '.join(sorted(load_all()))}")
+    bases = tuple(load_all()[name].server for name in names)
+    main(sys.argv[2:], server_class=bases[0] if len(bases) == 1 else type("Combined", bases, {}))
