@@ -120,13 +120,21 @@ class Table:
         self._turn = 0
 
     def cases(self) -> list[Case]:
-        return [
-            *self.auth(),
-            *self.bodies(),
-            *self.ids(),
-            *self.several_faults(),
-            *self.semantics(),
-        ]
+        """Every case, each request in it sent once in the run: a case that repeats an earlier one is
+        dropped, and a step of a sequence that would repeat one is told apart by a marker property
+        (the schema allows extra properties; UE-SEM-04's repeat is the one repeat on purpose)."""
+        out, seen = [], set()
+        for case in (*self.auth(), *self.bodies(), *self.ids(), *self.several_faults(), *self.semantics()):
+            keys = [r.fingerprint() for r in case.requests]
+            if len(keys) == 1 and keys[0] in seen:
+                continue
+            requests = tuple(
+                _marked(r, case.id) if key in seen and isinstance(r.body.json_value, dict) else r
+                for r, key in zip(case.requests, keys, strict=True)
+            )
+            seen.update(r.fingerprint() for r in requests)
+            out.append(Case(case.id, case.clause_id, requests, case.compare))
+        return out
 
     # -- helpers ----------------------------------------------------------------------------------
     def _key(self) -> Credentials:
@@ -317,6 +325,15 @@ class Table:
             yield c(f"semantics/replace:{field}", "UE-SEM-03", u(first), u(second), compare="fold")
         repeat = {f: self._valid_value(f, "repeat") for f in p.fields}
         yield c("semantics/repeat", "UE-SEM-04", u(repeat), compare="repeat")
+
+
+def _marked(request: Request, case_id: str) -> Request:
+    from dataclasses import replace
+
+    return replace(request, body=Body.of({**request.body.json_value, MARKER: case_id}))
+
+
+MARKER = "fpjs_case"  # an extra property, which the schema allows: tells a step apart from an earlier request
 
 
 def _plain_max(profile: Profile) -> int:

@@ -82,6 +82,9 @@ def explore(
     """Run `step(target, drawn)` for random draws of `strategy`: the clause's random examples."""
     exploration: Exploration = target.exploration
     examples = round(exploration.profile.examples * weight)
+    left = target.transport.budget_left()
+    if left is not None:
+        examples = min(examples, left)  # a repeat costs nothing, so this only bounds the generation
     if examples < 1 or target.unreachable:
         return
 

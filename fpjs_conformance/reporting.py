@@ -125,12 +125,13 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         for version in versions:
             per_version[version] = _cell(run, clause, version, dev, left_out, rerun_line)
             status = per_version[version]["status"]
+            cases = per_version[version].get("coverage_cases", {})
             if clause.level == "MUST" and cid in run.selected.get(version, set()):
                 if status in ("skipped", "not-run", "budget"):
                     why = "; ".join(per_version[version]["skipped"]) or NOT_RUN
                     incomplete.append({"clause": cid, "version": version, "why": why})
-                if status == "budget":
-                    budget.append({"clause": cid, "version": version})
+            if cid in left_out.get(version, set()):  # the budget cut some (or all) of its coverage cases
+                budget.append({"clause": cid, "version": version, **cases, "exercised": status != "budget"})
         rows.append(
             {"id": cid, "area": clause.area, "level": clause.level, "title": clause.title, "versions": per_version}
         )
@@ -301,6 +302,11 @@ def _worst(row: dict) -> int:
     return min(STATUSES.index(c["status"]) for c in row["versions"].values())
 
 
+def _budget_text(b: dict) -> str:
+    done = "exercised by the cases sent" if b["exercised"] else "not exercised"
+    return f"{b['sent']} of {b['planned']} coverage cases sent before the request budget was spent; {done}"
+
+
 def _drift_lines(drift: dict | None) -> list[str]:
     if not drift:
         return []
@@ -348,6 +354,9 @@ def to_markdown(run: dict) -> str:
     if run["incomplete"]:
         out += ["", "### Not exercised", ""]
         out += [f"- {i['version']}::{i['clause']}: {_md(i['why'])}" for i in run["incomplete"]]
+    if run["budget_left_out"]:
+        out += ["", "### Left out by the request budget", ""]
+        out += [f"- {b['version']}::{b['clause']}: {_budget_text(b)}" for b in run["budget_left_out"]]
     drift = _drift_lines(run["drift"])
     if drift:
         out += ["", "### Drift", "", f"{drift[0]}", ""]
@@ -514,6 +523,10 @@ def to_html(run: dict) -> str:
     if run["incomplete"]:
         out.append("<h2>Not exercised</h2><ul>")
         out += [f"<li>{_h(i['version'])}::{_h(i['clause'])}: {_h(i['why'])}</li>" for i in run["incomplete"]]
+        out.append("</ul>")
+    if run["budget_left_out"]:
+        out.append("<h2>Left out by the request budget</h2><ul>")
+        out += [f"<li>{_h(b['version'])}::{_h(b['clause'])}: {_h(_budget_text(b))}</li>" for b in run["budget_left_out"]]
         out.append("</ul>")
     drift = _drift_lines(run["drift"])
     if drift:

@@ -212,6 +212,11 @@ class Transport:
     def close(self) -> None:
         self._client.close()
 
+    def budget_left(self) -> int | None:
+        """Requests any budget still allows (None: no budget)."""
+        lefts = [b.left for b in self.budgets if b.left is not None]
+        return min(lefts) if lefts else None
+
     @property
     def unreachable(self) -> bool:
         p = self.policy

@@ -131,12 +131,14 @@ def forwarding(
     names: tuple[str, ...] = (),
     first: tuple[bytes, bytes] | None = None,
     refuse: tuple[str, ...] = (),
+    observe: Callable[[bytes, bytes], None] | None = None,
 ) -> Behaviour:
     """A front to `backend` on raw sockets, keeping connections alive. It drops every header in `names`
     not spelled exactly so (a hand-written stack comparing header names case-sensitively). `first`:
     (answer, late bytes) for the very first request it sees, instead of forwarding it; the late bytes
     go out on that connection just before the answer to the next request (a body written late).
-    Methods in `refuse` are answered 405 (a target without the read-back)."""
+    Methods in `refuse` are answered 405 (a target without the read-back). `observe(head, body)` sees
+    every request as it arrived."""
     import http.client
     from urllib.parse import urlsplit
 
@@ -170,6 +172,8 @@ def forwarding(
     def behaviour(conn: socket.socket, stop: threading.Event) -> None:
         late = b""
         while (got := _receive(conn)) is not None:
+            if observe is not None:
+                observe(*got)
             with lock:
                 canned = pending.pop() if pending else None
             if canned is not None:
