@@ -24,7 +24,10 @@ def test_a_mock_with_several_mistakes_fails_each_clause_it_breaks(tmp_path):
     for cid in ("UE-RESP-01", "UE-AUTH-01", "UE-AUTH-02", "UE-AUTH-03", "UE-AUTH-07", "UE-AUTH-05", "UE-BODY-02", "UE-ID-01"):
         assert statuses[cid] == "failed", (cid, statuses[cid])
     assert broken <= {c for c, s in statuses.items() if s == "failed"}
-    ran = [c for c in clauses.applicable("v3") if c not in ("UE-AUTH-06", "UE-ID-03", "UE-TRANS-01")]
+    # Not given: the wrong-region key, the expired and not-ready events; the schemathesis clauses have
+    # no coverage cases (the table profile sends no random example).
+    absent = ("UE-AUTH-06", "UE-ID-03", "UE-TRANS-01", "UE-BODY-08", "UE-BODY-09")
+    ran = [c for c in clauses.applicable("v3") if c not in absent]
     assert not [c for c in ran if statuses[c] in ("not-run", "skipped")], statuses
     one = next(f for f in run.summary["failures"] if f["clause"] == "UE-AUTH-01")
     assert any(f["clause"] == "UE-RESP-01" and f["request"]["summary"] == one["request"]["summary"]
