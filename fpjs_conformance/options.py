@@ -21,7 +21,12 @@ from fpjs_conformance.transport import is_loopback, split_userinfo
 OPTIONS = [
     ("--base-url", "FPJS_BASE_URL", "target server; default: start the bundled reference server on loopback"),
     ("--region", "FPJS_REGION", "global|eu|ap: the document's servers (instead of --base-url)"),
-    ("--api-version", "FPJS_API_VERSION", "v3, v4, or v3,v4 (default v3; v4 when --base-url ends in /v4)"),
+    (
+        "--api-version",
+        "FPJS_API_VERSION",
+        "the API versions to judge, comma-separated (default: the version whose servers' path --base-url ends "
+        "with, else the oldest)",
+    ),
     ("--api-key", "FPJS_API_KEY", "a valid secret API key for the target"),
     (
         "--request-id",
@@ -219,7 +224,7 @@ def _base_urls(base_url: str | None, region: str | None, versions: tuple[str, ..
     """Each version's base URL: a region's server from the document, or --base-url.
 
     With one version, --base-url is used as given. With several, it is the root: each version adds
-    its servers' path (`/v4`), after any such path the given URL ends with is taken off.
+    its servers' path, after any such path the given URL ends with is taken off.
     """
     if region:
         for version in versions:

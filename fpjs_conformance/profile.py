@@ -26,6 +26,7 @@ import yaml
 DATA_PACKAGE = "fpjs_conformance.contracts"
 ACCOUNT_LEVEL_STATUS = 403  # codes documented for 403 on any operation apply to every operation
 BAD_JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
+HTTP_AUTH_HEADER = "Authorization"  # RFC 9110, 11.6.2: where every `type: http` security scheme puts its credentials
 
 
 class ProfileError(ValueError):
@@ -62,12 +63,12 @@ def _document(name: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class KeyPlace:
-    """Where a secret key goes: a header (bare, or after an auth scheme such as Bearer) or a query parameter."""
+    """Where a secret key goes: a header (bare, or after an HTTP auth scheme word) or a query parameter."""
 
     name: str  # how requests name the place: "header", "query", "retired-header", ...
     location: str  # "header" or "query"
     field: str  # the header or query parameter name
-    scheme: str | None = None  # "Bearer": the header value is "<scheme> <key>"
+    scheme: str | None = None  # an HTTP auth scheme: the header value is "<scheme> <key>"
 
     def describe(self) -> str:
         where = (
@@ -161,7 +162,7 @@ class Profile:
 
     @functools.cached_property
     def server_path(self) -> str:
-        """The path every server URL ends with (`/v4`), or ""."""
+        """The path every server URL of the document ends with, or "" when they have none."""
         paths = {urlsplit(url).path.rstrip("/") for url in self.servers.values()}
         if len(paths) != 1:
             raise ProfileError(f"{self.document_name}: servers differ in their path: {sorted(paths)}")
@@ -179,8 +180,8 @@ class Profile:
                 s = schemes[name]
                 if s["type"] == "apiKey":
                     places.append(KeyPlace(s["in"], s["in"], s["name"]))
-                elif s["type"] == "http" and s["scheme"].lower() == "bearer":
-                    places.append(KeyPlace("header", "header", "Authorization", "Bearer"))
+                elif s["type"] == "http":  # the scheme word as registered with IANA: `bearer` is `Bearer`
+                    places.append(KeyPlace("header", "header", HTTP_AUTH_HEADER, s["scheme"].capitalize()))
                 else:
                     raise ProfileError(f"{self.document_name}: security scheme {name!r} is not supported")
         if len({p.name for p in places}) != len(places):

@@ -126,10 +126,10 @@ def collect(run, exit_status: int) -> dict[str, Any]:
             per_version[version] = _cell(run, clause, version, dev, left_out, rerun_line)
             status = per_version[version]["status"]
             cases = per_version[version].get("coverage_cases", {})
-            if clause.level == "MUST" and cid in run.selected.get(version, set()):
-                if status in ("skipped", "not-run", "budget"):
-                    why = "; ".join(per_version[version]["skipped"]) or NOT_RUN
-                    incomplete.append({"clause": cid, "version": version, "why": why})
+            selected = clause.level == "MUST" and cid in run.selected.get(version, set())
+            if selected and status in ("skipped", "not-run", "budget"):
+                why = "; ".join(per_version[version]["skipped"]) or NOT_RUN
+                incomplete.append({"clause": cid, "version": version, "why": why})
             if cid in left_out.get(version, set()):  # the budget cut some (or all) of its coverage cases
                 budget.append({"clause": cid, "version": version, **cases, "exercised": status != "budget"})
         rows.append(
@@ -526,7 +526,9 @@ def to_html(run: dict) -> str:
         out.append("</ul>")
     if run["budget_left_out"]:
         out.append("<h2>Left out by the request budget</h2><ul>")
-        out += [f"<li>{_h(b['version'])}::{_h(b['clause'])}: {_h(_budget_text(b))}</li>" for b in run["budget_left_out"]]
+        out += [
+            f"<li>{_h(b['version'])}::{_h(b['clause'])}: {_h(_budget_text(b))}</li>" for b in run["budget_left_out"]
+        ]
         out.append("</ul>")
     drift = _drift_lines(run["drift"])
     if drift:

@@ -67,8 +67,15 @@ def run_suite(args: list[str], env: dict[str, str] | None = None) -> dict:
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--report-dir={tmp}", *args]
         started = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, cwd=ROOT, env=env or child_env(), capture_output=True, text=True,
-                                  timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                cmd,
+                cwd=ROOT,
+                env=env or child_env(),
+                capture_output=True,
+                text=True,
+                timeout=RUN_TIMEOUT,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             return {"args": args, "error": f"timed out after {RUN_TIMEOUT}s"}
         wall = round(time.perf_counter() - started, 2)
@@ -88,9 +95,13 @@ def profiles_requests(runs: int) -> dict:
     """Each run profile against the bundled server, both versions in one run: requests and wall time."""
     out = {}
     for name in PROFILES:
-        samples = [run_suite([f"--hypothesis-profile={name}", "--api-version=v3,v4"],
-                             child_env(FPJS_HYPOTHESIS_DB=tempfile.mkdtemp()))
-                   for _ in range(runs if name != "nightly" else 1)]
+        samples = [
+            run_suite(
+                [f"--hypothesis-profile={name}", "--api-version=v3,v4"],
+                child_env(FPJS_HYPOTHESIS_DB=tempfile.mkdtemp()),
+            )
+            for _ in range(runs if name != "nightly" else 1)
+        ]
         best = sorted(samples, key=lambda s: s["wall_s"])[len(samples) // 2]
         out[name] = {
             "requests_per_version": {v: f["requests"] for v, f in best["versions"].items()},
@@ -112,34 +123,46 @@ def latency_run() -> dict:
     for version in profiles.versions():
         with ServerProcess(args, env={"PYTHONPATH": str(ROOT)}) as server:
             base = server.url + profiles.load(version).server_path
-            result = run_suite([f"--base-url={base}", f"--request-id={IDS.request_id}"],
-                               child_env(FPJS_API_KEY=key))
-        out[version] = {"wall_s": result["wall_s"], "requests": result["versions"].get(version, {}).get("requests"),
-                        "exit_code": result["exit_code"], "target_s": 20}
+            result = run_suite([f"--base-url={base}", f"--request-id={IDS.request_id}"], child_env(FPJS_API_KEY=key))
+        out[version] = {
+            "wall_s": result["wall_s"],
+            "requests": result["versions"].get(version, {}).get("requests"),
+            "exit_code": result["exit_code"],
+            "target_s": 20,
+        }
         print(f"  latency-40ms [{version}]: {out[version]}", flush=True)
     return out
 
 
-def bare_loop(seconds: float) -> float:
-    """Requests per second of a plain keep-alive httpx loop (valid updates, no key, bad body, unknown id)."""
+def bare_loop(seconds: float, version: str = "v3") -> float:
+    """Requests per second of a plain keep-alive httpx loop (valid updates, a read-back, no key, a bad body,
+    an unknown id), built by the suite's own transport so that the loop speaks the version's dialect."""
+    from fpjs_conformance.coverage import probe_body
+    from fpjs_conformance.model import NO_KEY, READ, VALID, Body, Credentials, Request
+    from fpjs_conformance.transport import Secrets, Transport
+
     key = "bench" + secrets.token_hex(12)
+    p = profiles.load(version)
     with ServerProcess(["-m", "fpjs_conformance.refserver", "--port", "0"], env={"FPJS_REF_API_KEY": key}) as server:
-        live = f"/events/{IDS.request_id}"
-        auth = {"Auth-API-Key": key, "Content-Type": "application/json"}
-        mix = [
-            ("PUT", live, auth, b'{"linkedId": "bench"}'),
-            ("GET", live, {"Auth-API-Key": key}, None),
-            ("PUT", live, {"Content-Type": "application/json"}, b'{"linkedId": "x"}'),
-            ("PUT", live, auth, b'{"linkedId": '),
-            ("PUT", "/events/1000000000000.unknwn", auth, b'{"linkedId": "x"}'),
+        transport = Transport(p, server.url + p.server_path, Secrets(key))
+        valid = Credentials.of(**{p.key_places[0].name: VALID})
+        body = Body.of(probe_body(p))
+        requests = [
+            Request(IDS.request_id, valid, body),
+            Request(IDS.request_id, valid, op=READ),
+            Request(IDS.request_id, NO_KEY, body),
+            Request(IDS.request_id, valid, Body.bytes_(b"{")),
+            Request("1000000000000.unknwn", valid, body),
         ]
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            for method, path, headers, body in mix * 10:
-                client.request(method, path, headers=headers, content=body)
+        mix = [transport.build(r) for r in requests]
+        transport.close()
+        with httpx.Client(timeout=10) as client:
+            for b in mix * 10:
+                client.request(b.method, b.url, headers=b.headers, content=b.body)
             sent, started = 0, time.perf_counter()
             while time.perf_counter() - started < seconds:
-                for method, path, headers, body in mix:
-                    client.request(method, path, headers=headers, content=body)
+                for b in mix:
+                    client.request(b.method, b.url, headers=b.headers, content=b.body)
                     sent += 1
             return round(sent / (time.perf_counter() - started), 1)
 
@@ -155,8 +178,10 @@ def catalogue(path: Path = MUTATION_SCORE) -> dict:
     by_kind: dict[str, list] = {}
     for r in runs.values():
         by_kind.setdefault(r["kind"], []).append(r)
-    out = {"available": True, "source_modified": time.strftime("%Y-%m-%dT%H:%M:%S",
-                                                               time.localtime(path.stat().st_mtime))}
+    out = {
+        "available": True,
+        "source_modified": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(path.stat().st_mtime)),
+    }
     for kind, rows in by_kind.items():
         worst = max(rows, key=lambda r: r["seconds"])
         out[kind] = {

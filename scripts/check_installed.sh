@@ -45,7 +45,7 @@ url=${ready#READY }
 echo "check_installed: the project's server at $url"
 
 # 3. The suite, installed, against it, from the project's folder.
-FPJS_API_KEY="$key" FPJS_WRONG_REGION_API_KEY="$eu_key" pytest -q -p no:cacheprovider --pyargs fpjs_conformance \
+FPJS_API_KEY="$key" FPJS_WRONG_REGION_API_KEY="$eu_key" pytest -q -p no:cacheprovider -W error::pytest.PytestUnknownMarkWarning --pyargs fpjs_conformance \
     --base-url="$url" --api-version=v3,v4 --request-id=1708102555327.NLOjmg --hypothesis-profile=ci \
     --expired-request-id=1600000000000.expird --not-ready-request-id=1708102555999.notRdy
 python - <<'PY'

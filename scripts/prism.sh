@@ -20,23 +20,28 @@ PRISM_VERSION="${PRISM_VERSION:-5.12.0}"
 PRISM_DIR=".prism"
 PRISM_READY_TIMEOUT="${PRISM_READY_TIMEOUT:-60}"
 SUITE_TIMEOUT="${SUITE_TIMEOUT:-900}"
-# The update operation of each version, for the readiness probe (Prism mocks the paths without the
-# servers' /v4: with one API version the suite uses --base-url as given).
-case "$PRISM_API_VERSION" in
-    v3) update_method=PUT; default_report_dir=reports/prism ;;
-    v4) update_method=PATCH; default_report_dir=reports/prism-v4 ;;
-    *)
-        echo "prism.sh: PRISM_API_VERSION must be v3 or v4 (got '$PRISM_API_VERSION')" >&2
-        exit 4
-        ;;
-esac
-SPEC="${PRISM_SPEC:-contracts/fingerprint-server-api-$PRISM_API_VERSION.yaml}"
-EVENT_ID=1708102555327.NLOjmg # the documents' example id (any plain id would do: Prism keeps no events)
-REPORT_DIR="${PRISM_REPORT_DIR:-$default_report_dir}"
 PYTHON="${PYTHON:-python}"
 if [[ -x .venv/bin/python && -z "${VIRTUAL_ENV:-}" ]]; then
     PYTHON=.venv/bin/python
 fi
+# The version's document and update operation, from its profile (Prism mocks the paths without the
+# servers' path: with one API version the suite uses --base-url as given).
+if ! read -r document update_method probe_path < <("$PYTHON" - "$PRISM_API_VERSION" <<'PY'
+import sys
+from fpjs_conformance import profile
+
+p = profile.load(sys.argv[1])
+print(p.document_name, p.update_method, p.path_for(p.update_path, "1708102555327.NLOjmg"))
+PY
+); then
+    echo "prism.sh: PRISM_API_VERSION must name a version with a profile in contracts/ (got '$PRISM_API_VERSION')" >&2
+    exit 4
+fi
+SPEC="${PRISM_SPEC:-contracts/$document}"
+EVENT_ID=1708102555327.NLOjmg # the documents' example id (any plain id would do: Prism keeps no events)
+suffix=""
+if [[ "$PRISM_API_VERSION" != v3 ]]; then suffix="-$PRISM_API_VERSION"; fi
+REPORT_DIR="${PRISM_REPORT_DIR:-reports/prism$suffix}"
 
 prism_bin="$PRISM_DIR/node_modules/.bin/prism"
 if [[ ! -x "$prism_bin" ]] || ! "$prism_bin" --version 2>/dev/null | grep -qx "$PRISM_VERSION"; then
@@ -66,7 +71,7 @@ trap stop_prism EXIT
 # Ready when it answers any HTTP status on the update's method and path (Prism answers 401 without
 # a key).
 deadline=$((SECONDS + PRISM_READY_TIMEOUT))
-until curl -s -o /dev/null --max-time 2 -X "$update_method" "$base_url/events/$EVENT_ID"; do
+until curl -s -o /dev/null --max-time 2 -X "$update_method" "$base_url$probe_path"; do
     if ! kill -0 "$prism_pid" 2>/dev/null; then
         echo "prism.sh: prism exited before it was ready; its log:" >&2
         cat "$prism_log" >&2
@@ -79,7 +84,7 @@ until curl -s -o /dev/null --max-time 2 -X "$update_method" "$base_url/events/$E
     fi
     sleep 0.2
 done
-echo "prism.sh: prism $PRISM_VERSION mocking $SPEC ($update_method /events/{id}) at $base_url (pid $prism_pid)"
+echo "prism.sh: prism $PRISM_VERSION mocking $SPEC ($update_method $probe_path) at $base_url (pid $prism_pid)"
 
 # The suite against Prism. A throwaway key: Prism accepts any non-empty key.
 cmd=("$PYTHON" -m pytest -p no:cacheprovider -q "--base-url=$base_url" "--api-version=$PRISM_API_VERSION"

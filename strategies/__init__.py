@@ -216,7 +216,7 @@ def bad_credentials(p: Profile, *, wrong_region: bool = False) -> st.SearchStrat
     schemed = [place for place in p.key_places if place.scheme]
     if schemed:
         no_scheme = st.sampled_from(schemed).flatmap(
-            lambda pl: st.sampled_from([None, "Basic", "Token", "Bearer-"]).map(
+            lambda pl: st.sampled_from([None, "Basic", "Token", pl.scheme + "x"]).map(
                 lambda s: Credential(pl.name, VALID, "", s)
             )
         )

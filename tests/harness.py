@@ -217,5 +217,7 @@ def markdown(data: dict) -> str:
     for r in wrong:
         why = f" Known gap: {r['known_gap']}." if r.get("known_gap") else ""
         said = " ".join(r["evidence"].split())[:300].replace("`", "'")
-        lines.append(f"- `{r['name']}` [{r['version']}] ({r['verdict']}, named {r['all_named']}).{why} Suite said: `{said}`")
+        lines.append(
+            f"- `{r['name']}` [{r['version']}] ({r['verdict']}, named {r['all_named']}).{why} Suite said: `{said}`"
+        )
     return "\n".join(lines) + "\n"

@@ -21,7 +21,16 @@ def test_a_mock_with_several_mistakes_fails_each_clause_it_breaks(tmp_path):
     assert run.returncode == 1, run.output[-3000:]
     statuses = run.statuses("v3")
     # The 401 breaks the declared-statuses clause and, in the same response, every auth clause it answers.
-    for cid in ("UE-RESP-01", "UE-AUTH-01", "UE-AUTH-02", "UE-AUTH-03", "UE-AUTH-07", "UE-AUTH-05", "UE-BODY-02", "UE-ID-01"):
+    for cid in (
+        "UE-RESP-01",
+        "UE-AUTH-01",
+        "UE-AUTH-02",
+        "UE-AUTH-03",
+        "UE-AUTH-07",
+        "UE-AUTH-05",
+        "UE-BODY-02",
+        "UE-ID-01",
+    ):
         assert statuses[cid] == "failed", (cid, statuses[cid])
     assert broken <= {c for c, s in statuses.items() if s == "failed"}
     # Not given: the wrong-region key, the expired and not-ready events; the schemathesis clauses have
@@ -30,5 +39,7 @@ def test_a_mock_with_several_mistakes_fails_each_clause_it_breaks(tmp_path):
     ran = [c for c in clauses.applicable("v3") if c not in absent]
     assert not [c for c in ran if statuses[c] in ("not-run", "skipped")], statuses
     one = next(f for f in run.summary["failures"] if f["clause"] == "UE-AUTH-01")
-    assert any(f["clause"] == "UE-RESP-01" and f["request"]["summary"] == one["request"]["summary"]
-               for f in run.summary["failures"])  # the same response, under both clauses
+    assert any(
+        f["clause"] == "UE-RESP-01" and f["request"]["summary"] == one["request"]["summary"]
+        for f in run.summary["failures"]
+    )  # the same response, under both clauses

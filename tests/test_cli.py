@@ -59,7 +59,9 @@ def test_usage_errors(args, says):
     assert len([line for line in run.stderr.splitlines() if line.startswith("ERROR:")]) == 1
 
 
-@pytest.mark.parametrize("key", ["abc\r\ndef123", " leadingspace1", "trailing\n", "n\u00e4\u00efve-key-123", "tab\tkey123"])
+@pytest.mark.parametrize(
+    "key", ["abc\r\ndef123", " leadingspace1", "trailing\n", "n\u00e4\u00efve-key-123", "tab\tkey123"]
+)
 def test_key_that_cannot_go_on_the_wire_is_a_usage_error(key):
     run = pytest_cli("--base-url=http://127.0.0.1:9", f"--request-id={IDS.request_id}", env=clean_env(FPJS_API_KEY=key))
     assert run.returncode == 4, run.stdout + run.stderr
@@ -76,21 +78,34 @@ def test_report_dir_that_is_a_file_is_refused_before_any_request(tmp_path):
 
 def test_deviations_file_that_is_not_utf8_is_one_error_line(tmp_path):
     bad = tmp_path / "deviations.toml"
-    bad.write_bytes(b"[prism]\ndescription = \"caf\xe9\"\n")
+    bad.write_bytes(b'[prism]\ndescription = "caf\xe9"\n')
     run = pytest_cli(f"--deviations-file={bad}")
     assert run.returncode == 4, run.stdout + run.stderr
     assert "known deviations" in run.stderr and "INTERNALERROR" not in run.stdout + run.stderr
 
 
 def test_base_url_ending_in_a_version_path_implies_that_version():
-    parsed = options.parse(lambda name: {"base_url": "https://api.fpjs.io/v4", "api_key": "k" * 10,
-                                         "request_id": IDS.request_id}.get(name), ROOT)
+    parsed = options.parse(
+        lambda name: {"base_url": "https://api.fpjs.io/v4", "api_key": "k" * 10, "request_id": IDS.request_id}.get(
+            name
+        ),
+        ROOT,
+    )
     assert parsed.versions == ("v4",) and parsed.base_urls == {"v4": "https://api.fpjs.io/v4"}
-    both = options.parse(lambda name: {"base_url": "https://api.fpjs.io/v4", "api_key": "k" * 10,
-                                       "request_id": IDS.request_id, "api_version": "v3,v4"}.get(name), ROOT)
+    both = options.parse(
+        lambda name: {
+            "base_url": "https://api.fpjs.io/v4",
+            "api_key": "k" * 10,
+            "request_id": IDS.request_id,
+            "api_version": "v3,v4",
+        }.get(name),
+        ROOT,
+    )
     assert both.base_urls == {"v3": "https://api.fpjs.io", "v4": "https://api.fpjs.io/v4"}
-    region = options.parse(lambda name: {"region": "eu", "api_key": "k" * 10, "request_id": IDS.request_id,
-                                         "api_version": "v4"}.get(name), ROOT)
+    region = options.parse(
+        lambda name: {"region": "eu", "api_key": "k" * 10, "request_id": IDS.request_id, "api_version": "v4"}.get(name),
+        ROOT,
+    )
     assert region.base_urls == {"v4": profiles.load("v4").servers["eu"]}
 
 

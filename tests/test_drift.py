@@ -9,10 +9,15 @@ from tests.runner import reference_server, run_suite
 
 def test_snapshot_comparison_lists_each_change():
     before = {"format": behaviour.FORMAT, "versions": {"v3": {"p": {"status": 400, "code": "X", "headers": ["a"]}}}}
-    after = {"format": behaviour.FORMAT, "versions": {"v3": {"p": {"status": 200, "code": None, "headers": ["a", "b"]}}}}
+    after = {
+        "format": behaviour.FORMAT,
+        "versions": {"v3": {"p": {"status": 200, "code": None, "headers": ["a", "b"]}}},
+    }
     changes = behaviour.compare(before, after)["changes"]
     assert sorted((c["field"], str(c["before"]), str(c["after"])) for c in changes) == [
-        ("code", "X", "None"), ("headers", "['a']", "['a', 'b']"), ("status", "400", "200")
+        ("code", "X", "None"),
+        ("headers", "['a']", "['a', 'b']"),
+        ("status", "400", "200"),
     ]
 
 
@@ -25,8 +30,9 @@ def test_changed_behaviour_is_reported_and_fails_the_run_when_asked(tmp_path):
     assert first.returncode == 0 and baseline.is_file(), first.output[-2000:]
     with reference_server(key, "-m", "tests.variants", "empty-update-accepted") as server:
         second = run_suite(server.url, key, tmp_path / "2", "--hypothesis-profile=table", f"--baseline={baseline}")
-        third = run_suite(server.url, key, tmp_path / "3", "--hypothesis-profile=table", f"--baseline={baseline}",
-                          "--fail-on-drift")
+        third = run_suite(
+            server.url, key, tmp_path / "3", "--hypothesis-profile=table", f"--baseline={baseline}", "--fail-on-drift"
+        )
     assert second.returncode == 0, second.output[-2000:]
     changes = second.summary["drift"]["changes"]
     assert {"probe": "v3::body/empty-object", "field": "status", "before": 400, "after": 200} in changes

@@ -77,9 +77,9 @@ def test_tls_target_that_never_answers_the_hello_ends_within_a_few_timeouts(tmp_
 def test_header_name_case_matters_to_a_hand_written_stack(tmp_path):
     """ASGI servers lowercase header names, so no variant can break UE-HTTP-01: a raw-socket front does."""
     key = "canary" + secrets.token_hex(8)
-    with reference_server(key) as backend:
-        with HostileServer(forwarding(backend.url, names=("Auth-API-Key", "Authorization"))) as server:
-            run = run_suite(server.url, key, tmp_path, "--hypothesis-profile=table", timeout=90)
+    names = ("Auth-API-Key", "Authorization")
+    with reference_server(key) as backend, HostileServer(forwarding(backend.url, names=names)) as server:
+        run = run_suite(server.url, key, tmp_path, "--hypothesis-profile=table", timeout=90)
     assert run.returncode == 1, run.output[-3000:]
     assert "UE-HTTP-01" in run.failed("v3"), run.summary["failures"][:3]
     assert_clean(run, key)

@@ -3,9 +3,9 @@
 import re
 from pathlib import Path
 
-from fpjs_conformance.options import FLAGS, OPTIONS
 from fpjs_conformance import clauses
 from fpjs_conformance import profile as profiles
+from fpjs_conformance.options import FLAGS, OPTIONS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

@@ -29,7 +29,9 @@ def send(server, p, method, event_id, **kw):
 @pytest.mark.parametrize("version", profiles.versions())
 def test_read_back_is_valid_against_the_document(server, version):
     p = profiles.load(version)
-    values = {name: {"string": "x", "object": {"a": [1]}, "boolean": True}[kind] for name, kind in p.field_types.items()}
+    values = {
+        name: {"string": "x", "object": {"a": [1]}, "boolean": True}[kind] for name, kind in p.field_types.items()
+    }
     assert send(server, p, p.update_method, IDS.request_id, json=values).status_code == 200
     body = send(server, p, p.read_back_method, IDS.request_id).json()
     schema = p.read_back_schema["$ref"].rsplit("/", 1)[-1]
@@ -41,7 +43,13 @@ def test_read_back_is_valid_against_the_document(server, version):
 def test_errors_are_valid_error_responses_with_fitting_codes(server, version):
     p = profiles.load(version)
     for event_id, status in (("1000000000000.unknwn", 404), (IDS.request_id, 400)):
-        r = send(server, p, p.update_method, event_id, content=b"{" if status == 400 else b'{"%s": "x"}' % p.fields[0].encode())
+        r = send(
+            server,
+            p,
+            p.update_method,
+            event_id,
+            content=b"{" if status == 400 else b'{"%s": "x"}' % p.fields[0].encode(),
+        )
         assert r.status_code == status
         assert list(p.validator(p.error_schema_name(status)).iter_errors(r.json())) == []
         assert r.json()["error"]["code"] in p.codes_by_status[status]
@@ -72,6 +80,8 @@ def test_help_names_defaults_and_environment_variables():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "fpjs_conformance.refserver", "--help"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "fpjs_conformance.refserver", "--help"], capture_output=True, text=True, timeout=30
+    )
     for needle in ("FPJS_REF_API_KEY", IDS.api_key, IDS.request_id, "FPJS_REF_WRONG_REGION_API_KEY", "/v4/events"):
         assert needle in out.stdout, needle

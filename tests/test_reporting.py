@@ -4,7 +4,6 @@ server whose failure entry must replay with curl and whose run must not leak a c
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -35,17 +34,37 @@ def example(key: str, body: str) -> dict:
         "received": f"200 text/html {body}",
         "summary": f"[v3] UE-AUTH-03 violated | received 200 {body}",
         "test": "contracts/test_auth.py::test_wrong_key_is_refused_as_unknown[v3]",
-        "request": {"summary": "PUT /events/x", "method": "PUT", "url": "http://127.0.0.1:9/events/x",
-                    "headers": {"Auth-API-Key": "${FPJS_API_KEY%?}"}, "body": "{}"},
-        "response": {"status": 200, "headers": {"content-type": "text/html"}, "body": body, "error": None,
-                     "elapsed_s": 0.01, "attempts": 1},
+        "request": {
+            "summary": "PUT /events/x",
+            "method": "PUT",
+            "url": "http://127.0.0.1:9/events/x",
+            "headers": {"Auth-API-Key": "${FPJS_API_KEY%?}"},
+            "body": "{}",
+        },
+        "response": {
+            "status": 200,
+            "headers": {"content-type": "text/html"},
+            "body": body,
+            "error": None,
+            "elapsed_s": 0.01,
+            "attempts": 1,
+        },
         "curl": 'curl -sS -i -X PUT "http://127.0.0.1:9/events/x" -H "Auth-API-Key: ${FPJS_API_KEY%?}"',
     }
 
 
 def cell(status: str, **kw) -> dict:
-    return {"status": status, "passed": 0, "failed": 0, "requests": 0, "skipped": [], "examples": [], "errors": [],
-            "deviation": None, **kw}
+    return {
+        "status": status,
+        "passed": 0,
+        "failed": 0,
+        "requests": 0,
+        "skipped": [],
+        "examples": [],
+        "errors": [],
+        "deviation": None,
+        **kw,
+    }
 
 
 def model(key: str, body: str | None = None) -> dict:
@@ -57,8 +76,16 @@ def model(key: str, body: str | None = None) -> dict:
             if not c.applies_to(v):
                 versions[v] = cell("not-applicable", skipped=[f"not applicable to {v}"])
             elif cid == "UE-AUTH-03" and v == "v3":
-                versions[v] = cell("failed", failed=2, requests=9, examples=[ex], requirement="A wrong key ...",
-                                   spec_pointer="/x", spec_text="spec text", rerun="pytest -k 'UE-AUTH-03 and v3'")
+                versions[v] = cell(
+                    "failed",
+                    failed=2,
+                    requests=9,
+                    examples=[ex],
+                    requirement="A wrong key ...",
+                    spec_pointer="/x",
+                    spec_text="spec text",
+                    rerun="pytest -k 'UE-AUTH-03 and v3'",
+                )
             elif cid == "UE-AUTH-06":
                 versions[v] = cell("skipped", skipped=["needs --wrong-region-api-key"])
             else:
@@ -66,16 +93,40 @@ def model(key: str, body: str | None = None) -> dict:
         rows.append({"id": cid, "area": c.area, "level": c.level, "title": c.title, "versions": versions})
     stats = {"requests_sent": 7, "retries_429": 2, "retries_409": 1, "statuses": {"200": 5, "403": 2}}
     return {
-        "suite": reporting.SUITE, "generated_at": "2026-11-26T00:00:00Z", "result": "failed", "exit_status": 1,
-        "stopped": None, "duration_s": 1.5, "first_violation_s": 0.4, "seed": "12345", "hypothesis_profile": "nightly",
-        "options": {"api_key": "[redacted]"}, "deviations": None,
-        "versions": [{"version": v, "document": "d", "operation": "PUT /events/{request_id}", "target": "http://127.0.0.1:9",
-                      "embedded": False, "stats": stats, "plan": {"cases": 10, "sent": 10, "left_out": []},
-                      "restore": {"status": "restored", "why": ""}} for v in ("v3", "v4")],
-        "totals": {"v3": {}, "v4": {}}, "incomplete": [{"clause": "UE-AUTH-06", "version": "v3", "why": "needs"}],
-        "budget_left_out": [], "failures": [ex],
-        "drift": {"compared": 3, "changes": [{"probe": "v3::body/empty-object", "field": "status", "before": 400,
-                                               "after": 200}], "only_before": [], "only_after": []},
+        "suite": reporting.SUITE,
+        "generated_at": "2026-11-26T00:00:00Z",
+        "result": "failed",
+        "exit_status": 1,
+        "stopped": None,
+        "duration_s": 1.5,
+        "first_violation_s": 0.4,
+        "seed": "12345",
+        "hypothesis_profile": "nightly",
+        "options": {"api_key": "[redacted]"},
+        "deviations": None,
+        "versions": [
+            {
+                "version": v,
+                "document": "d",
+                "operation": "PUT /events/{request_id}",
+                "target": "http://127.0.0.1:9",
+                "embedded": False,
+                "stats": stats,
+                "plan": {"cases": 10, "sent": 10, "left_out": []},
+                "restore": {"status": "restored", "why": ""},
+            }
+            for v in ("v3", "v4")
+        ],
+        "totals": {"v3": {}, "v4": {}},
+        "incomplete": [{"clause": "UE-AUTH-06", "version": "v3", "why": "needs"}],
+        "budget_left_out": [],
+        "failures": [ex],
+        "drift": {
+            "compared": 3,
+            "changes": [{"probe": "v3::body/empty-object", "field": "status", "before": 400, "after": 200}],
+            "only_before": [],
+            "only_after": [],
+        },
         "clauses": rows,
     }
 
@@ -133,8 +184,12 @@ def test_bundled_server_run_writes_every_report_for_both_versions(tmp_path):
     report_dir = tmp_path / "reports"
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--report-dir={report_dir}"]
     proc = subprocess.run(
-        [*cmd, "--hypothesis-profile=ci", "--api-version=v3,v4"], cwd=ROOT, env=clean_env(), capture_output=True,
-        text=True, timeout=240,
+        [*cmd, "--hypothesis-profile=ci", "--api-version=v3,v4"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert sorted(p.name for p in report_dir.iterdir()) == sorted(KINDS)
@@ -143,8 +198,12 @@ def test_bundled_server_run_writes_every_report_for_both_versions(tmp_path):
     assert all(v["embedded"] and v["stats"]["requests_sent"] > 0 for v in summary["versions"])
     statuses = {c["versions"][v]["status"] for c in summary["clauses"] for v in ("v3", "v4")}
     assert statuses <= {"passed", "not-applicable"}
-    assert all(c["versions"][v]["requests"] > 0 for c in summary["clauses"] for v in ("v3", "v4")
-               if c["versions"][v]["status"] == "passed")  # requests per clause
+    assert all(
+        c["versions"][v]["requests"] > 0
+        for c in summary["clauses"]
+        for v in ("v3", "v4")
+        if c["versions"][v]["status"] == "passed"
+    )  # requests per clause
     behaviour = json.loads((report_dir / "behaviour.json").read_text())
     assert set(behaviour["versions"]) == {"v3", "v4"} and len(behaviour["versions"]["v4"]) > 100
     ET.parse(report_dir / "junit.xml")
@@ -171,7 +230,7 @@ def replay(curl: str, key: str | None) -> int:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_failure_entry_replays_with_curl(broken, tmp_path):
-    key, server, run, report_dir = broken
+    key, server, run, _ = broken
     assert run.returncode == 1, run.output[-3000:]
     example = run.summary["failures"][0]
     assert replay(example["curl"], key) == example["response"]["status"]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -147,7 +148,8 @@ def test_sigterm_restores_writes_reports_and_stops_the_bundled_server(tmp_path):
     assert proc.returncode == 2, output[-2000:]
     assert summary["result"] == "interrupted"
     assert summary["versions"][0]["restore"]["status"] in ("restored", "partly restored"), summary["versions"]
-    assert not os.path.exists(f"/proc/{child}") or "zombie" in open(f"/proc/{child}/status").read().lower()
+    status = Path(f"/proc/{child}/status")
+    assert not status.exists() or "zombie" in status.read_text().lower()  # the bundled server is gone
 
 
 def wait_for_child(pid: int) -> int:
@@ -156,10 +158,11 @@ def wait_for_child(pid: int) -> int:
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 try:
-                    stat = open(f"/proc/{entry}/stat").read().split()
+                    stat = Path(f"/proc/{entry}/stat").read_text().split()
+                    cmdline = Path(f"/proc/{entry}/cmdline").read_text()
                 except OSError:
                     continue
-                if int(stat[3]) == pid and "refserver" in open(f"/proc/{entry}/cmdline").read():
+                if int(stat[3]) == pid and "refserver" in cmdline:
                     return int(entry)
         threading.Event().wait(0.05)
     raise AssertionError("the bundled server did not start")

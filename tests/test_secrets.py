@@ -15,8 +15,17 @@ def test_full_trace_after_ctrl_c_shows_no_key(tmp_path):
     key = "canary" + secrets.token_hex(16)
     with reference_server(key) as server:
         cmd = [
-            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--full-trace", f"--base-url={server.url}",
-            f"--request-id={IDS.request_id}", f"--report-dir={tmp_path}", "--rate-limit=100",
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--full-trace",
+            f"--base-url={server.url}",
+            f"--request-id={IDS.request_id}",
+            f"--report-dir={tmp_path}",
+            "--rate-limit=100",
             "--hypothesis-profile=nightly",
         ]
         env = clean_env(FPJS_API_KEY=key, FPJS_HYPOTHESIS_DB=str(tmp_path / "db"))

@@ -21,7 +21,16 @@ def tls_server(ca, tmp_path, key, hostname="127.0.0.1"):
     for pem in cert.cert_chain_pems[1:]:
         pem.write_to_path(certfile, append=True)
     cert.private_key_pem.write_to_path(keyfile)
-    args = ["-m", "fpjs_conformance.refserver", "--port", "0", "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile)]
+    args = [
+        "-m",
+        "fpjs_conformance.refserver",
+        "--port",
+        "0",
+        "--ssl-certfile",
+        str(certfile),
+        "--ssl-keyfile",
+        str(keyfile),
+    ]
     return ServerProcess(args, env={"FPJS_REF_API_KEY": key})
 
 

@@ -56,7 +56,9 @@ def test_curl_line_replays_with_exported_key(p):
 
 
 def test_userinfo_is_a_secret_and_replays_from_the_environment():
-    transport = Transport(V3, "http://user:pa55w0rd-secret@127.0.0.1:9", Secrets("k" * 12, userinfo="user:pa55w0rd-secret"))
+    transport = Transport(
+        V3, "http://user:pa55w0rd-secret@127.0.0.1:9", Secrets("k" * 12, userinfo="user:pa55w0rd-secret")
+    )
     built = transport.build(Request("x", Credentials.of(header=Key("valid")), Body.of({})))
     line = transport.curl(built)
     assert "pa55w0rd" not in line + built.shown_url and '-u "${FPJS_BASE_URL_USERINFO}"' in line
@@ -85,7 +87,12 @@ def test_fuzzed_ids_cannot_name_a_real_event(event_id):
 
 @pytest.mark.parametrize(
     ("url", "loopback"),
-    [("http://127.0.0.1:8000", True), ("http://localhost", True), ("http://[::1]:80", True), ("https://api.fpjs.io", False)],
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost", True),
+        ("http://[::1]:80", True),
+        ("https://api.fpjs.io", False),
+    ],
 )
 def test_loopback_detection(url, loopback):
     assert is_loopback(url) is loopback
@@ -142,3 +149,25 @@ def test_rate_limit_caps_the_peak(tmp_path):
     assert run.returncode == 0, run.output[-2000:]
     stats = run.summary["versions"][0]["stats"]
     assert stats["requests_sent"] > 20 and stats["peak_requests_per_second"] <= 20
+
+
+def test_a_failure_shows_the_path_as_sent():
+    """`/events/%2F` is what went on the wire, not `/events//`."""
+    from fpjs_conformance.model import Exchange
+
+    transport = Transport(V4, "http://127.0.0.1:9/v4", Secrets("k" * 12))
+    request = Request("/", Credentials.of(header=Key("valid")), Body.of({}))
+    built = transport.build(request)
+    ex = Exchange(request, built.method, built.shown_url, built.shown_headers)
+    assert ex.describe_request().startswith(f"{V4.update_method} /v4/events/%2F [")
+
+
+def test_the_target_shows_a_short_repr():
+    """Hypothesis prints the arguments of a failing example: never the target's internals."""
+    from fpjs_conformance.ledger import Ledger
+    from fpjs_conformance.oracle import Events
+    from fpjs_conformance.target import Target
+
+    transport = Transport(V3, "http://127.0.0.1:9", Secrets("k" * 12))
+    target = Target(V3, "http://127.0.0.1:9", Events("x"), transport, Ledger("v3"))
+    assert repr(target) == "Target(v3 http://127.0.0.1:9)"

@@ -32,7 +32,9 @@ def test_catalogue_is_complete():
     known = set(clauses.catalogue())
     assert all(v.clauses and set(v.clauses) <= known for v in VARIANTS.values() if v.kind == "mutant")
     for v in VARIANTS.values():  # a mutant is judged under a version where one of its clauses applies
-        assert v.versions and all(any(clauses.get(c).applies_to(ver) for c in v.clauses) for ver in v.versions if v.clauses)
+        assert v.versions and all(
+            any(clauses.get(c).applies_to(ver) for c in v.clauses) for ver in v.versions if v.clauses
+        )
     words = set(re.findall(r"[a-z0-9-]+", (harness.ROOT / "docs" / "self-test.md").read_text()))
     assert sorted(set(VARIANTS) - words) == []
 
@@ -64,8 +66,14 @@ def test_canary_catches_the_key_and_near_misses():
 def test_a_check_that_killed_nothing_is_reported():
     verdict = {"mutant": "killed", "control": "passed"}
     results = [
-        {"name": n, "kind": v.kind, "version": "v3", "verdict": verdict[v.kind], "killed_by": "no_server_error",
-         "known_gap": None}
+        {
+            "name": n,
+            "kind": v.kind,
+            "version": "v3",
+            "verdict": verdict[v.kind],
+            "killed_by": "no_server_error",
+            "known_gap": None,
+        }
         for n, v in VARIANTS.items()
     ]
     assert "same_outcome" in harness.score(results, VARIANTS)["checks_that_killed_nothing"]

@@ -1,8 +1,8 @@
 """A faithful implementation of the update-event endpoint, every API version at once, one event store.
 
 Each version is a `Dialect` built from that version's profile (path, method, field names, key
-places and schemes, codes, limits, window, read-back shape): v3's `PUT /events/{id}` and v4's
-`PATCH /v4/events/{id}` update and read the same events. The server reads the profile's facts
+places and schemes, codes, limits, window, read-back shape), served under the path of the
+version's servers: every version updates and reads the same events. The server reads the profile's facts
 but none of the suite's checks or oracle (plain type tests, no jsonschema), so it can disagree
 with them. Each step of request handling is a method taking the dialect, so the suite's own tests
 build broken variants by overriding exactly one step, for every version at once.
@@ -64,7 +64,7 @@ class Dialect:
 class Event:
     event_id: str
     timestamp: float  # seconds since the epoch
-    values: dict[str, Any] = field(default_factory=lambda: {"tags": {}})  # store name -> value
+    values: dict[str, Any] = field(default_factory=dict)  # store name -> value
     not_ready_for: int = 0  # how many more updates answer 409 not-ready
 
 
@@ -117,8 +117,10 @@ class ReferenceServer:
     # -- data -------------------------------------------------------------------------------------
     def seed(self) -> None:
         now = time.time()
+        # Object fields start empty (a read-back shows `{}`), the others unset.
+        empty = {d.fields[name]: {} for d in self.dialects for name in d.of_type("object")}
         self.events = {
-            s.event_id: Event(s.event_id, now - s.age_seconds, not_ready_for=s.not_ready_updates)
+            s.event_id: Event(s.event_id, now - s.age_seconds, dict(empty), not_ready_for=s.not_ready_updates)
             for s in self.settings.seeded()
         }
 

@@ -38,7 +38,9 @@ class StringNfcNormalized(ReferenceServer):
     """Stores strings NFC-normalized: decomposed accents come back composed."""
 
     def apply(self, event, update):
-        super().apply(event, {k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v for k, v in update.items()})
+        super().apply(
+            event, {k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v for k, v in update.items()}
+        )
 
 
 @mutant("string-cut-at-nul", "UE-SEM-01", coverage_only=True)
@@ -79,9 +81,9 @@ class ObjectLimitOffByOne(ReferenceServer):
         super().validate(body, d)
         for name, limit in d.limits.items():
             value = body.get(name)
-            if limit.max_bytes and isinstance(value, dict):
-                if len(json.dumps(value, ensure_ascii=False).encode()) >= limit.max_bytes:
-                    raise _bad(self, d, f"{name} is too large")
+            size = len(json.dumps(value, ensure_ascii=False).encode()) if isinstance(value, dict) else 0
+            if limit.max_bytes and size >= limit.max_bytes:
+                raise _bad(self, d, f"{name} is too large")
 
 
 @mutant("deep-object-rejected", "UE-BODY-01", coverage_only=True)

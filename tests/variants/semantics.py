@@ -1,8 +1,6 @@
 """Semantics mutants: updates answered 200 but not stored as the contract says, and repeats that
 do not give the same outcome."""
 
-import json
-
 from starlette.responses import JSONResponse
 
 from fpjs_conformance.refserver import ReferenceServer
