@@ -6,10 +6,13 @@ terminal text parsed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +49,16 @@ def reference_server(api_key: str, *args: str, wrong_region_api_key: str | None 
     if wrong_region_api_key:
         env["FPJS_REF_WRONG_REGION_API_KEY"] = wrong_region_api_key
     return ServerProcess([*(args or ("-m", "fpjs_conformance.refserver")), "--port", "0"], env=env)
+
+
+@contextlib.contextmanager
+def throwaway_reference_server(prefix: str) -> Iterator[tuple[ServerProcess, str, str]]:
+    """A started reference server and its throwaway keys (key, wrong-region key), stopped afterwards.
+
+    The keys go through the environment, not argv (argv is visible in `ps`)."""
+    api_key, wrong = prefix + secrets.token_hex(12), prefix + "eu" + secrets.token_hex(12)
+    with reference_server(api_key, wrong_region_api_key=wrong) as server:
+        yield server, api_key, wrong
 
 
 def clean_env(**extra: str) -> dict[str, str]:

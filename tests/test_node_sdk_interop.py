@@ -28,7 +28,7 @@ import pytest
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.refserver.launch import ServerProcess
-from tests.runner import reference_server
+from tests.runner import throwaway_reference_server
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 SCRIPT = NODE_DIR / "interop.mjs"
@@ -83,18 +83,10 @@ class Ref:
         return response.json()
 
 
-def start_ref() -> tuple[ServerProcess, str, str]:
-    api_key, wrong = "node" + secrets.token_hex(12), "nodeeu" + secrets.token_hex(12)
-    return reference_server(api_key, wrong_region_api_key=wrong).start(), api_key, wrong
-
-
 @pytest.fixture(scope="module")
 def ref() -> Iterator[Ref]:
-    server, api_key, wrong = start_ref()
-    try:
-        yield Ref(server, api_key, wrong)
-    finally:
-        server.stop()
+    with throwaway_reference_server("node") as started:
+        yield Ref(*started)
 
 
 def ok(result: dict) -> object:
@@ -197,9 +189,8 @@ def test_404_unknown_id(ref: Ref):
 
 def test_409_not_ready_then_ok():
     """The not-ready event answers 409 state_not_ready to its first updates; the SDK does not retry."""
-    server, api_key, wrong = start_ref()  # own server: the 409 budget is consumed by this test alone
-    try:
-        ref = Ref(server, api_key, wrong)
+    with throwaway_reference_server("node") as started:  # own server: the 409 budget is this test's
+        ref = Ref(*started)
         call = {"call": "updateEvent", "eventId": DEFAULTS.not_ready_request_id, "body": {"linked_id": "after-409"}}
         *refused, accepted = ref.run(*[call] * (DEFAULTS.not_ready_updates + 1))
         for result in refused:
@@ -207,8 +198,6 @@ def test_409_not_ready_then_ok():
             assert len(result["requests"]) == 1
         ok(accepted)
         assert ref.read_back(DEFAULTS.not_ready_request_id)["linked_id"] == "after-409"
-    finally:
-        server.stop()
 
 
 def test_sdk_request_shape(ref: Ref):

@@ -20,7 +20,7 @@ import pytest
 
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.refserver.launch import ServerProcess
-from tests.runner import reference_server
+from tests.runner import throwaway_reference_server
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # "v3 is deprecated, migrate to v4" on import
@@ -57,19 +57,10 @@ class Ref:
         return response.json()["products"]["identification"]["data"]
 
 
-def start_ref() -> tuple[ServerProcess, str, str]:
-    api_key, wrong = "sdk" + secrets.token_hex(12), "sdkeu" + secrets.token_hex(12)
-    # keys go through the environment, not argv (argv is visible in `ps`)
-    return reference_server(api_key, wrong_region_api_key=wrong).start(), api_key, wrong
-
-
 @pytest.fixture(scope="module")
 def ref() -> Iterator[Ref]:
-    server, api_key, wrong = start_ref()
-    try:
-        yield Ref(server, api_key, wrong)
-    finally:
-        server.stop()
+    with throwaway_reference_server("sdk") as started:
+        yield Ref(*started)
 
 
 def error_of(call) -> tuple[int, str]:
@@ -147,16 +138,13 @@ def test_404_unknown_id(ref: Ref):
 
 def test_409_not_ready_then_ok():
     """The not-ready event answers 409 StateNotReady to its first updates; the SDK does not retry."""
-    server, api_key, wrong = start_ref()  # own server: the 409 budget is consumed by this test alone
-    try:
-        ref = Ref(server, api_key, wrong)
+    with throwaway_reference_server("sdk") as started:  # own server: the 409 budget is this test's
+        ref = Ref(*started)
         body = fp.EventsUpdateRequest(linked_id="after-409")
         for _ in range(DEFAULTS.not_ready_updates):
             assert error_of(lambda: ref.update(body, DEFAULTS.not_ready_request_id)) == (409, "StateNotReady")
         ref.update(body, DEFAULTS.not_ready_request_id)
         assert ref.read_back(DEFAULTS.not_ready_request_id)["linkedId"] == "after-409"
-    finally:
-        server.stop()
 
 
 def test_sdk_request_shape(ref: Ref):

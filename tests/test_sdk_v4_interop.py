@@ -29,7 +29,7 @@ import pytest
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.refserver.launch import ServerProcess
-from tests.runner import reference_server
+from tests.runner import throwaway_reference_server
 
 fs = pytest.importorskip("fingerprint_server_sdk")
 from fingerprint_server_sdk import ErrorCode, EventUpdate  # noqa: E402 - after the import-or-skip
@@ -69,19 +69,10 @@ class Ref:
         return response.json()
 
 
-def start_ref() -> tuple[ServerProcess, str, str]:
-    api_key, wrong = "sdk4" + secrets.token_hex(12), "sdk4eu" + secrets.token_hex(12)
-    # keys go through the environment, not argv (argv is visible in `ps`)
-    return reference_server(api_key, wrong_region_api_key=wrong).start(), api_key, wrong
-
-
 @pytest.fixture(scope="module")
 def ref() -> Iterator[Ref]:
-    server, api_key, wrong = start_ref()
-    try:
-        yield Ref(server, api_key, wrong)
-    finally:
-        server.stop()
+    with throwaway_reference_server("sdk4") as started:
+        yield Ref(*started)
 
 
 def error_of(call, exc_type: type[Exception]) -> tuple[int, ErrorCode]:
@@ -252,9 +243,8 @@ def test_404_unknown_id(ref: Ref):
 
 def test_409_not_ready_then_ok():
     """The not-ready event answers 409 state_not_ready to its first updates; the SDK does not retry."""
-    server, api_key, wrong = start_ref()  # own server: the 409 budget is consumed by this test alone
-    try:
-        ref = Ref(server, api_key, wrong)
+    with throwaway_reference_server("sdk4") as started:  # own server: the 409 budget is this test's
+        ref = Ref(*started)
         body = EventUpdate(linked_id="after-409")
         for _ in range(DEFAULTS.not_ready_updates):
             assert error_of(lambda: ref.update(body, DEFAULTS.not_ready_request_id), fs.ConflictException) == (
@@ -263,8 +253,6 @@ def test_409_not_ready_then_ok():
             )
         ref.update(body, DEFAULTS.not_ready_request_id)
         assert ref.read_back(DEFAULTS.not_ready_request_id)["linked_id"] == "after-409"
-    finally:
-        server.stop()
 
 
 def test_sdk_request_shape(ref: Ref):
