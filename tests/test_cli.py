@@ -1,6 +1,7 @@
 """Bad option values are one `ERROR:` line, exit 4, before any request; missing optional values are named skips."""
 
 import secrets
+import shutil
 import subprocess
 import sys
 
@@ -166,3 +167,36 @@ def test_run_timeout_holds_inside_a_slow_pacing_wait(tmp_path):
         run = run_suite(s.url, key, tmp_path, "--rate-limit=0.5", "--run-timeout=3", "-k", "UE-BODY-01", timeout=30)
     assert run.returncode == 1, run.output[-2000:]
     assert "run timeout" in run.output and "Traceback" not in run.output
+
+
+def test_reports_that_cannot_be_written_at_the_end_fail_a_passing_run(tmp_path):
+    """The folder took the placeholder before the first request, then became a file: exit 9, not 0."""
+    from tests.test_restore import wait_for_first_test
+
+    key = "k" + secrets.token_hex(10)
+    report_dir = tmp_path / "reports"
+    with reference_server(key) as s:
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            f"--base-url={s.url}",
+            f"--request-id={IDS.request_id}",
+            f"--report-dir={report_dir}",
+            "--hypothesis-profile=table",
+        ]
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=clean_env(FPJS_API_KEY=key), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            seen = wait_for_first_test(proc)
+            shutil.rmtree(report_dir)
+            report_dir.write_text("not a folder any more")
+            output = seen + proc.communicate(timeout=120)[0]
+        finally:
+            proc.kill()
+    assert proc.returncode == 9, output[-2000:]
+    assert "could not write the reports" in output
