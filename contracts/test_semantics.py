@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from fpjs_conformance import strategies
 from fpjs_conformance.clauses import clause
-from fpjs_conformance.contract import explore, reckon, require, run_cases, settle
+from fpjs_conformance.contract import explore, reckon, require, run_case, settle
 from fpjs_conformance.coverage import Case
 
 
@@ -21,7 +21,7 @@ def test_accepted_update_is_stored(target):
         strategies.valid_bodies(target.profile, extra=False),
         strategies.valid_credentials(target.profile),
     )
-    explore(target, "UE-SEM-01", cases, run_cases)
+    explore(target, "UE-SEM-01", cases, run_case)
     settle(target, "UE-SEM-01")
 
 
@@ -39,7 +39,7 @@ def test_update_is_partial(target):
 
     fields = st.sampled_from(p.fields)
     cases = fields.flatmap(lambda f: strategies.field_values(p, f).map(lambda v, f=f: case(f, v)))
-    explore(target, "UE-SEM-02", cases, run_cases, weight=0.5)
+    explore(target, "UE-SEM-02", cases, run_case, weight=0.5)
     settle(target, "UE-SEM-02")
 
 
@@ -57,5 +57,5 @@ def test_repeated_update_same_outcome(target):
     cases = strategies.valid_bodies(target.profile).map(
         lambda body: Case("random", "UE-SEM-04", (target.update(body),), "repeat")
     )
-    explore(target, "UE-SEM-04", cases, run_cases, weight=0.5)
+    explore(target, "UE-SEM-04", cases, run_case, weight=0.5)
     settle(target, "UE-SEM-04")

@@ -21,7 +21,7 @@ from fpjs_conformance.explore import explore
 from fpjs_conformance.model import Body, Credentials, Request
 from fpjs_conformance.target import Target
 
-__all__ = ["explore", "reckon", "require", "run_cases", "settle", "updates"]
+__all__ = ["explore", "reckon", "require", "run_case", "settle", "updates"]
 SHOWN = 3  # violations quoted in one failure; the reports keep the rest
 
 
@@ -75,6 +75,6 @@ def updates(
     return st.builds(build, bodies, creds, ids, **extras)
 
 
-def run_cases(target: Target, case: Case) -> None:
+def run_case(target: Target, case: Case) -> None:
     """An exploration step for sequences (send, then read back): run it like a coverage case, fail on what it broke."""
     checks.raise_all(target.run_case(case, observe=False))

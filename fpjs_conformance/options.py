@@ -118,6 +118,8 @@ def parse(get, invocation_dir: Path) -> Options:
     """Options from `get(dest)` (pytest's getoption; environment fallbacks already applied)."""
     region = get("region")
     base_url = get("base_url")
+    if region and base_url:
+        raise OptionError("give --base-url or --region, not both (FPJS_BASE_URL and FPJS_REGION count too)")
     versions = _versions(get("api_version"), base_url)
     base_urls = _base_urls(base_url, region, versions)
     userinfo = None

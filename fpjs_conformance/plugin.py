@@ -15,6 +15,7 @@ import os
 import random
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -201,8 +202,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     run = item.config.stash.get(RUN, None)
     if run is None or clause_of(item) is None:
         return
-    import time
-
     if time.monotonic() - run.started > run.options.run_timeout:
         stop(run, f"the run took longer than --run-timeout={run.options.run_timeout:g}s; stopped", Exit.VIOLATED)
     version = version_of(item)

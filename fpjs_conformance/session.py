@@ -76,7 +76,7 @@ class Run:
             self._old_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
         o = self.options
         if o.max_requests is not None:
-            reserve = RESTORE_RESERVE * len(o.versions) if not o.no_restore else 0
+            reserve = 0 if o.no_restore else RESTORE_RESERVE  # the event is restored once, whatever the versions
             self._budget = Budget(o.max_requests, reserve=min(reserve, max(0, o.max_requests - 1)))
         if o.embedded:
             self._start_server()
@@ -104,8 +104,9 @@ class Run:
     def stop(self) -> None:
         """Leave every event as found, then stop the bundled server and restore SIGTERM."""
         try:
-            if self.targets:
-                first, target = next(iter(self.targets.items()))
+            reachable = [(v, t) for v, t in self.targets.items() if not t.unreachable] or list(self.targets.items())
+            if reachable:
+                first, target = reachable[0]
                 try:
                     outcome = target.restore()
                 except KeyboardInterrupt:
@@ -113,8 +114,8 @@ class Run:
                 except Exception as exc:
                     outcome = {"status": "could not restore", "why": f"{type(exc).__name__}: {exc}"}
                 for version in self.targets:  # one event, updated under every version: restored once
-                    via = f" (through {first})" if version != first and len(self.targets) > 1 else ""
-                    self.restores[version] = {**outcome, "why": outcome.get("why", "") + via}
+                    why = [outcome.get("why", "")] + ([f"restored through {first}"] if version != first else [])
+                    self.restores[version] = {**outcome, "why": "; ".join(w for w in why if w)}
             for version, target in self.targets.items():
                 self.stats[version] = target.transport.stats.as_dict()
                 target.transport.close()
@@ -160,7 +161,8 @@ class Run:
         if not self.targets:
             self.start()
             for each in self.options.versions:
-                self._prepare(each)
+                if each in self.selected or each == version:  # `-k v4` leaves v3's event alone
+                    self._prepare(each)
         return self.targets[version]
 
     def _prepare(self, version: str) -> None:

@@ -46,7 +46,7 @@ class ReadBack:
 
     stored: dict[str, Any] | None
     exchange: Exchange | None = None
-    problem: str = ""  # "", "no-route", "not-found", "refused", "garbage", "transport"
+    problem: str = ""  # "", "no-route", "not-found", "refused", "garbage", "transport", "rate-limited"
     why: str = ""
 
 

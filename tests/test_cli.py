@@ -200,3 +200,8 @@ def test_reports_that_cannot_be_written_at_the_end_fail_a_passing_run(tmp_path):
             proc.kill()
     assert proc.returncode == 9, output[-2000:]
     assert "could not write the reports" in output
+
+
+def test_region_and_base_url_together_are_ambiguous():
+    run = pytest_cli("--region=eu", "--base-url=https://api.fpjs.io", "--api-key=abcdefgh", "--request-id=x")
+    assert run.returncode == 4 and "not both" in run.stderr, run.stderr
