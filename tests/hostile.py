@@ -132,13 +132,14 @@ def forwarding(
     first: tuple[bytes, bytes] | None = None,
     refuse: tuple[str, ...] = (),
     observe: Callable[[bytes, bytes], None] | None = None,
+    instead: dict[str, bytes] | None = None,
 ) -> Behaviour:
     """A front to `backend` on raw sockets, keeping connections alive. It drops every header in `names`
     not spelled exactly so (a hand-written stack comparing header names case-sensitively). `first`:
     (answer, late bytes) for the very first request it sees, instead of forwarding it; the late bytes
     go out on that connection just before the answer to the next request (a body written late).
-    Methods in `refuse` are answered 405 (a target without the read-back). `observe(head, body)` sees
-    every request as it arrived."""
+    Methods in `refuse` are answered 405 (a target without the read-back); methods in `instead` get that
+    answer. `observe(head, body)` sees every request as it arrived."""
     import http.client
     from urllib.parse import urlsplit
 
@@ -181,6 +182,8 @@ def forwarding(
                 late = canned[1]
             elif got[0].split(b" ", 1)[0].decode() in refuse:
                 conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            elif instead and got[0].split(b" ", 1)[0].decode() in instead:
+                conn.sendall(instead[got[0].split(b" ", 1)[0].decode()])
             else:
                 conn.sendall(late + forward(*got))
                 late = b""

@@ -106,6 +106,17 @@ def test_target_without_read_back_needs_no_restore(tmp_path):
     assert allowed.statuses("v3")["UE-SEM-01"] == "skipped" and allowed.summary["result"] == "incomplete"
 
 
+def test_read_back_that_answers_garbage_is_named_as_such(tmp_path):
+    """Not "the target serves no read-back": it serves one, and what it answers is not the event."""
+    key = "k" + os.urandom(8).hex()
+    page = b"<html>maintenance</html>"
+    garbage = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (len(page), page)
+    with reference_server(key) as backend, HostileServer(forwarding(backend.url, instead={"GET": garbage})) as server:
+        run = run_suite(server.url, key, tmp_path, "--hypothesis-profile=table")
+    assert run.returncode == 6, run.output[-2000:]
+    assert "the read-back answered garbage" in run.summary["stopped"] and "maintenance" in run.summary["stopped"]
+
+
 def test_two_runs_on_one_event_report_the_concurrent_writer(tmp_path):
     """Never "restored" when the values read back are not what this run left: the other run wrote them."""
     key = "k" + os.urandom(8).hex()
