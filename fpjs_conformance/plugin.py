@@ -332,7 +332,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         run.stopped = run.stopped or f"violations recorded outside any failing test: {', '.join(failed)}"
     elif status == Exit.OK and (model["budget_left_out"] or (run.options.require_all and model["incomplete"])):
         status = Exit.INCOMPLETE  # the budget cut the coverage table, or a MUST clause went unexercised
-    model = reporting.collect(run, status)
+    reporting.settle(model, status, run.stopped)
     try:
         run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets)
     except OSError as exc:

@@ -137,15 +137,12 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         )
     totals = {v: Counter(r["versions"][v]["status"] for r in rows) for v in versions}
     failures = [f for v in versions if v in run.targets for f in run.targets[v].ledger.failures]
-    result = RESULTS.get(exit_status, "failed")
-    if result == "passed" and incomplete:
-        result = "incomplete"
-    return {
+    model = {
         "suite": SUITE,
         "generated_at": _now(),
-        "result": result,
-        "exit_status": int(exit_status),
-        "stopped": run.stopped,
+        "result": None,  # these three: settle()
+        "exit_status": None,
+        "stopped": None,
         "duration_s": round(time.time() - run.started_at, 3),
         "first_violation_s": run.first_violation_s(),
         "seed": run.seed,
@@ -160,6 +157,16 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         "failures": failures,
         "clauses": rows,
     }
+    settle(model, exit_status, run.stopped)
+    return model
+
+
+def settle(model: dict[str, Any], exit_status: int, stopped: str | None) -> None:
+    """The run's result, from its exit status (`incomplete` when it passed with MUST clauses left out)."""
+    result = RESULTS.get(exit_status, "failed")
+    if result == "passed" and model["incomplete"]:
+        result = "incomplete"
+    model.update(result=result, exit_status=int(exit_status), stopped=stopped)
 
 
 def _cell(run, clause, version: str, dev: dict, left_out: dict, rerun_line) -> dict[str, Any]:

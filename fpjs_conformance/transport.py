@@ -304,7 +304,9 @@ class Transport:
             raise RunTimedOut("the run timeout passed")
         return min(self.policy.timeout, left)
 
-    def _once(self, built: Built, ex: Exchange) -> None:
+    def _once(self, built: Built, ex: Exchange) -> bool:
+        """One attempt; True when the answer could not even be parsed as HTTP (a protocol error)."""
+        protocol_error = False
         started = time.monotonic()
         timeout = self._timeout()
         deadline = started + timeout
@@ -322,6 +324,8 @@ class Transport:
                 response.close()
         except httpx.TimeoutException as exc:
             ex.error = f"timed out after {timeout:g}s ({type(exc).__name__})"
+        except httpx.RemoteProtocolError as exc:
+            ex.error, protocol_error = _one_line(exc), True
         except httpx.HTTPError as exc:
             ex.error = _one_line(exc)
         except ssl.SSLError as exc:  # pragma: no cover - httpx normally wraps these
@@ -332,6 +336,7 @@ class Transport:
             self.stats.transport_errors += 1
         else:
             self.stats.statuses[ex.status] += 1
+        return protocol_error
 
     def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
         """The body, gzip and deflate undone, capped at `max_body` decoded bytes; or why it stopped."""
@@ -369,8 +374,7 @@ class Transport:
         while True:
             attempts += 1
             self._pace(reserved)
-            self._once(built, ex)
-            if ex.error and "RemoteProtocolError" in ex.error and self._previous is not None:
+            if self._once(built, ex) and self._previous is not None:
                 # Stray bytes after the previous answer break the next read on a kept-alive
                 # connection: that answer is at fault, not this request. Resend on a fresh one.
                 ex.stray_after = self._previous

@@ -15,12 +15,15 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
+from fpjs_conformance import profile as profiles
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.refserver.launch import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 IDS = Settings()
+SUITE = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q")  # the suite as a user runs it
 
 
 @dataclass
@@ -78,7 +81,7 @@ def run_suite(
     request_id: str | None = IDS.request_id,
 ) -> SuiteRun:
     """The suite against `base_url` with the reference server's ids; the key goes by env, as in CI."""
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--base-url={base_url}"]
+    cmd = [*SUITE, f"--base-url={base_url}"]
     if request_id is not None:
         cmd.append(f"--request-id={request_id}")
     cmd += [f"--report-dir={report_dir}", *args]
@@ -87,6 +90,57 @@ def run_suite(
         cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )
     return SuiteRun(proc.returncode, proc.stdout + proc.stderr, report_dir)
+
+
+def start_suite(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    """The suite in the background (output merged), for tests that act while it runs."""
+    return subprocess.Popen(
+        [*SUITE, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
+    """Until pytest reports its first test (the coverage table has run: the event has been changed)."""
+    import select
+    import time
+
+    seen, deadline = "", time.monotonic() + timeout
+    while "." not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        char = proc.stdout.read(1)
+        if not char:
+            break
+        seen += char
+    assert "." in seen, f"no test finished within {timeout}s: {seen[-500:]}"
+    return seen
+
+
+@dataclass
+class Reference:
+    """A started reference server with throwaway keys, and a plain read-back of an event (no SDK)."""
+
+    server: ServerProcess
+    api_key: str
+    wrong_region_api_key: str
+    version: ClassVar[str] = "v3"  # whose read-back `read_back` uses
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def read_back(self, event_id: str = IDS.request_id) -> dict:
+        """The event's stored fields, by a plain GET of the version's read-back."""
+        import httpx
+
+        p = profiles.load(self.version)
+        place = p.key_places[0]
+        value = f"{place.scheme} {self.api_key}" if place.scheme else self.api_key
+        url = self.url + p.server_path + p.path_for(p.read_back_path, event_id)
+        response = httpx.get(url, headers={place.field: value}, timeout=10)
+        assert response.status_code == 200, response.text
+        return p.stored(response.json())
 
 
 def files_text(folder: Path) -> str:

@@ -3,28 +3,17 @@
 import json
 import secrets
 import subprocess
-import sys
 import threading
 from collections import Counter
 
 from tests.hostile import HostileServer, forwarding
-from tests.runner import ROOT, clean_env, reference_server, run_suite
+from tests.runner import ROOT, SUITE, clean_env, reference_server, run_suite
 
 
 def test_a_budget_too_small_ends_with_what_was_and_was_not_exercised(tmp_path):
     """`--max-requests=100` against the bundled server: the budget holds, the summary says what it left out,
     and the run does not pass (exit 7, incomplete); with a rate limit the plan is printed before it starts."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        f"--report-dir={tmp_path}",
-        "--max-requests=100",
-        "--rate-limit=200",
-    ]
+    cmd = [*SUITE, f"--report-dir={tmp_path}", "--max-requests=100", "--rate-limit=200"]
     proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=240)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 7, output[-3000:]

@@ -3,20 +3,19 @@
 import secrets
 import shutil
 import subprocess
-import sys
 
 import pytest
 
 from fpjs_conformance import options
 from fpjs_conformance import profile as profiles
-from tests.runner import IDS, ROOT, clean_env, reference_server, run_suite
+from tests.runner import IDS, ROOT, SUITE, clean_env, reference_server, run_suite, start_suite, wait_for_first_test
 
 REMOTE = ["--base-url=http://127.0.0.1:9", "--api-key=abcdefgh12345678", f"--request-id={IDS.request_id}"]
 
 
 def pytest_cli(*args, env=None, cwd=ROOT):
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        [*SUITE, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -171,26 +170,12 @@ def test_run_timeout_holds_inside_a_slow_pacing_wait(tmp_path):
 
 def test_reports_that_cannot_be_written_at_the_end_fail_a_passing_run(tmp_path):
     """The folder took the placeholder before the first request, then became a file: exit 9, not 0."""
-    from tests.test_restore import wait_for_first_test
-
     key = "k" + secrets.token_hex(10)
     report_dir = tmp_path / "reports"
     with reference_server(key) as s:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            f"--base-url={s.url}",
-            f"--request-id={IDS.request_id}",
-            f"--report-dir={report_dir}",
-            "--hypothesis-profile=table",
-        ]
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=clean_env(FPJS_API_KEY=key), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        args = [f"--base-url={s.url}", f"--request-id={IDS.request_id}", f"--report-dir={report_dir}"]
+        # the default profile, paced: the run is still exploring when the folder goes
+        proc = start_suite(*args, "--rate-limit=100", env=clean_env(FPJS_API_KEY=key))
         try:
             seen = wait_for_first_test(proc)
             shutil.rmtree(report_dir)

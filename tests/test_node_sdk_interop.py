@@ -22,13 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.refserver import Settings
-from fpjs_conformance.refserver.launch import ServerProcess
-from tests.runner import throwaway_reference_server
+from tests.runner import Reference, throwaway_reference_server
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 SCRIPT = NODE_DIR / "interop.mjs"
@@ -50,14 +48,10 @@ def sdk_version() -> str:
     return json.loads(SDK_PACKAGE.read_text(encoding="utf-8"))["version"]
 
 
-class Ref:
+class Ref(Reference):
     """A reference server of our own, with throwaway keys, and the Node SDK pointed at it."""
 
-    def __init__(self, server: ServerProcess, api_key: str, wrong_region_api_key: str):
-        self.server = server
-        self.url = server.url
-        self.api_key = api_key
-        self.wrong_region_api_key = wrong_region_api_key
+    version = "v4"
 
     def run(self, *calls: dict) -> list[dict]:
         """The SDK calls, in one Node process, in order; one result each (see tests/node/interop.mjs)."""
@@ -73,14 +67,6 @@ class Ref:
     def update(self, body: dict, event_id: str = DEFAULTS.request_id, key: str | None = None) -> dict:
         call = {"call": "updateEvent", "eventId": event_id, "body": body}
         return self.run(call if key is None else {**call, "apiKey": key})[0]
-
-    def read_back(self, event_id: str = DEFAULTS.request_id) -> dict:
-        """The stored event via a plain GET of the v4 read-back (the flat Event)."""
-        response = httpx.get(
-            f"{self.url}/v4/events/{event_id}", headers={"Authorization": f"Bearer {self.api_key}"}, timeout=10
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from fpjs_conformance import clauses, reporting
 from fpjs_conformance.refserver.launch import ServerProcess
-from tests.runner import ROOT, clean_env, files_text, run_suite
+from tests.runner import ROOT, SUITE, clean_env, files_text, run_suite
 
 KINDS = ("summary.json", "summary.md", "junit.xml", "report.html", "behaviour.json")
 HOSTILE = '<script>alert("x")</script> & </pre>'
@@ -182,7 +181,7 @@ def test_control_characters_keep_junit_valid(tmp_path):
 # -- real runs ----------------------------------------------------------------------------------------
 def test_bundled_server_run_writes_every_report_for_both_versions(tmp_path):
     report_dir = tmp_path / "reports"
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--report-dir={report_dir}"]
+    cmd = [*SUITE, f"--report-dir={report_dir}"]
     proc = subprocess.run(
         [*cmd, "--hypothesis-profile=ci", "--api-version=v3,v4"],
         cwd=ROOT,

@@ -7,10 +7,7 @@ the end it writes the original values back, unless someone else changed the even
 
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +16,7 @@ import pytest
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.refserver import Settings
 from tests.hostile import HostileServer, forwarding
-from tests.runner import ROOT, clean_env, reference_server, run_suite
+from tests.runner import clean_env, reference_server, run_suite, start_suite, wait_for_first_test
 
 IDS = Settings()
 ORIGINAL = {"linked_id": "customer-42", "tags": {"order": {"id": 7, "items": [1, 2]}}, "suspect": True}
@@ -144,9 +141,8 @@ def test_two_runs_on_one_event_report_the_concurrent_writer(tmp_path):
 def test_sigterm_restores_writes_reports_and_stops_the_bundled_server(tmp_path):
     """SIGTERM (what CI runners and `timeout` send) is handled like Ctrl-C."""
     report_dir = tmp_path / "reports"
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--report-dir={report_dir}"]
     env = clean_env(FPJS_HYPOTHESIS_PROFILE="nightly", FPJS_HYPOTHESIS_DB=str(tmp_path / "db"))
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_suite(f"--report-dir={report_dir}", env=env)
     try:
         child = wait_for_child(proc.pid)
         seen = wait_for_first_test(proc)
@@ -177,20 +173,3 @@ def wait_for_child(pid: int) -> int:
                     return int(entry)
         threading.Event().wait(0.05)
     raise AssertionError("the bundled server did not start")
-
-
-def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
-    """Until pytest reports its first test (the coverage table has run: the event has been changed)."""
-    import select
-
-    seen, deadline = "", time.monotonic() + timeout
-    while "." not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            break
-        char = proc.stdout.read(1)
-        if not char:
-            break
-        seen += char
-    assert "." in seen, f"no test finished within {timeout}s: {seen[-500:]}"
-    return seen

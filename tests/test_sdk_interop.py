@@ -15,12 +15,10 @@ import secrets
 import warnings
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from fpjs_conformance.refserver import Settings
-from fpjs_conformance.refserver.launch import ServerProcess
-from tests.runner import throwaway_reference_server
+from tests.runner import Reference, throwaway_reference_server
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # "v3 is deprecated, migrate to v4" on import
@@ -32,14 +30,10 @@ UNKNOWN_ID = "1000000000000.unknwn"
 TIMEOUT = 10  # seconds per SDK call; this SDK takes only an int (it ignores a float: no timeout at all)
 
 
-class Ref:
+class Ref(Reference):
     """A reference server of our own, with throwaway keys, and SDK clients pointed at it."""
 
-    def __init__(self, server: ServerProcess, api_key: str, wrong_region_api_key: str):
-        self.server = server
-        self.url = server.url
-        self.api_key = api_key
-        self.wrong_region_api_key = wrong_region_api_key
+    version = "v3"
 
     def api(self, key: str | None = None) -> fp.FingerprintApi:
         cfg = fp.Configuration(api_key=self.api_key if key is None else key)
@@ -49,12 +43,6 @@ class Ref:
     def update(self, body, request_id: str = DEFAULTS.request_id, key: str | None = None) -> None:
         """`update_event` through the SDK (which sets no timeout of its own)."""
         return self.api(key).update_event(body, request_id, _request_timeout=TIMEOUT)
-
-    def read_back(self, request_id: str = DEFAULTS.request_id) -> dict:
-        """`products.identification.data` of the event via a plain GET (see the module docstring)."""
-        response = httpx.get(f"{self.url}/events/{request_id}", headers={"Auth-API-Key": self.api_key}, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()["products"]["identification"]["data"]
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,7 @@ import pytest
 
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.refserver import Settings
-from fpjs_conformance.refserver.launch import ServerProcess
-from tests.runner import throwaway_reference_server
+from tests.runner import Reference, throwaway_reference_server
 
 fs = pytest.importorskip("fingerprint_server_sdk")
 from fingerprint_server_sdk import ErrorCode, EventUpdate  # noqa: E402 - after the import-or-skip
@@ -43,14 +42,10 @@ TIMEOUT = 10  # seconds per SDK call (the SDK sets none of its own)
 SDK_PREFIX = urlsplit(fs.Configuration.get_host(Region.US)).path
 
 
-class Ref:
+class Ref(Reference):
     """A reference server of our own, with throwaway keys, and SDK clients pointed at it."""
 
-    def __init__(self, server: ServerProcess, api_key: str, wrong_region_api_key: str):
-        self.server = server
-        self.url = server.url
-        self.api_key = api_key
-        self.wrong_region_api_key = wrong_region_api_key
+    version = "v4"
 
     def api(self, key: str | None = None, url: str | None = None) -> fs.FingerprintApi:
         """`host` is the documented override of the region's base URL; the SDK appends `/events/...`."""
@@ -59,14 +54,6 @@ class Ref:
 
     def update(self, body: EventUpdate, event_id: str = DEFAULTS.request_id, key: str | None = None) -> None:
         return self.api(key).update_event(event_id, body, _request_timeout=TIMEOUT)
-
-    def read_back(self, event_id: str = DEFAULTS.request_id) -> dict:
-        """The stored event via a plain GET of the v4 read-back (the flat Event)."""
-        response = httpx.get(
-            f"{self.url}/v4/events/{event_id}", headers={"Authorization": f"Bearer {self.api_key}"}, timeout=10
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
 
 
 @pytest.fixture(scope="module")

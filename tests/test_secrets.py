@@ -3,24 +3,15 @@ with pytest's --full-trace after Ctrl-C, not in the reports. Scrubbing never gar
 
 import secrets
 import signal
-import subprocess
-import sys
 
-from tests.runner import IDS, ROOT, clean_env, files_text, reference_server, run_suite
-from tests.test_restore import wait_for_first_test
+from tests.runner import IDS, clean_env, files_text, reference_server, run_suite, start_suite, wait_for_first_test
 
 
 def test_full_trace_after_ctrl_c_shows_no_key(tmp_path):
     """pytest suggests --full-trace on Ctrl-C; it prints every frame's arguments, the transport's among them."""
     key = "canary" + secrets.token_hex(16)
     with reference_server(key) as server:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
+        args = [
             "--full-trace",
             f"--base-url={server.url}",
             f"--request-id={IDS.request_id}",
@@ -28,8 +19,7 @@ def test_full_trace_after_ctrl_c_shows_no_key(tmp_path):
             "--rate-limit=100",
             "--hypothesis-profile=nightly",
         ]
-        env = clean_env(FPJS_API_KEY=key, FPJS_HYPOTHESIS_DB=str(tmp_path / "db"))
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = start_suite(*args, env=clean_env(FPJS_API_KEY=key, FPJS_HYPOTHESIS_DB=str(tmp_path / "db")))
         try:
             seen = wait_for_first_test(proc)
             proc.send_signal(signal.SIGINT)

@@ -230,18 +230,30 @@ class ReferenceServer:
         return body
 
     # -- handlers ---------------------------------------------------------------------------------
+    # The order in which an update may be refused: the key, then the body, then the event. A variant
+    # that does these in another order sets another tuple.
+    REFUSALS = ("key", "body", "event")
+
     async def update(self, request: Request, d: Dialect) -> Response:
+        raw = await request.body()
+        steps = {
+            "key": lambda: self.authenticate(request, d),
+            "body": lambda: self.validated_body(raw, d),
+            "event": lambda: self.find_event(request.path_params["event_id"], d),
+        }
         try:
-            self.authenticate(request, d)
-            body = self.parse_body(await request.body(), d)
-            self.validate(body, d)
+            found = {step: steps[step]() for step in self.REFUSALS}
             with self.lock:
-                event = self.find_event(request.path_params["event_id"], d)
-                self.check_mutable(event, d)
-                self.apply(event, self.update_of(body, d))
+                self.check_mutable(found["event"], d)
+                self.apply(found["event"], self.update_of(found["body"], d))
             return self.ok(d)
         except Answer as answer:
             return answer.response
+
+    def validated_body(self, raw: bytes, d: Dialect) -> dict[str, Any]:
+        body = self.parse_body(raw, d)
+        self.validate(body, d)
+        return body
 
     async def get(self, request: Request, d: Dialect) -> Response:
         try:

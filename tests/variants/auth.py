@@ -3,7 +3,7 @@ honoured, schemes judged wrongly, retired places honoured, authentication done a
 the id. (Header-name case cannot be broken behind ASGI, which lowercases names: tests/test_hostile.py
 breaks it with a raw-socket proxy.)"""
 
-from fpjs_conformance.refserver import Answer, ReferenceServer
+from fpjs_conformance.refserver import ReferenceServer
 from fpjs_conformance.refserver.app import MALFORMED
 from tests.variants import mutant
 
@@ -157,31 +157,14 @@ class WrongRegionAccepted(ReferenceServer):
 class AuthAfterBody(ReferenceServer):
     """Parses the body before authenticating: a bad body without a key is answered 400."""
 
-    async def update(self, request, d):
-        try:
-            body = self.parse_body(await request.body(), d)
-            self.validate(body, d)
-            self.authenticate(request, d)
-            with self.lock:
-                event = self.find_event(request.path_params["event_id"], d)
-                self.check_mutable(event, d)
-                self.apply(event, self.update_of(body, d))
-            return self.ok(d)
-        except Answer as answer:
-            return answer.response
+    REFUSALS = ("body", "key", "event")
 
 
 @mutant("auth-after-lookup", "UE-AUTH-07")
 class AuthAfterLookup(ReferenceServer):
     """Looks the event up before authenticating: an unknown id without a key is answered 404."""
 
-    async def update(self, request, d):
-        try:
-            with self.lock:
-                self.find_event(request.path_params["event_id"], d)
-            return await super().update(request, d)
-        except Answer as answer:
-            return answer.response
+    REFUSALS = ("event", "key", "body")
 
 
 # -- the scheme before the key, header names, retired places ---------------------------------------
