@@ -37,10 +37,14 @@ def url(base: str, version: str, event_id: str = IDS.request_id) -> str:
     return base + p.server_path + p.path_for(p.update_path, event_id)
 
 
-def put_original(base: str, key: str, version: str = "v3") -> None:
+def write(base: str, key: str, values: dict, version: str = "v3") -> None:
     p = profiles.load(version)
-    r = httpx.request(p.update_method, url(base, version), headers=headers(version, key), json=wire(version, ORIGINAL))
+    r = httpx.request(p.update_method, url(base, version), headers=headers(version, key), json=wire(version, values))
     r.raise_for_status()
+
+
+def put_original(base: str, key: str, version: str = "v3") -> None:
+    write(base, key, ORIGINAL, version)
 
 
 def stored(base: str, key: str, version: str = "v3") -> dict:
@@ -114,28 +118,28 @@ def test_read_back_that_answers_garbage_is_named_as_such(tmp_path):
     assert "the read-back answered garbage" in run.summary["stopped"] and "maintenance" in run.summary["stopped"]
 
 
-def test_two_runs_on_one_event_report_the_concurrent_writer(tmp_path):
-    """Never "restored" when the values read back are not what this run left: the other run wrote them."""
+def test_a_concurrent_writer_is_reported_and_never_overwritten(tmp_path):
+    """Never "restored" over values this run did not leave: someone else wrote them.
+
+    The other writer is made deterministic: a front that changes the event just before every
+    read-back reaches the server, so the read before the restore always finds foreign values.
+    """
     key = "k" + os.urandom(8).hex()
-    runs = {}
-    with reference_server(key) as s:
-        put_original(s.url, key)
+    foreign = {"linked_id": "other-run", "tags": {"run": "b"}, "suspect": False}
+    with reference_server(key) as backend:
+        put_original(backend.url, key)
 
-        def one(name):
-            # about 5 s each, started together: they overlap whatever their start-up takes
-            runs[name] = run_suite(s.url, key, tmp_path / name, "--rate-limit=60", "-k", "UE-SEM or UE-BODY")
+        def other_writer(head: bytes, body: bytes) -> None:
+            if head.startswith(b"GET "):
+                write(backend.url, key, foreign)
 
-        threads = [threading.Thread(target=one, args=(n,)) for n in ("a", "b")]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=180)
-        final = stored(s.url, key)
-    status = {name: r.summary["versions"][0]["restore"]["status"] for name, r in runs.items()}
-    assert {"concurrent writer", "could not restore"} & set(status.values()), status  # the overlap was seen
-    # The reports are written right after the restore: the later file is the later restore.
-    last = max(runs, key=lambda name: (tmp_path / name / "summary.json").stat().st_mtime_ns)
-    assert status[last] != "restored" or final == ORIGINAL, status  # "restored" only of what was read back
+        with HostileServer(forwarding(backend.url, observe=other_writer)) as server:
+            run = run_suite(server.url, key, tmp_path, "-k", "UE-SEM", "--hypothesis-profile=table")
+        final = stored(backend.url, key)
+    restore = run.summary["versions"][0]["restore"]
+    assert restore["status"] == "concurrent writer", (restore, run.output[-2000:])
+    assert "own event" in restore["why"]
+    assert final == foreign  # the other writer's values were left alone
 
 
 def test_sigterm_restores_writes_reports_and_stops_the_bundled_server(tmp_path):

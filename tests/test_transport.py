@@ -119,7 +119,7 @@ def test_waits_never_pass_the_run_deadline():
     started = time.monotonic()
     with pytest.raises(RunTimedOut):
         transport._wait(5)
-    assert time.monotonic() - started < 0.1  # refused up front, not slept
+    assert time.monotonic() - started < 1  # refused up front, not the 5 s slept
 
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "raw-deflate"])
