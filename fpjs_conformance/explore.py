@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, reject, seed, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import Flaky, Unsatisfiable
 
 from fpjs_conformance import checks
 from fpjs_conformance.transport import BudgetSpent
@@ -88,15 +88,27 @@ def explore(
     if examples < 1 or target.unreachable:
         return
 
+    found: list[AssertionError] = []
+
     def explore_clause(drawn) -> None:
         try:
             step(target, drawn)
         except BudgetSpent:
             reject()
+        except (checks.Violation, checks.Violations) as failure:
+            found.append(failure)
+            raise
 
     explore_clause._hypothesis_internal_add_digest = f"{target.version}:{clause_id}".encode()  # type: ignore[attr-defined]
     test = exploration.settings(examples)(given(strategy)(explore_clause))
     if exploration.seed is not None:
         test = seed(exploration.seed)(test)
-    with contextlib.suppress(Unsatisfiable):  # every example rejected: the budget was spent before this clause
-        test()
+    try:
+        with contextlib.suppress(Unsatisfiable):  # every example rejected: the budget was spent before this clause
+            test()
+    except Flaky:
+        # The budget ran out while Hypothesis shrank or replayed a failure (or the server answered it
+        # differently the second time): the failure stands as it was last seen.
+        if not found:
+            raise
+        raise found[-1] from None

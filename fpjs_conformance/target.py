@@ -36,6 +36,9 @@ class EventState:
 
     original: dict[str, Any] | None = None
     written: dict[str, Any] = field(default_factory=dict)
+    # What the read-back last showed since the run's last accepted write: how the server stored it,
+    # which may differ from what was written (a fault judged elsewhere, not another writer's doing).
+    seen: dict[str, Any] | None = None
     read: bool = False  # the original was read (or could not be)
     wrote: bool = False  # an update of it was accepted
 
@@ -46,8 +49,16 @@ class ReadBack:
 
     stored: dict[str, Any] | None
     exchange: Exchange | None = None
-    problem: str = ""  # "", "no-route", "not-found", "refused", "garbage", "transport", "rate-limited"
+    problem: str = ""  # "", "no-route", "not-found", "refused", "garbage", and the server's faults below
     why: str = ""
+
+
+# Read-back failures that are the server's fault (judged by these checks), never the setup's.
+SERVER_FAULTS = {
+    "transport": checks.transport_completed,
+    "rate-limited": checks.not_rate_limited,
+    "server-error": checks.no_server_error,
+}
 
 
 @dataclass(repr=False)
@@ -125,6 +136,7 @@ class Target:
             if request.event_id == self.events.live and isinstance(request.body.json_value, dict):
                 self.state.wrote = True
                 self.state.written.update(self._to_store(request.body.json_value))
+                self.state.seen = None
         self._sent[key] = result
         if self.transport.unreachable:
             self.unreachable = (
@@ -200,6 +212,8 @@ class Target:
             return ReadBack(None, ex, "transport", ex.error)
         if ex.status == 429:
             return ReadBack(None, ex, "rate-limited", ex.received()[:120])
+        if ex.status >= 500:
+            return ReadBack(None, ex, "server-error", ex.received()[:120])
         if ex.status == 200:
             try:
                 stored = self.profile.stored(ex.json())
@@ -207,6 +221,8 @@ class Target:
                 stored = None
             if stored is None:
                 return ReadBack(None, ex, "garbage", f"200 without the event's fields: {ex.received()[:120]}")
+            if request.event_id == self.events.live:
+                self.state.seen = self._to_store(stored)
             return ReadBack(stored, ex)
         if ex.status in (401, 403):
             return ReadBack(None, ex, "refused", f"{ex.status} {ex.error_code() or ''}".strip())
@@ -217,12 +233,21 @@ class Target:
     def stored_now(self, ex: Exchange, clause_id: str) -> dict[str, Any]:
         """Read back after `ex`; a failed read-back is a violation of `clause_id` (it needs the read-back)."""
         got = self.read_back()
+        if got.problem in SERVER_FAULTS:  # the read-back's own fault, under its own clause
+            raise self.judge_failed_read(got)
         if got.stored is None:
             violation = Violation(clause_id, "the event read back after the update", f"read-back: {got.why}", ex)
             violation.check = "stored_fields_match"
             self._record(Verdicts(ex, [(clause_id, violation)]))
             raise violation
         return got.stored
+
+    def judge_failed_read(self, got: ReadBack) -> Violation:
+        """Record a read-back that failed by the server's fault under its clause; the violation."""
+        check = SERVER_FAULTS[got.problem]
+        verdict = checks.verdict(check.clause_id, check, got.exchange, self.profile)
+        self._record(Verdicts(got.exchange, [verdict]))
+        return verdict[1]
 
     # -- the coverage table -----------------------------------------------------------------------
     def cases(self) -> list[Case]:
@@ -305,9 +330,8 @@ class Target:
             hint = " (a private CA? pass --ca-bundle)" if "certificate" in first.error.lower() else ""
             raise TargetUnreachable(f"UE-TRANSPORT-01: cannot reach {self.base_url}: {first.error}{hint}")
         got = self._read_designated()
-        if got.problem in ("transport", "rate-limited"):  # the server's fault, not the setup's
-            ex, rules = got.exchange, (checks.transport_completed, checks.not_rate_limited)
-            self._record(Verdicts(ex, [checks.verdict(fn.clause_id, fn, ex, self.profile) for fn in rules]))
+        if got.problem in SERVER_FAULTS:  # the server's fault, not the setup's
+            self.judge_failed_read(got)
             raise TargetUnreachable(f"cannot read the designated event back: {got.why}")
         self.reads_back = got.stored is not None
         if got.stored is not None and not self.state.read:
@@ -401,6 +425,7 @@ class Target:
         if state.original is None:
             return {"status": "not restored", "why": "the event could not be read before the run"}
         try:
+            last_seen = state.seen
             now = self.read_back(reserved=True)
             if now.stored is not None:
                 seen = self._to_store(now.stored)
@@ -408,6 +433,7 @@ class Target:
                     k
                     for k in self.profile.field_names.values()
                     if not checks.same_json(seen.get(k), state.written.get(k))
+                    and (last_seen is None or not checks.same_json(seen.get(k), last_seen.get(k)))
                 )
                 if changed:
                     return {

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
+import h11
 import httpx
 
 from fpjs_conformance import redact
@@ -304,9 +305,10 @@ class Transport:
             raise RunTimedOut("the run timeout passed")
         return min(self.policy.timeout, left)
 
-    def _once(self, built: Built, ex: Exchange) -> bool:
-        """One attempt; True when the answer could not even be parsed as HTTP (a protocol error)."""
-        protocol_error = False
+    def _once(self, built: Built, ex: Exchange) -> str | None:
+        """One attempt. When no answer came on the connection: "unparsable" (bytes that are not
+        HTTP) or "closed" (the connection was closed or reset first); otherwise None."""
+        lost: str | None = None
         started = time.monotonic()
         timeout = self._timeout()
         deadline = started + timeout
@@ -325,7 +327,9 @@ class Transport:
         except httpx.TimeoutException as exc:
             ex.error = f"timed out after {timeout:g}s ({type(exc).__name__})"
         except httpx.RemoteProtocolError as exc:
-            ex.error, protocol_error = _one_line(exc), True
+            ex.error, lost = _one_line(exc), "unparsable" if _parse_failed(exc) else "closed"
+        except (httpx.ReadError, httpx.WriteError) as exc:
+            ex.error, lost = _one_line(exc), "closed"
         except httpx.HTTPError as exc:
             ex.error = _one_line(exc)
         except ssl.SSLError as exc:  # pragma: no cover - httpx normally wraps these
@@ -336,7 +340,7 @@ class Transport:
             self.stats.transport_errors += 1
         else:
             self.stats.statuses[ex.status] += 1
-        return protocol_error
+        return lost
 
     def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
         """The body, gzip and deflate undone, capped at `max_body` decoded bytes; or why it stopped."""
@@ -374,10 +378,14 @@ class Transport:
         while True:
             attempts += 1
             self._pace(reserved)
-            if self._once(built, ex) and self._previous is not None:
-                # Stray bytes after the previous answer break the next read on a kept-alive
-                # connection: that answer is at fault, not this request. Resend on a fresh one.
-                ex.stray_after = self._previous
+            lost = self._once(built, ex)
+            if lost and self._previous is not None:
+                # On a kept-alive connection: stray bytes after the previous answer break the next
+                # read (that answer is at fault, not this request); or the server closed the idle
+                # connection as this request went out, which RFC 9112 (9.3.1, 9.5) allows. Either
+                # way, resend once on a fresh connection.
+                if lost == "unparsable":
+                    ex.stray_after = self._previous
                 self._reset()
                 self._pace(reserved)
                 self._once(built, ex)
@@ -444,12 +452,29 @@ class _Decoder:
         return self._z.flush()[: max(0, room)]
 
 
-def _retry_after(headers: dict[str, str]) -> float:
-    """Integer seconds from Retry-After; 1 s when absent or not an integer."""
+def _retry_after(headers: dict[str, str], now: float | None = None) -> float:
+    """Seconds to wait from Retry-After (RFC 9110 10.2.3: delay-seconds or an HTTP-date); 1 s when
+    absent or unreadable."""
+    from email.utils import parsedate_to_datetime
+
+    value = headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(value)
     try:
-        return max(0.0, float(int(headers.get("retry-after", "1").strip())))
-    except ValueError:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
         return 1.0
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def _parse_failed(exc: BaseException) -> bool:
+    """Whether the HTTP parser refused bytes that came (rather than the connection closing first)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, h11.RemoteProtocolError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _one_line(exc: BaseException) -> str:

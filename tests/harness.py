@@ -147,8 +147,11 @@ def judge(outcome: Outcome, summary: dict, output: str, leaked: list[str]) -> No
     failed_expected = [c for c in outcome.expected if c in outcome.all_named]
     if failed_expected and outcome.named not in failed_expected:
         outcome.named = failed_expected[0]
+    restore = next((v.get("restore") or {} for v in summary.get("versions", []) if v.get("version") == version), {})
     if leaked:
         outcome.verdict = "key leaked"
+    elif restore.get("status") == "concurrent writer":  # nobody else writes here: a server fault misblamed
+        outcome.verdict = "misblamed restore"
     elif outcome.kind == "control":
         outcome.verdict = "passed" if outcome.exit_code == 0 else "failed"
     elif outcome.exit_code == 0:

@@ -133,13 +133,15 @@ def forwarding(
     refuse: tuple[str, ...] = (),
     observe: Callable[[bytes, bytes], None] | None = None,
     instead: dict[str, bytes] | None = None,
+    per_connection: int | None = None,
 ) -> Behaviour:
     """A front to `backend` on raw sockets, keeping connections alive. It drops every header in `names`
     not spelled exactly so (a hand-written stack comparing header names case-sensitively). `first`:
     (answer, late bytes) for the very first request it sees, instead of forwarding it; the late bytes
     go out on that connection just before the answer to the next request (a body written late).
     Methods in `refuse` are answered 405 (a target without the read-back); methods in `instead` get that
-    answer. `observe(head, body)` sees every request as it arrived."""
+    answer. `observe(head, body)` sees every request as it arrived. `per_connection`: answers that many
+    requests on a connection, then closes it when the next one arrives (an idle timeout racing it)."""
     import http.client
     from urllib.parse import urlsplit
 
@@ -172,7 +174,11 @@ def forwarding(
 
     def behaviour(conn: socket.socket, stop: threading.Event) -> None:
         late = b""
+        answered = 0
         while (got := _receive(conn)) is not None:
+            if per_connection is not None and answered >= per_connection:
+                return
+            answered += 1
             if observe is not None:
                 observe(*got)
             with lock:

@@ -5,7 +5,14 @@ import secrets
 import subprocess
 import threading
 from collections import Counter
+from types import SimpleNamespace
 
+import pytest
+from hypothesis import strategies as st
+
+from fpjs_conformance.checks import Violation
+from fpjs_conformance.explore import RUN_PROFILES, Exploration, explore
+from fpjs_conformance.transport import BudgetSpent
 from tests.hostile import HostileServer, forwarding
 from tests.runner import ROOT, SUITE, clean_env, reference_server, run_suite
 
@@ -57,3 +64,22 @@ def test_the_coverage_table_sends_nothing_twice_but_the_repeat(tmp_path):
     updates = Counter(request for request in seen if not request[0].startswith(b"GET "))
     repeated = {r: n for r, n in updates.items() if n > 1}
     assert len(repeated) == 1 and next(iter(repeated.values())) == 2, repeated
+
+
+def test_budget_spent_while_a_failure_is_replayed_still_reports_the_failure():
+    """Hypothesis resends while it shrinks and replays a failure; when the budget runs out meanwhile, the
+    failure is reported as found, never as Hypothesis's "unreliable assumption" traceback."""
+    calls = []
+    transport = SimpleNamespace(budget_left=lambda: 50)
+    target = SimpleNamespace(exploration=Exploration(RUN_PROFILES["default"]), transport=transport, unreachable="")
+    target.version = "v3"
+
+    def step(_, drawn):
+        calls.append(drawn)
+        if len(calls) > 1:
+            raise BudgetSpent("the request budget (1) is spent")
+        raise Violation("UE-SEM-01", "the value as sent", "stored differently")
+
+    with pytest.raises(Violation) as caught:
+        explore(target, "UE-SEM-01", st.integers(), step)
+    assert caught.value.clause_id == "UE-SEM-01" and len(calls) > 1

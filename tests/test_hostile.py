@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from fpjs_conformance import profile as profiles
 from tests.hostile import BEHAVIOURS, NO_CONTENT_WITH_BODY, HostileServer, forwarding, silent_tls
 from tests.runner import reference_server, run_suite
 
@@ -58,6 +59,18 @@ def test_204_with_a_body_is_blamed_on_the_204_not_on_the_next_request(tmp_path):
     assert transport and all(f["response"]["status"] == 204 for f in transport), transport
     assert any(f["clause"] == "UE-RESP-01" and f["response"]["status"] == 204 for f in failures)
     assert all(f["response"]["error"] is None for f in failures)  # no request is blamed for lost answers
+    assert_clean(run, key)
+
+
+@pytest.mark.parametrize("version", ["v3", "v4"])
+def test_a_server_closing_kept_alive_connections_is_not_blamed(tmp_path, version):
+    """RFC 9112 (9.5) lets a server close an idle connection at any time, racing the next request on it;
+    the client resends on a fresh connection (9.3.1). A correct server that does so passes."""
+    key = "canary" + secrets.token_hex(8)
+    with reference_server(key) as backend, HostileServer(forwarding(backend.url, per_connection=1)) as server:
+        base = server.url + profiles.load(version).server_path
+        run = run_suite(base, key, tmp_path, "--hypothesis-profile=table", f"--api-version={version}", timeout=90)
+    assert run.returncode == 0, run.output[-3000:]
     assert_clean(run, key)
 
 

@@ -121,17 +121,18 @@ def test_read_back_that_answers_garbage_is_named_as_such(tmp_path):
 def test_a_concurrent_writer_is_reported_and_never_overwritten(tmp_path):
     """Never "restored" over values this run did not leave: someone else wrote them.
 
-    The other writer is made deterministic: a front that changes the event just before every
-    read-back reaches the server, so the read before the restore always finds foreign values.
+    The other writer is made deterministic: a front that changes the event (to new values each time)
+    just before every read-back reaches the server, so the read before the restore always finds values
+    neither this run wrote nor its last read-back showed.
     """
     key = "k" + os.urandom(8).hex()
-    foreign = {"linked_id": "other-run", "tags": {"run": "b"}, "suspect": False}
+    writes = iter(range(1000))
     with reference_server(key) as backend:
         put_original(backend.url, key)
 
         def other_writer(head: bytes, body: bytes) -> None:
             if head.startswith(b"GET "):
-                write(backend.url, key, foreign)
+                write(backend.url, key, {"linked_id": f"other-run-{next(writes)}", "tags": {"run": "b"}})
 
         with HostileServer(forwarding(backend.url, observe=other_writer)) as server:
             run = run_suite(server.url, key, tmp_path, "-k", "UE-SEM", "--hypothesis-profile=table")
@@ -139,7 +140,7 @@ def test_a_concurrent_writer_is_reported_and_never_overwritten(tmp_path):
     restore = run.summary["versions"][0]["restore"]
     assert restore["status"] == "concurrent writer", (restore, run.output[-2000:])
     assert "own event" in restore["why"]
-    assert final == foreign  # the other writer's values were left alone
+    assert final["linked_id"].startswith("other-run") and final["tags"] == {"run": "b"}  # left alone
 
 
 def test_sigterm_restores_writes_reports_and_stops_the_bundled_server(tmp_path):
@@ -177,3 +178,14 @@ def wait_for_child(pid: int) -> int:
                     return int(entry)
         threading.Event().wait(0.05)
     raise AssertionError("the bundled server did not start")
+
+
+def test_read_back_that_fails_with_a_5xx_is_the_servers_fault(tmp_path):
+    """A 5xx is a server error (UE-RESP-02), never a setup problem: exit 1, not 6."""
+    key = "k" + os.urandom(8).hex()
+    crash = b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\noops"
+    with reference_server(key) as backend, HostileServer(forwarding(backend.url, instead={"GET": crash})) as server:
+        run = run_suite(server.url, key, tmp_path, "--hypothesis-profile=table")
+    assert run.returncode == 1, run.output[-2000:]
+    assert run.summary["result"] != "setup-problem"
+    assert any(f["clause"] == "UE-RESP-02" and f["response"]["status"] == 500 for f in run.summary["failures"])

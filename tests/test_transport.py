@@ -171,3 +171,15 @@ def test_the_target_shows_a_short_repr():
     transport = Transport(V3, "http://127.0.0.1:9", Secrets("k" * 12))
     target = Target(V3, "http://127.0.0.1:9", Events("x"), transport, Ledger("v3"))
     assert repr(target) == "Target(v3 http://127.0.0.1:9)"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("7", 7.0), ("Thu, 01 Jan 2026 00:00:09 GMT", 9.0), ("Thu, 01 Jan 2026 00:00:00 GMT", 0.0), ("soon", 1.0)],
+    ids=["seconds", "http-date", "http-date-past", "unreadable"],
+)
+def test_retry_after_is_read_in_both_forms_rfc_9110_allows(value, expected):
+    from fpjs_conformance.transport import _retry_after
+
+    now = 1767225600.0  # 2026-01-01T00:00:00Z
+    assert _retry_after({"retry-after": value}, now=now) == expected
