@@ -244,9 +244,13 @@ def verdict(clause_id: str, fn: Check, *args: Any) -> tuple[str, Violation | Non
 
 # -- what the read-back shows -----------------------------------------------------------------------
 @check(None)
-def stored_fields_match(clause_id: str, stored: Mapping[str, Any], want: Mapping[str, Any], ex: Exchange) -> None:
-    """The read-back event holds `want` (field -> value) exactly; other fields are not compared."""
-    wrong = {k: stored.get(k, "<absent>") for k, v in want.items() if not same_json(stored.get(k, _MISSING), v)}
+def stored_fields_match(
+    clause_id: str, stored: Mapping[str, Any], want: Mapping[str, Any], ex: Exchange, absent: Mapping[str, Any] = {}
+) -> None:
+    """The read-back event holds `want` (field -> value) exactly; other fields are not compared. A field
+    left out reads as its `absent` value, if it has one."""
+    shown = {**absent, **stored}
+    wrong = {k: stored.get(k, "<absent>") for k, v in want.items() if not same_json(shown.get(k, _MISSING), v)}
     if wrong:
         raise Violation(clause_id, f"read-back fields {_short(dict(want))}", f"read-back fields {_short(wrong)}", ex)
 

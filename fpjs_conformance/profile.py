@@ -124,6 +124,8 @@ class Profile:
         self.retry_after: bool = data["rate_limit"]["retry_after"]
         self.sdk_query: dict[str, str] = dict(data.get("sdk", {}).get("query", {}))
         self.sdk_headers: dict[str, str] = dict(data.get("sdk", {}).get("headers", {}))
+        # What a field the read-back leaves out means (the document calls it optional): the value compared.
+        self.absent_reads_as: dict[str, Any] = dict(data.get("absent_in_read_back", {}))
         self.limits = {name: Limit(name, v.get("max_chars"), v.get("max_bytes")) for name, v in data["limits"].items()}
         self._check()
 
@@ -367,6 +369,8 @@ class Profile:
             raise ProfileError(f"{self.version}.toml: codes not in the document's ErrorCode enum: {', '.join(bad)}")
         if set(self.field_names) != set(self.fields):
             raise ProfileError(f"{self.version}.toml: [fields] must name exactly {', '.join(self.fields)}")
+        if not set(self.absent_reads_as) <= set(self.fields):
+            raise ProfileError(f"{self.version}.toml: [absent_in_read_back] names a field the body does not have")
         if not set(self.limits) <= set(self.fields):
             raise ProfileError(f"{self.version}.toml: [limits] names a field the body does not have")
         for status, codes in self.codes_by_status.items():

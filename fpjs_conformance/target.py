@@ -222,7 +222,7 @@ class Target:
             if stored is None:
                 return ReadBack(None, ex, "garbage", f"200 without the event's fields: {ex.received()[:120]}")
             if request.event_id == self.events.live:
-                self.state.seen = self._to_store(stored)
+                self.state.seen = self._to_store({**self.profile.absent_reads_as, **stored})
             return ReadBack(stored, ex)
         if ex.status in (401, 403):
             return ReadBack(None, ex, "refused", f"{ex.status} {ex.error_code() or ''}".strip())
@@ -291,7 +291,9 @@ class Target:
         for request in case.requests:
             want.update({k: v for k, v in request.body.json_value.items() if k in self.profile.fields})
         stored = self.stored_now(last, clause_id)
-        self.record_check(clause_id, checks.stored_fields_match, clause_id, stored, want, last)
+        self.record_check(
+            clause_id, checks.stored_fields_match, clause_id, stored, want, last, self.profile.absent_reads_as
+        )
         return "same"
 
     def cover(self, selected: set[str], stop_at_first: bool = False) -> dict[str, Any]:
@@ -336,7 +338,7 @@ class Target:
         self.reads_back = got.stored is not None
         if got.stored is not None and not self.state.read:
             self.state.original = self._to_store(got.stored)
-            self.state.written = dict(self.state.original)
+            self.state.written = self._to_store({**self.profile.absent_reads_as, **got.stored})
         elif got.problem == "not-found":
             raise SetupProblem(f"designated event {self.events.live} not found ({got.why})")
         elif got.problem == "refused":
@@ -428,7 +430,7 @@ class Target:
             last_seen = state.seen
             now = self.read_back(reserved=True)
             if now.stored is not None:
-                seen = self._to_store(now.stored)
+                seen = self._to_store({**self.profile.absent_reads_as, **now.stored})
                 changed = sorted(
                     k
                     for k in self.profile.field_names.values()
@@ -452,7 +454,8 @@ class Target:
             return {"status": "could not restore", "why": "the request budget was spent"}
         if after.stored is None:
             return {"status": "could not restore", "why": f"reading it back failed: {after.why}"}
-        wrong = sorted(k for k in body if not checks.same_json(after.stored.get(k), body[k]))
+        shown = {**self.profile.absent_reads_as, **after.stored}
+        wrong = sorted(k for k in body if not checks.same_json(shown.get(k), body[k]))
         if wrong:
             return {"status": "could not restore", "why": f"read back differs in {', '.join(wrong)}"}
         unset_changed = [k for k in self.profile.fields if k not in body and k in after.stored]

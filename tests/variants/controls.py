@@ -169,3 +169,18 @@ class LookupBeforeBody(ReferenceServer):
     """Looks the event up (404) before parsing the body (400)."""
 
     REFUSALS = ("key", "event", "body")
+
+
+@control("omitempty-read-back")
+class OmitemptyReadBack(ReferenceServer):
+    """The read-back leaves out a false flag and an empty linked id (Go's `omitempty`): the document makes
+    both optional, so a left-out field reads as false or empty."""
+
+    def read(self, event, d):
+        body = super().read(event, d)
+        node = body
+        for part in d.container:
+            node = node[part]
+        for wire in [w for w, value in node.items() if w in d.fields and value in (False, "")]:
+            del node[wire]
+        return body
