@@ -4,8 +4,9 @@ It runs before any random example. Every case is built from what the profile say
 their JSON types, limits, key places and schemes, retired places, id shapes), so the table grows
 with the contract and carries over to a new version unchanged: every field x every JSON type,
 strings at 0, 1, the limit and one past it plus unicode classes, objects empty, wide, deep, with
-long keys, at and past the byte limit, every auth situation in every place, every odd id class,
-and empty, malformed and non-UTF-8 bodies. Case ids are stable: the behaviour snapshot and the
+long keys, at and past the byte limit, every auth situation in every place, every odd id class
+and near misses of the designated id, and empty, malformed and non-UTF-8 bodies. Whatever may be
+answered 200 on the designated event is read back after a 200. Case ids are stable: the behaviour snapshot and the
 drift report key on them.
 """
 
@@ -56,6 +57,7 @@ UNICODE: dict[str, str] = {
     "rtl": "\u202eevil \u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627",
     "combining": "e\u0301 n\u0303 (decomposed)",
     "zwj": "\U0001f469\u200d\U0001f4bb",
+    "whitespace": " \u00a0padded\tby white space\r\n ",
 }
 MALFORMED: dict[str, bytes] = {
     "open-brace": b"{",
@@ -67,6 +69,9 @@ MALFORMED: dict[str, bytes] = {
     "two-documents": b'{"a":1}{"b":2}',
     "nul-byte": b"\x00",
 }
+# JSON has no such numbers (RFC 8259, 6): sent inside a field, where a lenient parser would take them.
+NOT_JSON_NUMBERS: dict[str, bytes] = {"nan": b"NaN", "infinity": b"Infinity", "minus-infinity": b"-Infinity"}
+DEEPER = 200  # levels of nesting: past what a recursive parser or store may handle, far within the byte limit
 ODD_IDS: dict[str, str] = {
     "slash": "a/b",
     "space": "a b",
@@ -223,8 +228,10 @@ class Table:
         everything = {f: self._valid_value(f, "all") for f in p.fields}
         yield c("body/all-fields", "UE-SEM-01", u(everything), compare="fold")
         yield c("body/extra-property", "UE-BODY-01", u({**probe_body(p), "fpjs_extra": {"kept": [1]}}))
-        yield c("body/empty-object", "UE-BODY-07", u({}))
-        yield c("body/unknown-only", "UE-BODY-07", u({"fpjs_unknown": 1}))
+        for name, empty in (("empty-object", {}), ("unknown-only", {"fpjs_unknown": 1})):
+            # after a known state, so that a 200 to it is read back: nothing may have changed
+            before = {f: self._valid_value(f, f"before-{name}") for f in p.fields}
+            yield c(f"body/{name}", "UE-BODY-07", u(before), u(empty), compare="fold")
         for json_type in BAD_JSON_TYPES:
             if json_type != "object":
                 yield c(f"body/not-object:{json_type}", "UE-BODY-03", u(Body.of(CANONICAL[json_type])))
@@ -232,6 +239,11 @@ class Table:
             yield c(f"body/malformed:{name}", "UE-BODY-04", u(Body.bytes_(raw)))
         text_field = (p.fields_of_type("string") or list(p.fields))[0]
         key = json.dumps(text_field).encode()
+        holder = (p.fields_of_type("object") or list(p.fields))[0]
+        for name, token in NOT_JSON_NUMBERS.items():
+            value = b'{"n": ' + token + b"}" if p.field_types[holder] == "object" else token
+            raw = b"{" + json.dumps(holder).encode() + b": " + value + b"}"
+            yield c(f"body/{holder}/not-json:{name}", "UE-BODY-04", u(Body.bytes_(raw)))
         yield c("body/not-utf8:ff", "UE-BODY-04", u(Body.bytes_(b"{" + key + b': "\xff\xfe"}')))
         yield c("body/not-utf8:latin1", "UE-BODY-04", u(Body.bytes_(b"{" + key + b': "caf\xe9"}')))
         yield c("body/not-utf8:utf16", "UE-BODY-04", u(Body.bytes_(json.dumps(probe_body(p)).encode("utf-16"))))
@@ -258,7 +270,8 @@ class Table:
             yield c(f"body/{field}/length:{name}", "UE-SEM-01", u({field: "L" * n}), compare="fold")
         if top:
             yield c(f"body/{field}/length:limit-multibyte", "UE-SEM-01", u({field: "\u00e9" * top}), compare="fold")
-            yield c(f"body/{field}/length:past-limit", "UE-BODY-06", u({field: "L" * (top + 1)}))
+            # a 200 to it must store it whole (UE-SEM-01), never cut to the limit
+            yield c(f"body/{field}/length:past-limit", "UE-BODY-06", u({field: "L" * (top + 1)}), compare="fold")
         for name, text in UNICODE.items():
             yield c(f"body/{field}/unicode:{name}", "UE-SEM-01", u({field: text}), compare="fold")
 
@@ -266,14 +279,18 @@ class Table:
         c, u = self._case, self._update
         limit = self.p.limits.get(field)
         top = limit.max_bytes if limit and limit.max_bytes else 16 * 1024
-        kinds = {"s": "x", "n": 1, "f": 1.5, "b": False, "z": None, "a": [1, {"b": []}], "o": {}}
+        kinds = {"s": "x", "w": " x\t", "n": 1, "f": 1.5, "b": False, "z": None, "a": [1, {"b": []}], "o": {}}
         deep: Any = {"leaf": True}
         for _ in range(31):
             deep = {"d": deep}
+        deeper: Any = {"leaf": [True]}
+        for _ in range(DEEPER - 1):
+            deeper = {"d": deeper}
         shapes = {
             "empty": {},
             "value-kinds": kinds,
             "deep": deep,
+            "deeper": deeper,
             "long-key": {"k" * 1000: 1},
             "unicode-keys": {"\u043a\u043b\u044e\u0447": "\u5024", "\U0001f98a": "e\u0301"},
             "wide": _wide(top, past=False),
@@ -281,8 +298,8 @@ class Table:
         }
         for name, value in shapes.items():
             yield c(f"body/{field}/{name}", "UE-SEM-01", u({field: value}), compare="fold")
-        yield c(f"body/{field}/past-limit", "UE-BODY-06", u({field: _padded(top + 1)}))
-        yield c(f"body/{field}/wide-past-limit", "UE-BODY-06", u({field: _wide(top, past=True)}))
+        yield c(f"body/{field}/past-limit", "UE-BODY-06", u({field: _padded(top + 1)}), compare="fold")
+        yield c(f"body/{field}/wide-past-limit", "UE-BODY-06", u({field: _wide(top, past=True)}), compare="fold")
 
     # -- ids --------------------------------------------------------------------------------------
     def ids(self) -> Iterator[Case]:
@@ -290,6 +307,11 @@ class Table:
         yield c("id/unknown:live-shape", "UE-ID-01", u(event_id=UNKNOWN_LIVE_SHAPE))
         yield c("id/unknown:token", "UE-ID-01", u(event_id="fpjsUnknownEvent"))
         yield c("id/unknown:longest-plain", "UE-ID-01", u(event_id="P" * _plain_max(self.p)))
+        live = self.events.live
+        near_ids = {"case-swapped": live.swapcase(), "last-changed": live[:-1] + ("y" if live[-1:] != "y" else "z")}
+        for name, event_id in near_ids.items():
+            if event_id not in (live, self.events.expired, self.events.not_ready):
+                yield c(f"id/unknown:{name}", "UE-ID-01", u(event_id=event_id))
         for name, event_id in ODD_IDS.items():
             yield c(f"id/odd:{name}", "UE-ID-02", u(event_id=event_id))
         yield c("id/odd:past-plain", "UE-ID-02", u(event_id="P" * (_plain_max(self.p) + 1)))

@@ -67,6 +67,9 @@ class Exploration:
         )
 
 
+KEPT_PER_CLAUSE = 3  # requests of the budget kept for each clause whose random examples are still to come
+
+
 def submit_and_judge(target, request) -> None:
     checks.raise_all(target.submit(request).violations)
 
@@ -84,7 +87,11 @@ def explore(
     examples = round(exploration.profile.examples * weight)
     left = target.transport.budget_left()
     if left is not None:
-        examples = min(examples, left)  # a repeat costs nothing, so this only bounds the generation
+        # Keep a few requests for every clause still to come, so that one explored last still gets
+        # examples (a repeat costs nothing, so this only bounds the generation).
+        later = len(target.unexplored - {clause_id})
+        examples = min(examples, max(1, left - KEPT_PER_CLAUSE * later), left)
+    target.unexplored.discard(clause_id)
     if examples < 1 or target.unreachable:
         return
 

@@ -19,12 +19,18 @@ def _change_first(key: str, var: str) -> tuple[str, str]:
     return ch + key[1:], f"{ch}${{{var}:1}}"
 
 
+def _change_last(key: str, var: str) -> tuple[str, str]:
+    ch = "z" if key[-1:] == "y" else "y"
+    return key[:-1] + ch, f"${{{var}%?}}{ch}"
+
+
 # Near-miss mutations of the real key: name -> f(key, shell variable) -> (wrong key, bash expression).
 # The bash form lets a replay line rebuild the same wrong key from the exported secret.
 NEAR_MISSES: dict[str, Any] = {
     "drop-last": lambda k, v: (k[:-1], f"${{{v}%?}}"),
     "append-char": lambda k, v: (k + "x", f"${{{v}}}x"),
     "change-first": _change_first,
+    "change-last": _change_last,
     "swap-case": lambda k, v: (k.swapcase(), f'$(printf %s "${v}" | tr a-zA-Z A-Za-z)'),
     "doubled": lambda k, v: (k + k, f"${{{v}}}${{{v}}}"),
     "first-half": lambda k, v: (k[: len(k) // 2], f"${{{v}:0:{len(k) // 2}}}"),

@@ -53,6 +53,8 @@ class ReadBack:
     why: str = ""
 
 
+UNKNOWN = object()  # a field's stored value after a write the server should have refused
+
 # Read-back failures that are the server's fault (judged by these checks), never the setup's.
 SERVER_FAULTS = {
     "transport": checks.transport_completed,
@@ -78,6 +80,7 @@ class Target:
     first_violation: float | None = None  # time.monotonic() of the first one
     unreachable: str | None = None  # why this version's target stopped answering: nothing more is sent
     exploration: Any = None  # the run's Exploration settings (explore.py)
+    unexplored: set[str] = field(default_factory=set)  # selected clauses whose random examples are still to come
     _cases: list[Case] | None = None
     _sent: dict[tuple, Verdicts] = field(default_factory=dict)
     _accepted: set[tuple] = field(default_factory=set)
@@ -135,7 +138,10 @@ class Target:
             self._accepted.add(key)
             if request.event_id == self.events.live and isinstance(request.body.json_value, dict):
                 self.state.wrote = True
-                self.state.written.update(self._to_store(request.body.json_value))
+                fields = self._to_store(request.body.json_value)
+                if result.violations:  # accepted what it should have refused: what it stored is anyone's guess
+                    fields = dict.fromkeys(fields, UNKNOWN)
+                self.state.written.update(fields)
                 self.state.seen = None
         self._sent[key] = result
         if self.transport.unreachable:
@@ -302,6 +308,7 @@ class Target:
         Cases go round-robin over their clauses, so a budget too small for the whole table still
         exercises as many clauses as it can.
         """
+        self.unexplored = set(selected)
         by_clause: dict[str, list[Case]] = {}
         for case in self.cases():
             if case.clause_id in selected:
@@ -410,7 +417,7 @@ class Target:
 
     def _harmless_body(self) -> dict[str, Any]:
         """A current value written back, marked (an extra property) so that no later case repeats it."""
-        now = self._to_wire(self.state.written)
+        now = self._to_wire({k: v for k, v in self.state.written.items() if v is not UNKNOWN})
         for name in self.profile.fields:
             if name in now:
                 return {name: now[name], coverage.MARKER: "preflight"}
@@ -434,7 +441,8 @@ class Target:
                 changed = sorted(
                     k
                     for k in self.profile.field_names.values()
-                    if not checks.same_json(seen.get(k), state.written.get(k))
+                    if state.written.get(k) is not UNKNOWN
+                    and not checks.same_json(seen.get(k), state.written.get(k))
                     and (last_seen is None or not checks.same_json(seen.get(k), last_seen.get(k)))
                 )
                 if changed:

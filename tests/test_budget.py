@@ -71,7 +71,9 @@ def test_budget_spent_while_a_failure_is_replayed_still_reports_the_failure():
     failure is reported as found, never as Hypothesis's "unreliable assumption" traceback."""
     calls = []
     transport = SimpleNamespace(budget_left=lambda: 50)
-    target = SimpleNamespace(exploration=Exploration(RUN_PROFILES["default"]), transport=transport, unreachable="")
+    target = SimpleNamespace(
+        exploration=Exploration(RUN_PROFILES["default"]), transport=transport, unreachable="", unexplored=set()
+    )
     target.version = "v3"
 
     def step(_, drawn):

@@ -154,3 +154,80 @@ class Utf16Accepted(ReferenceServer):
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
             raw = raw.decode("utf-16").encode()
         return super().parse_body(raw, d)
+
+
+@mutant("past-limit-cut-to-limit", "UE-SEM-01", coverage_only=True)
+class PastLimitCutToLimit(ReferenceServer):
+    """Answers 200 to a string past its limit and stores it cut to the limit (a VARCHAR(256) column)."""
+
+    def validated_body(self, raw, d):
+        body = self.parse_body(raw, d)
+        for name, limit in d.limits.items():
+            if limit.max_chars and isinstance(body.get(name), str):
+                body[name] = body[name][: limit.max_chars]
+        self.validate(body, d)
+        return body
+
+
+@mutant("empty-update-wipes", "UE-SEM-01", "UE-SEM-02", "UE-BODY-07", coverage_only=True)
+class EmptyUpdateWipes(ReferenceServer):
+    """Answers 200 to an update that names no known field, and clears every field (a full replace)."""
+
+    def validate(self, body, d):
+        if any(name in body for name in d.types):
+            super().validate(body, d)
+
+    def update_of(self, body, d):
+        return super().update_of(body, d) or dict.fromkeys(d.fields.values())
+
+
+@mutant("key-last-char-ignored", "UE-AUTH-03", coverage_only=True)
+class KeyLastCharIgnored(ReferenceServer):
+    """Compares the key without its last character (an off-by-one in a constant-time compare)."""
+
+    def authenticate(self, request, d):
+        keys = self.credentials(request, d)
+        if any(len(k) == len(self.settings.api_key) and k[:-1] == self.settings.api_key[:-1] for k in keys):
+            return
+        super().authenticate(request, d)
+
+
+@mutant("id-lookup-case-insensitive", "UE-ID-01", coverage_only=True)
+class IdLookupCaseInsensitive(ReferenceServer):
+    """Finds events by id in any letter case (a case-insensitive collation on the id column)."""
+
+    def find_event(self, event_id, d):
+        for known, event in self.events.items():
+            if known.lower() == event_id.lower():
+                return event
+        return super().find_event(event_id, d)
+
+
+@mutant("not-json-numbers-accepted", "UE-BODY-04", coverage_only=True)
+class NotJsonNumbersAccepted(ReferenceServer):
+    """Parses NaN and Infinity as numbers (Python's json defaults), so such a body is stored."""
+
+    def parse_body(self, raw, d):
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return super().parse_body(raw, d)
+        return value if isinstance(value, dict) else super().parse_body(raw, d)
+
+
+@mutant("deeper-object-crash", "UE-RESP-02", coverage_only=True)
+class DeeperObjectCrash(ReferenceServer):
+    """Crashes (500) on an object nested more than 100 levels deep (a recursive store encoder)."""
+
+    def validate(self, body, d):
+        if any(depth(v) > 100 for v in _objects(body, d)):
+            raise RecursionError("maximum recursion depth exceeded")
+        super().validate(body, d)
+
+
+@mutant("strings-stripped", "UE-SEM-01", coverage_only=True)
+class StringsStripped(ReferenceServer):
+    """Stores strings with surrounding white space stripped (a form-input habit)."""
+
+    def apply(self, event, update):
+        super().apply(event, {k: v.strip() if isinstance(v, str) else v for k, v in update.items()})
