@@ -185,7 +185,10 @@ class Table:
                 for word in (place.scheme.lower(), place.scheme.upper()):
                     yield c(f"auth/{at}/scheme:{word}", "UE-AUTH-08", self._update(creds=one(VALID, scheme=word)))
                 yield c(f"auth/{at}/scheme:none", "UE-AUTH-09", self._update(creds=one(VALID, scheme=None)))
-                yield c(f"auth/{at}/scheme:Basic", "UE-AUTH-09", self._update(creds=one(VALID, scheme="Basic")))
+                for other in ("Basic", "Token"):
+                    yield c(f"auth/{at}/scheme:{other}", "UE-AUTH-09", self._update(creds=one(VALID, scheme=other)))
+                for name, sep in (("glued", ""), ("colon", ":")):
+                    yield c(f"auth/{at}/separator:{name}", "UE-AUTH-09", self._update(creds=one(VALID, separator=sep)))
                 yield c(f"auth/{at}/scheme:only", "UE-AUTH-09", self._update(creds=one(EMPTY, scheme=place.scheme)))
         if len(p.key_places) > 1:
             empties = Credentials(tuple(Credential(pl.name, EMPTY) for pl in p.key_places))
@@ -228,10 +231,19 @@ class Table:
         everything = {f: self._valid_value(f, "all") for f in p.fields}
         yield c("body/all-fields", "UE-SEM-01", u(everything), compare="fold")
         yield c("body/extra-property", "UE-BODY-01", u({**probe_body(p), "fpjs_extra": {"kept": [1]}}))
-        for name, empty in (("empty-object", {}), ("unknown-only", {"fpjs_unknown": 1})):
-            # after a known state, so that a 200 to it is read back: nothing may have changed
+        # The field names of the other versions are unknown here: a server migrating between versions
+        # may take them as aliases.
+        others = {n: t for n, t in _other_versions_fields(p).items() if n not in p.fields}
+        aliases = {n: self._valid_value_of(t, "other-version-name") for n, t in others.items()}
+        nothing = {"empty-object": {}, "unknown-only": {"fpjs_unknown": 1}, "other-version-names": aliases}
+        for name, empty in nothing.items():
+            if name != "empty-object" and not empty:
+                continue
+            # after a known state, so that a 200 to it is read back: nothing may have changed (the key
+            # in its first place: the place clauses are judged elsewhere)
             before = {f: self._valid_value(f, f"before-{name}") for f in p.fields}
-            yield c(f"body/{name}", "UE-BODY-07", u(before), u(empty), compare="fold")
+            first = Credentials.of(**{self.places[0]: VALID})
+            yield c(f"body/{name}", "UE-BODY-07", u(before, creds=first), u(empty, creds=first), compare="fold")
         for json_type in BAD_JSON_TYPES:
             if json_type != "object":
                 yield c(f"body/not-object:{json_type}", "UE-BODY-03", u(Body.of(CANONICAL[json_type])))
@@ -256,7 +268,10 @@ class Table:
         yield c("shape/sdk", "UE-OPEN-03", u(**sdk))
 
     def _valid_value(self, field: str, tag: str) -> Any:
-        kind = self.p.field_types[field]
+        return self._valid_value_of(self.p.field_types[field], tag)
+
+    @staticmethod
+    def _valid_value_of(kind: str, tag: str) -> Any:
         return {"string": f"fpjs-{tag}", "object": {"fpjs": tag, "n": [1, {"x": None}]}, "boolean": True}.get(
             kind, CANONICAL.get(kind)
         )
@@ -295,6 +310,7 @@ class Table:
             "unicode-keys": {"\u043a\u043b\u044e\u0447": "\u5024", "\U0001f98a": "e\u0301"},
             "wide": _wide(top, past=False),
             "at-limit": _padded(top),
+            "at-limit-multibyte": _padded(top, "\u00e9"),
         }
         for name, value in shapes.items():
             yield c(f"body/{field}/{name}", "UE-SEM-01", u({field: value}), compare="fold")
@@ -308,7 +324,12 @@ class Table:
         yield c("id/unknown:token", "UE-ID-01", u(event_id="fpjsUnknownEvent"))
         yield c("id/unknown:longest-plain", "UE-ID-01", u(event_id="P" * _plain_max(self.p)))
         live = self.events.live
-        near_ids = {"case-swapped": live.swapcase(), "last-changed": live[:-1] + ("y" if live[-1:] != "y" else "z")}
+        near_ids = {
+            "case-swapped": live.swapcase(),
+            "last-changed": live[:-1] + ("y" if live[-1:] != "y" else "z"),
+            "prefix": live[:-1],
+            "extended": live + "x",
+        }
         for name, event_id in near_ids.items():
             if event_id not in (live, self.events.expired, self.events.not_ready):
                 yield c(f"id/unknown:{name}", "UE-ID-01", u(event_id=event_id))
@@ -358,6 +379,17 @@ def _marked(request: Request, case_id: str) -> Request:
 MARKER = "fpjs_case"  # an extra property, which the schema allows: tells a step apart from an earlier request
 
 
+def _other_versions_fields(profile: Profile) -> dict[str, str]:
+    """The update fields of every other known version: name -> JSON type."""
+    from fpjs_conformance import profile as profiles
+
+    out: dict[str, str] = {}
+    for version in profiles.versions():
+        if version != profile.version:
+            out.update(profiles.load(version).field_types)
+    return out
+
+
 def _plain_max(profile: Profile) -> int:
     """The longest id the profile's plain-id pattern allows (its last `{m,n}` bound plus one)."""
     import re
@@ -366,10 +398,12 @@ def _plain_max(profile: Profile) -> int:
     return int(bounds[-1][1]) + 1 if bounds else 64
 
 
-def _padded(size: int) -> dict[str, str]:
-    """An object whose JSON text is exactly `size` bytes."""
+def _padded(size: int, char: str = "p") -> dict[str, str]:
+    """An object whose JSON text is exactly `size` bytes (UTF-8), padded with `char` (and ASCII to even out)."""
     base = len(json.dumps({"pad": ""}, ensure_ascii=False).encode())
-    return {"pad": "p" * max(0, size - base)}
+    room = max(0, size - base)
+    width = len(char.encode())
+    return {"pad": char * (room // width) + "p" * (room % width)}
 
 
 def _wide(size: int, *, past: bool) -> dict[str, int]:

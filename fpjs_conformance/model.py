@@ -14,6 +14,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
+def strict_json(raw: bytes) -> Any:
+    """JSON over UTF-8 as RFC 8259 has it: NaN and Infinity are not JSON (ValueError)."""
+
+    def reject(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(raw.decode("utf-8"), parse_constant=reject)
+
+
 def _change_first(key: str, var: str) -> tuple[str, str]:
     ch = "z" if key[:1] == "y" else "y"
     return ch + key[1:], f"{ch}${{{var}:1}}"
@@ -29,6 +38,7 @@ def _change_last(key: str, var: str) -> tuple[str, str]:
 NEAR_MISSES: dict[str, Any] = {
     "drop-last": lambda k, v: (k[:-1], f"${{{v}%?}}"),
     "append-char": lambda k, v: (k + "x", f"${{{v}}}x"),
+    "append-equals": lambda k, v: (k + "=", f"${{{v}}}="),  # base64 padding a lenient decoder drops
     "change-first": _change_first,
     "change-last": _change_last,
     "swap-case": lambda k, v: (k.swapcase(), f'$(printf %s "${v}" | tr a-zA-Z A-Za-z)'),
@@ -71,17 +81,19 @@ class Credential:
 
     `name_case`: "" the documented header name, or "lower"/"upper". `scheme`: "" the documented
     scheme (if the place has one), None the bare key without a scheme, or another word
-    ("bearer", "Basic") in its place.
+    ("bearer", "Basic") in its place. `separator`: what goes between the scheme and the key (one
+    space is the only one HTTP's grammar allows here).
     """
 
     place: str
     key: Key
     name_case: str = DOCUMENTED
     scheme: str | None = DOCUMENTED
+    separator: str = " "
 
     @property
     def as_documented(self) -> bool:
-        return self.name_case == DOCUMENTED and self.scheme == DOCUMENTED
+        return self.name_case == DOCUMENTED and self.scheme == DOCUMENTED and self.separator == " "
 
     def describe(self) -> str:
         how = []
@@ -91,6 +103,8 @@ class Credential:
             how.append("no scheme")
         elif self.scheme:
             how.append(f"scheme {self.scheme!r}")
+        if self.separator != " ":
+            how.append(f"separator {self.separator!r}")
         return f"{self.place}: {self.key.describe()}" + (f" ({', '.join(how)})" if how else "")
 
 
@@ -241,7 +255,7 @@ class Exchange:
     def json(self) -> Any:
         """The body as JSON, parsed once per body: every check of an exchange asks for it."""
         if self._parsed is None or self._parsed[0] is not self.body:
-            self._parsed = (self.body, json.loads(self.body.decode("utf-8")))
+            self._parsed = (self.body, strict_json(self.body))
         return self._parsed[1]
 
     def error_code(self) -> str | None:

@@ -9,11 +9,10 @@ missing-key clause and auth-first); each gets its own expectation, so each recor
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from fpjs_conformance.checks import Expectation
-from fpjs_conformance.model import READ, Body, Credential, Request
+from fpjs_conformance.model import READ, Body, Credential, Request, strict_json
 from fpjs_conformance.profile import Profile
 
 AUTH_STATUSES = frozenset({401, 403})
@@ -41,11 +40,8 @@ class Fault:
 def parse_json(raw: bytes) -> tuple[bool, object]:
     """(well-formed, value): strict JSON over UTF-8 (no NaN or Infinity)."""
 
-    def reject(name: str) -> None:
-        raise ValueError(f"{name} is not JSON")
-
     try:
-        return True, json.loads(raw.decode("utf-8"), parse_constant=reject)
+        return True, strict_json(raw)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return False, None
 
@@ -108,6 +104,8 @@ def _well_formed(profile: Profile, cred: Credential) -> bool:
     scheme = profile.place(cred.place).scheme
     if cred.key.kind == "empty" and cred.scheme:
         return False  # the scheme word alone
+    if scheme is not None and cred.scheme is not None and cred.separator != " ":
+        return False  # the scheme glued to the key, or another separator (RFC 9110, 11.4: one space)
     if scheme is None or cred.scheme == "":
         return True
     return cred.scheme is not None and cred.scheme.lower() == scheme.lower()

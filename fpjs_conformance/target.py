@@ -8,6 +8,7 @@ point is the event's state afterwards (read-backs, sequences, repeats) always go
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,13 @@ class TargetUnreachable(Exception):
     """Requests keep failing at the transport: the run ends with one line instead of piling up timeouts."""
 
 
+UNKNOWN = object()  # a field's stored value after a write the server should have refused
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 @dataclass
 class EventState:
     """The designated event as this run knows it, shared by every version's target (they update the
@@ -39,6 +47,22 @@ class EventState:
     # What the read-back last showed since the run's last accepted write: how the server stored it,
     # which may differ from what was written (a fault judged elsewhere, not another writer's doing).
     seen: dict[str, Any] | None = None
+    # How the server stores what this run wrote, as read back: (field, value written) -> value read.
+    stored_as: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def remember_storage(self, seen: dict[str, Any]) -> None:
+        self.seen = seen
+        for k, wrote in self.written.items():
+            if wrote is not UNKNOWN:
+                self.stored_as[k, _canonical(wrote)] = seen.get(k)
+
+    def expected(self, k: str) -> Any:
+        """What the read-back should show of field `k` if nobody else wrote it since this run did."""
+        wrote = self.written.get(k)
+        if wrote is UNKNOWN:
+            return UNKNOWN
+        return self.stored_as.get((k, _canonical(wrote)), wrote)
+
     read: bool = False  # the original was read (or could not be)
     wrote: bool = False  # an update of it was accepted
 
@@ -52,8 +76,6 @@ class ReadBack:
     problem: str = ""  # "", "no-route", "not-found", "refused", "garbage", and the server's faults below
     why: str = ""
 
-
-UNKNOWN = object()  # a field's stored value after a write the server should have refused
 
 # Read-back failures that are the server's fault (judged by these checks), never the setup's.
 SERVER_FAULTS = {
@@ -228,7 +250,7 @@ class Target:
             if stored is None:
                 return ReadBack(None, ex, "garbage", f"200 without the event's fields: {ex.received()[:120]}")
             if request.event_id == self.events.live:
-                self.state.seen = self._to_store({**self.profile.absent_reads_as, **stored})
+                self.state.remember_storage(self._to_store({**self.profile.absent_reads_as, **stored}))
             return ReadBack(stored, ex)
         if ex.status in (401, 403):
             return ReadBack(None, ex, "refused", f"{ex.status} {ex.error_code() or ''}".strip())
@@ -435,14 +457,15 @@ class Target:
             return {"status": "not restored", "why": "the event could not be read before the run"}
         try:
             last_seen = state.seen
+            expected = {k: state.expected(k) for k in self.profile.field_names.values()}  # before this read
             now = self.read_back(reserved=True)
             if now.stored is not None:
                 seen = self._to_store({**self.profile.absent_reads_as, **now.stored})
                 changed = sorted(
                     k
                     for k in self.profile.field_names.values()
-                    if state.written.get(k) is not UNKNOWN
-                    and not checks.same_json(seen.get(k), state.written.get(k))
+                    if expected[k] is not UNKNOWN
+                    and not checks.same_json(seen.get(k), expected[k])
                     and (last_seen is None or not checks.same_json(seen.get(k), last_seen.get(k)))
                 )
                 if changed:

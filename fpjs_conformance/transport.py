@@ -233,7 +233,7 @@ class Transport:
             return name, real, shown
         if not real:
             return name, (word if cred.scheme else ""), (word if cred.scheme else "")
-        return name, f"{word} {real}", f"{word} {shown}"
+        return name, f"{word}{cred.separator}{real}", f"{word}{cred.separator}{shown}"
 
     def build(self, request: Request) -> Built:
         p = self.profile

@@ -51,12 +51,18 @@ __all__ = [
     "wrong_type_bodies",
 ]
 
+EXACT_INTEGERS = 2**53  # RFC 8259, 6: beyond this a server may limit the range; nothing demands more
+
 # Text without surrogates (not encodable as UTF-8).
 _CHARS = st.characters(exclude_categories=("Cs",))
 TEXT = st.text(_CHARS, max_size=40)
 KEYS = st.text(_CHARS, max_size=12)
 _SCALARS = (
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | TEXT
+    st.none()
+    | st.booleans()
+    | st.integers(-EXACT_INTEGERS, EXACT_INTEGERS)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | TEXT
 )
 
 
@@ -267,7 +273,18 @@ def _case_body(case) -> Body:
         return Body()
     if isinstance(body, bytes | bytearray):
         return Body.bytes_(bytes(body))
-    return Body.of(body)
+    return Body.of(_interoperable(body))
+
+
+def _interoperable(value):
+    """The value with integers clamped into the range every JSON implementation holds exactly."""
+    if isinstance(value, dict):
+        return {k: _interoperable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interoperable(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(-EXACT_INTEGERS, min(EXACT_INTEGERS, value))
+    return value
 
 
 @functools.cache

@@ -231,3 +231,72 @@ class StringsStripped(ReferenceServer):
 
     def apply(self, event, update):
         super().apply(event, {k: v.strip() if isinstance(v, str) else v for k, v in update.items()})
+
+
+@mutant("empty-string-read-as-null", "UE-SEM-01", coverage_only=True)
+class EmptyStringReadAsNull(ReferenceServer):
+    """Stores an empty string and reads it back as null (a nullable column that maps "" to NULL)."""
+
+    def read(self, event, d):
+        body = super().read(event, d)
+        node = body
+        for part in d.container:
+            node = node[part]
+        for wire in d.of_type("string"):
+            if node.get(wire) == "":
+                node[wire] = None
+        return body
+
+
+@mutant("scheme-glued-accepted", "UE-AUTH-09", coverage_only=True)
+class SchemeGluedAccepted(ReferenceServer):
+    """Takes the key after the scheme word however it is joined (`Bearer<key>`, `Bearer:<key>`)."""
+
+    def scheme_value(self, value, place):
+        if place.scheme and value.strip().lower().startswith(place.scheme.lower()):
+            return value.strip()[len(place.scheme) :].lstrip(" :")
+        return super().scheme_value(value, place)
+
+
+@mutant("key-padding-stripped", "UE-AUTH-03", coverage_only=True)
+class KeyPaddingStripped(ReferenceServer):
+    """Drops trailing `=` from the key before comparing (a lenient base64 decode)."""
+
+    def credentials(self, request, d):
+        return [k.rstrip("=") for k in super().credentials(request, d)]
+
+
+@mutant("id-prefix-match", "UE-ID-01", coverage_only=True)
+class IdPrefixMatch(ReferenceServer):
+    """Finds an event by an id its own id starts with (`LIKE 'id%'`)."""
+
+    def find_event(self, event_id, d):
+        for known, event in self.events.items():
+            if event_id and known.startswith(event_id):
+                return event
+        return super().find_event(event_id, d)
+
+
+@mutant("object-limit-counted-escaped", "UE-BODY-01", coverage_only=True)
+class ObjectLimitCountedEscaped(ReferenceServer):
+    """Counts an object's size in its ASCII-escaped JSON text (`\\u00e9` is 6 bytes, not 2)."""
+
+    def validate(self, body, d):
+        super().validate(body, d)
+        for name, limit in d.limits.items():
+            value = body.get(name)
+            if limit.max_bytes and isinstance(value, dict) and len(json.dumps(value)) > limit.max_bytes:
+                raise _bad(self, d, f"{name} is too large")
+
+
+@mutant("other-version-names-taken", "UE-SEM-01", "UE-BODY-07", coverage_only=True)
+class OtherVersionNamesTaken(ReferenceServer):
+    """Takes the other API version's field names as aliases (a server serving both from one model)."""
+
+    def parse_body(self, raw, d):
+        body = super().parse_body(raw, d)
+        aliases = {"linkedId": "linked_id", "tag": "tags", "linked_id": "linkedId", "tags": "tag"}
+        for alias, name in aliases.items():
+            if alias in body and alias not in d.types and name in d.types:
+                body[name] = body.pop(alias)
+        return body
