@@ -1,8 +1,10 @@
-"""Pure checks: an exchange (and what the contract lets it be) in, `Violation`s out.
+"""The machinery of pure checks: an exchange (and what the contract lets it be) in, `Violation`s out.
 
-No HTTP here. Every check names the clause it enforces and says expected / received; a violation
-is data (clause, check, expected, received, the exchange) that reports and the self-test read as
-fields, never by parsing printed text.
+No HTTP here, and no clause of its own: the checks that belong to a clause live in its rule module
+(`fpjs_conformance.rules`); here are the generic ones every rule uses (`outcome_as_expected`,
+`stored_fields_match`). Every check says expected / received; a violation is data (clause, check,
+expected, received, the exchange) that reports and the self-test read as fields, never by parsing
+printed text.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fpjs_conformance import clauses
 from fpjs_conformance.model import Exchange
-from fpjs_conformance.profile import Profile
 
 
 class Violation(AssertionError):
@@ -29,12 +31,10 @@ class Violation(AssertionError):
         super().__init__(self.summary())
 
     def summary(self) -> str:
-        from fpjs_conformance.clauses import get
-
         tag = f"[{self.version}] " if self.version else ""
         sent = f" | sent {self.exchange.describe_request()}" if self.exchange else ""
         return (
-            f"{tag}{self.clause_id} ({get(self.clause_id).title}) violated{sent}"
+            f"{tag}{self.clause_id} ({clauses.get(self.clause_id).title}) violated{sent}"
             f" | expected {self.expected} | received {self.received}"
         )
 
@@ -92,6 +92,17 @@ class Expectation:
         return status not in self.defer
 
 
+@dataclass(frozen=True)
+class Fault:
+    """What is wrong with a request apart from its credentials, and what the contract allows for it."""
+
+    clause_id: str
+    allowed: Mapping[int, frozenset[str] | None]
+    soft: bool = False  # the contract also allows 200
+    relaxed: bool = False  # any code with the status (the document does not say which)
+    why: str = ""  # what the request is, in words for a failure line (default: the clause id)
+
+
 Check = Callable[..., None]
 
 
@@ -116,83 +127,6 @@ def check(clause_id: str | None) -> Callable[[Callable[..., None]], Callable[...
     return mark
 
 
-# -- universal: every response of every request ---------------------------------------------------
-@check("UE-TRANSPORT-01")
-def transport_completed(ex: Exchange, profile: Profile) -> None:
-    if ex.error is not None:
-        raise Violation("UE-TRANSPORT-01", "a complete HTTP response within the timeout", ex.received(), ex)
-
-
-@check("UE-TRANS-02")
-def not_rate_limited(ex: Exchange, profile: Profile) -> None:
-    if ex.status == 429:
-        raise Violation("UE-TRANS-02", "an answer once the wait has passed (retries exhausted)", ex.received(), ex)
-
-
-@check("UE-RESP-02")
-def no_server_error(ex: Exchange, profile: Profile) -> None:
-    if ex.status is not None and ex.status >= 500:
-        raise Violation("UE-RESP-02", "no 5xx", ex.received(), ex)
-
-
-@check("UE-RESP-01")
-def status_declared(ex: Exchange, profile: Profile) -> None:
-    declared = profile.declared_statuses
-    if ex.status is not None and ex.status != 429 and ex.status not in declared:
-        raise Violation("UE-RESP-01", f"one of {sorted(declared)}", ex.received(), ex)
-
-
-@check("UE-RESP-03")
-def error_body_is_json(ex: Exchange, profile: Profile) -> None:
-    if ex.status not in profile.error_statuses:
-        return
-    if ex.media_type != "application/json":
-        raise Violation("UE-RESP-03", "Content-Type application/json", ex.received(), ex)
-    try:
-        ex.json()
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise Violation("UE-RESP-03", "a JSON body", f"{ex.received()} ({exc.__class__.__name__})", ex) from None
-
-
-@check("UE-RESP-04")
-def error_body_matches_schema(ex: Exchange, profile: Profile) -> None:
-    if ex.status not in profile.error_statuses:
-        return
-    try:
-        payload = ex.json()
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return  # UE-RESP-03's finding
-    name = profile.error_schema_name(ex.status)
-    error = next(iter(sorted(profile.validator(name).iter_errors(payload), key=lambda e: list(e.path))), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        raise Violation(
-            "UE-RESP-04", f"a body valid against {name}", f"{ex.received()} [at {where}: {error.message[:200]}]", ex
-        )
-
-
-@check("UE-RESP-05")
-def code_fits_status(ex: Exchange, profile: Profile) -> None:
-    fitting = profile.codes_by_status.get(ex.status or 0)
-    if fitting is None:
-        return
-    code = ex.error_code()
-    if code not in fitting:
-        expected = f"for {ex.status}, code {' or '.join(sorted(fitting))}"
-        raise Violation("UE-RESP-05", expected, f"{ex.status} with code {code!r}", ex)
-
-
-UNIVERSAL: tuple[Check, ...] = (
-    transport_completed,
-    not_rate_limited,
-    no_server_error,
-    status_declared,
-    error_body_is_json,
-    error_body_matches_schema,
-    code_fits_status,
-)
-
-
 # -- per clause: what the contract predicts ---------------------------------------------------------
 @check(None)
 def outcome_as_expected(ex: Exchange, expectation: Expectation) -> None:
@@ -211,29 +145,6 @@ def outcome_as_expected(ex: Exchange, expectation: Expectation) -> None:
         raise Violation(expectation.clause_id, expectation.describe(), f"{ex.status} with code {ex.error_code()!r}", ex)
 
 
-def judge(ex: Exchange, profile: Profile, expectations: list[Expectation]) -> list[tuple[str, Violation | None]]:
-    """Every verdict one response gets: (clause, None) for a pass, (clause, violation) for a failure.
-
-    Each clause the response informs is judged, so one response that breaks several clauses is
-    recorded under each of them.
-    """
-    relaxed = any(e.relaxed_codes for e in expectations)
-    verdicts: list[tuple[str, Violation | None]] = []
-    if ex.error is not None:
-        try:
-            transport_completed(ex, profile)
-        except Violation as violation:
-            return [("UE-TRANSPORT-01", violation)]
-    for fn in UNIVERSAL:
-        if relaxed and fn is code_fits_status:
-            continue
-        verdicts.append(verdict(fn.clause_id, fn, ex, profile))  # type: ignore[attr-defined]
-    for expectation in expectations:
-        if expectation.judges(ex.status):
-            verdicts.append(verdict(expectation.clause_id, outcome_as_expected, ex, expectation))
-    return verdicts
-
-
 def verdict(clause_id: str, fn: Check, *args: Any) -> tuple[str, Violation | None]:
     try:
         fn(*args)
@@ -248,21 +159,16 @@ def stored_fields_match(
     clause_id: str, stored: Mapping[str, Any], want: Mapping[str, Any], ex: Exchange, absent: Mapping[str, Any] = {}
 ) -> None:
     """The read-back event holds `want` (field -> value) exactly; other fields are not compared. A field
-    left out reads as its `absent` value, if it has one."""
+    left out reads as its `absent` value, if it has one. Both sides show the fields that differ."""
     shown = {**absent, **stored}
-    wrong = {k: stored.get(k, "<absent>") for k, v in want.items() if not same_json(shown.get(k, _MISSING), v)}
+    wrong = [k for k, v in want.items() if not same_json(shown.get(k, _MISSING), v)]
     if wrong:
-        raise Violation(clause_id, f"read-back fields {_short(dict(want))}", f"read-back fields {_short(wrong)}", ex)
-
-
-@check("UE-SEM-04")
-def same_outcome(first: Exchange, second: Exchange) -> None:
-    if (first.status, first.error_code()) != (second.status, second.error_code()):
+        same = [k for k in want if k not in wrong]
+        note = f" ({', '.join(same)} as sent)" if same else ""
+        expected = {k: want[k] for k in wrong}
+        received = {k: stored.get(k, "<absent>") for k in wrong}
         raise Violation(
-            "UE-SEM-04",
-            f"the repeat answered like the first ({first.status})",
-            f"first {first.status}, repeat {second.received()}",
-            second,
+            clause_id, f"read-back fields {_short(expected)}{note}", f"read-back fields {_short(received)}", ex
         )
 
 
@@ -297,3 +203,6 @@ class Verdicts:
     @property
     def violations(self) -> list[Violation]:
         return [v for _, v in self.verdicts if v is not None]
+
+
+GENERIC: tuple[Check, ...] = (outcome_as_expected, stored_fields_match)

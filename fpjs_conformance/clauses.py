@@ -38,12 +38,40 @@ class Clause:
 
 @functools.cache
 def catalogue() -> dict[str, Clause]:
-    with (profiles.data_dir() / "clauses.toml").open("rb") as fh:
-        raw = tomllib.load(fh)
-    return {
-        cid: Clause(cid, e["area"], e["level"], e["title"], e["requirement"], dict(e.get("spec", {})))
-        for cid, e in raw.items()
-    }
+    """The catalogue, with the pointers of any version of your own (`clauses.toml` beside its profile in
+    a folder of $FPJS_PROFILE_PATH: `[UE-AUTH-01] spec.v5 = "..."`)."""
+    found: dict[str, Clause] = {}
+    for folder in profiles.data_dirs():
+        path = folder / "clauses.toml"
+        if not path.is_file():
+            continue
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+        for cid, e in raw.items():
+            if cid in found:
+                found[cid].pointers.update(e.get("spec", {}))
+            else:
+                found[cid] = Clause(cid, e["area"], e["level"], e["title"], e["requirement"], dict(e.get("spec", {})))
+    return found
+
+
+class CatalogueError(ValueError):
+    """A clause whose pointer does not resolve in its version's document."""
+
+
+def check_pointers(version: str) -> None:
+    """Every clause that applies to `version` points at text its document has (one line if not)."""
+    profile = profiles.load(version)
+    for clause in catalogue().values():
+        pointer = clause.pointers.get(version)
+        if pointer is None:
+            continue
+        try:
+            profile.pointer(pointer)
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise CatalogueError(
+                f"clauses.toml: {clause.id} spec.{version} = {pointer!r} is not in {profile.document_name}"
+            ) from None
 
 
 def get(clause_id: str) -> Clause:
@@ -58,14 +86,22 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _answer(role) -> str:
+    parts = [f"{s} {'/'.join(sorted(c))}" if c else str(s) for s, c in sorted(role.answers.items())]
+    return " or ".join(parts)
+
+
 @functools.cache
 def facts(profile: Profile) -> dict[str, str]:
     """The names a requirement template may use, for one version."""
     header = next((p for p in profile.key_places if p.location == "header"), None)
     query = next((p for p in profile.key_places if p.location == "query"), None)
     codes = profile.codes_by_status
+    roles = profile.roles
     return {
-        **profile.codes,
+        **{name: role.code for name, role in roles.items()},
+        **{f"{name}_codes": " or ".join(sorted(role.codes)) for name, role in roles.items()},
+        **{f"{name}_answer": _answer(role) for name, role in roles.items()},
         "places": _and([p.describe() for p in profile.key_places]),
         "header": header.describe() if header else "a header",
         "header_field": header.field if header else "",
@@ -76,9 +112,8 @@ def facts(profile: Profile) -> dict[str, str]:
         "object_fields": _and(profile.fields_of_type("object")) or "object",
         "body_schema": profile.body_schema_name,
         "limits": " or ".join(limit.describe() for limit in profile.limits.values()),
-        "bad_request_codes": " or ".join(sorted(codes.get(400, ()))),
         "window": f"{profile.update_window_days} days",
-        "empty_update": " or ".join(str(s) for s in sorted(profile.empty_update_statuses)),
+        "empty_update_statuses": " or ".join(str(s) for s in sorted(roles["empty_update"].statuses)),
         "statuses": ", ".join(str(s) for s in sorted(profile.declared_statuses)),
         "error_statuses": ", ".join(str(s) for s in sorted(profile.error_statuses)),
         "codes_by_status": "; ".join(f"{s} {' or '.join(sorted(c))}" for s, c in sorted(codes.items())),

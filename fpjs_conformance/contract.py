@@ -1,11 +1,12 @@
-"""What a contract test does with its clause: take the coverage table's verdict, explore, settle.
+"""What the contract test of a clause does: take the coverage table's verdict, explore, settle.
 
-    reckon(target, "UE-BODY-02")            fail with what the coverage table found for the clause
-    explore(target, "UE-BODY-02", requests) random examples within the budget (fpjs_conformance.explore)
-    settle(target, "UE-BODY-02")            skip, naming why, when nothing informed the clause
+    judge_clause(target, "UE-BODY-02")
 
-Every response is judged by every clause it informs wherever it was sent: a test fails with the
-violations of its own clause (from the table) or with whatever its own examples broke.
+reckons (fails with what the coverage table found for the clause), explores (its rule's random
+examples within the budget, `fpjs_conformance.explore`), and settles (skips, naming why, when
+nothing informed the clause or the budget cut its cases). What a clause needs, what it explores and
+how each example is sent come from its rule (`fpjs_conformance.rules`): one test covers every
+clause of the catalogue.
 """
 
 from __future__ import annotations
@@ -13,16 +14,43 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import strategies as st
 
-from fpjs_conformance import checks
-from fpjs_conformance.coverage import Case
-from fpjs_conformance.explore import explore
-from fpjs_conformance.model import Body, Credentials, Request
+from fpjs_conformance import checks, registry
+from fpjs_conformance.explore import explore, submit_and_judge
 from fpjs_conformance.target import Target
 
-__all__ = ["explore", "reckon", "require", "run_case", "settle", "updates"]
+__all__ = ["judge_clause", "reckon", "settle"]
 SHOWN = 3  # violations quoted in one failure; the reports keep the rest
+
+
+def judge_clause(target: Target, clause_id: str) -> None:
+    rule = registry.get(clause_id)
+    for need in rule.needs:
+        if not _has(target, need):
+            pytest.skip(registry.NEEDS[need])
+    reckon(target, clause_id)
+    if rule.exploring is not None:
+        strategy = rule.exploring.strategy(target.table())
+        if strategy is not None:
+            explore(target, clause_id, strategy, _step(rule.exploring.step, clause_id), weight=rule.exploring.weight)
+    settle(target, clause_id)
+
+
+def _has(target: Target, need: str) -> Any:
+    return {
+        "wrong_region_key": target.has_wrong_region_key,
+        "expired_event": target.events.expired,
+        "not_ready_event": target.events.not_ready,
+        "read_back": target.reads_back,
+    }[need]
+
+
+def _step(kind: str, clause_id: str):
+    if kind == "also":
+        return lambda t, request: checks.raise_all(t.submit(request, also=(clause_id,)).violations)
+    if kind == "case":
+        return lambda t, case: checks.raise_all(t.run_case(case, observe=False))
+    return submit_and_judge
 
 
 def reckon(target: Target, clause_id: str) -> None:
@@ -48,33 +76,3 @@ def settle(target: Target, clause_id: str) -> None:
     if tally is not None and tally.planned and not tally.covered:
         pytest.skip(f"the request budget was spent before {clause_id}'s cases were sent")
     pytest.skip(f"{clause_id} was not exercised: no request of this run informed it")
-
-
-def require(ok: Any, why: str) -> None:
-    if not ok:
-        pytest.skip(why)
-
-
-def updates(
-    target: Target,
-    bodies: st.SearchStrategy,
-    credentials: st.SearchStrategy | None = None,
-    event_ids: st.SearchStrategy | None = None,
-    **extra: Any,
-) -> st.SearchStrategy[Request]:
-    """Updates of the designated event (or of `event_ids`) with these bodies and credentials."""
-    from fpjs_conformance import strategies
-
-    creds = credentials if credentials is not None else strategies.valid_credentials(target.profile)
-    ids = event_ids if event_ids is not None else st.just(target.events.live)
-    extras = {k: (v if isinstance(v, st.SearchStrategy) else st.just(v)) for k, v in extra.items()}
-
-    def build(body: Body | dict, cred: Credentials, event_id: str, **kw: Any) -> Request:
-        return target.update(body, credentials=cred, event_id=event_id, **kw)
-
-    return st.builds(build, bodies, creds, ids, **extras)
-
-
-def run_case(target: Target, case: Case) -> None:
-    """An exploration step for sequences (send, then read back): run it like a coverage case, fail on what it broke."""
-    checks.raise_all(target.run_case(case, observe=False))

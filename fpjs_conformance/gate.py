@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from fpjs_conformance import clauses, deviations
-from fpjs_conformance.checks import Violation
+from fpjs_conformance.checks import Violation, Violations
+from fpjs_conformance.runstate import RUN, clause_of, version_of
 
 PROFILES = pytest.StashKey[dict]()  # version -> deviations.Profile | None
 
@@ -57,8 +58,6 @@ def configure(config: pytest.Config, run) -> None:
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
-    from fpjs_conformance.checks import Violations
-
     if isinstance(exc, Violations):
         return list(exc.found)
     if isinstance(exc, BaseExceptionGroup):
@@ -69,8 +68,6 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    from fpjs_conformance.plugin import RUN, clause_of, version_of
-
     run = item.config.stash.get(RUN, None)
     cid, version = clause_of(item), version_of(item)
     if run is None or cid is None or version is None:
@@ -106,8 +103,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Stale entries fail the run: before the reports are written, which record the exit status."""
-    from fpjs_conformance.plugin import RUN
-
     config = session.config
     run = config.stash.get(RUN, None)
     chosen = config.stash.get(PROFILES, {})
@@ -148,8 +143,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    from fpjs_conformance.plugin import RUN
-
     run = config.stash.get(RUN, None)
     dev = run.deviations if run else None
     if dev:

@@ -14,6 +14,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
+@dataclass(frozen=True)
+class Events:
+    """The target's events the user designated (ids are not secret)."""
+
+    live: str
+    expired: str | None = None
+    not_ready: str | None = None
+
+
 def strict_json(raw: bytes) -> Any:
     """JSON over UTF-8 as RFC 8259 has it: NaN and Infinity are not JSON (ValueError)."""
 

@@ -13,24 +13,22 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import shlex
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from fpjs_conformance import clauses, options
+from fpjs_conformance import clauses, options, reporting
 from fpjs_conformance.checks import Violation, Violations
 from fpjs_conformance.explore import RUN_PROFILES, Exploration
 from fpjs_conformance.redact import ScrubbingStream, scrub
-from fpjs_conformance.session import Exit, Run
+from fpjs_conformance.runstate import PACKAGE, RUN, Exit, clause_of, rerun_line, version_of
+from fpjs_conformance.session import Run
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
-from fpjs_conformance.transport import RunTimedOut, split_userinfo
+from fpjs_conformance.transport import RunTimedOut
 
 pytest_plugins = ["fpjs_conformance.gate"]
-RUN = pytest.StashKey[Run]()
-PACKAGE = "fpjs_conformance"
 # Cheap, broad probes first; the clauses every response informs last, so their verdict covers the whole run.
 AREA_ORDER = ("auth", "request-id", "body", "semantics", "left-open", "transient", "response", "transport")
 
@@ -74,7 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args[config.args.index(PACKAGE)] = str(resources.files(f"{PACKAGE}.contracts"))
     try:
         opts = options.parse(config.getoption, Path(config.invocation_params.dir))
-    except options.OptionError as exc:
+        for version in opts.versions:
+            clauses.check_pointers(version)
+    except (options.OptionError, clauses.CatalogueError) as exc:
         raise pytest.UsageError(str(exc)) from None
     name = config.getoption("hypothesis_profile", None) or os.environ.get("FPJS_HYPOTHESIS_PROFILE") or "default"
     profile = RUN_PROFILES.get(name, RUN_PROFILES["default"])
@@ -88,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if opts.userinfo:
         run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
     config.stash[RUN] = run
-    from fpjs_conformance import gate
+    from fpjs_conformance import gate  # loaded by pytest first (pytest_plugins): its hooks are rewritten
 
     gate.configure(config, run)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -102,16 +102,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target" in metafunc.fixturenames and RUN in metafunc.config.stash:
         versions = metafunc.config.stash[RUN].options.versions
         metafunc.parametrize("api_version", versions, scope="session")
-
-
-def clause_of(item: pytest.Item) -> str | None:
-    mark = item.get_closest_marker("clause")
-    return mark.args[0] if mark else None
-
-
-def version_of(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get("api_version") if callspec else None
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -157,7 +147,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             run.selected.setdefault(version, set()).add(cid)
     if run.selected and getattr(config, "workerinput", None) is None:
         try:  # the contract suite will run: its report folder must take files before the first request
-            run.prepare_reports()
+            reporting.write_placeholder(run.options.report_dir)
         except OSError as exc:
             raise pytest.UsageError(f"--report-dir {run.options.report_dir}: cannot write there ({exc})") from None
         run.plans_ahead = run.estimate()
@@ -218,28 +208,6 @@ def violations_in(exc: BaseException) -> list[Violation]:
     if isinstance(exc, BaseExceptionGroup):
         return [v for sub in exc.exceptions for v in violations_in(sub)]
     return []
-
-
-def rerun_line(run: Run, clause_id: str, version: str) -> str:
-    """A command that reruns one clause from where pytest was run (installed or in a clone)."""
-    o, parts = run.options, ["pytest"]
-    from importlib import resources
-
-    tests = Path(str(resources.files(f"{PACKAGE}.contracts")))
-    try:
-        tests.relative_to(Path.cwd())
-    except ValueError:
-        parts += ["--pyargs", PACKAGE]
-    parts += ["-k", f"{clause_id} and {version}", f"--api-version={version}"]
-    if o.base_urls:
-        parts.append(f"--base-url={split_userinfo(o.base_urls[version])[0]}")
-        if o.request_id:
-            parts.append(f"--request-id={o.request_id}")
-    if run.exploration.profile.name != "default":
-        parts.append(f"--hypothesis-profile={run.exploration.profile.name}")
-    if run.seed is not None:
-        parts.append(f"--hypothesis-seed={run.seed}")
-    return " ".join(shlex.quote(p) for p in parts)
 
 
 def format_violation(run: Run, v: Violation) -> str:
@@ -310,7 +278,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = config.stash.get(RUN, None)
     if run is None or getattr(config, "workerinput", None) is not None or not run._started_up:
         return
-    from fpjs_conformance import behaviour, reporting
+    from fpjs_conformance import behaviour
 
     run.stop()
     status = int(session.exitstatus)
@@ -360,8 +328,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if run.seed is not None:
         name = run.exploration.profile.name
         write(f"fpjs: Hypothesis profile {name}, seed {run.seed} (rerun --hypothesis-seed={run.seed})")
-    from fpjs_conformance import reporting
-
     for line in reporting.closing_lines(run):
         write(line, red=line.startswith(("fpjs: INCOMPLETE", "fpjs: DRIFT", "fpjs: STOPPED")))
     for path in run.report_paths:

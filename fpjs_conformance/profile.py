@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,9 +26,28 @@ import jsonschema
 import yaml
 
 DATA_PACKAGE = "fpjs_conformance.contracts"
+PROFILE_PATH = "FPJS_PROFILE_PATH"  # more folders of profile files and documents (a version of your own)
 ACCOUNT_LEVEL_STATUS = 403  # codes documented for 403 on any operation apply to every operation
 BAD_JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
+HTTP_REFUSALS = frozenset({401, 403})  # RFC 9110: Unauthorized, Forbidden
 HTTP_AUTH_HEADER = "Authorization"  # RFC 9110, 11.6.2: where every `type: http` security scheme puts its credentials
+# Every error role the suite knows: what each kind of refusal is answered with, per version (`[roles]`).
+ROLES = (
+    "missing_key",  # no key in any place, or only empty ones
+    "wrong_key",  # a key that is not the secret key
+    "wrong_region",  # a valid key of an application in another region
+    "unreadable_key",  # the key not spelled as its scheme says (bare, another scheme, the scheme alone)
+    "retired_key_place",  # the valid key only in a place an earlier version took it
+    "bad_request",  # a body that is not a valid update
+    "too_large",  # a value past a documented limit (when refused)
+    "empty_update",  # a schema-valid body with no known field
+    "unknown_event",  # a well-formed id (the live shape) that names no event
+    "invalid_event_id",  # a plain id not of the live shape
+    "odd_event_id",  # an id with escapes, unicode, controls or great length
+    "expired_event",  # an event past the update window
+    "not_ready",  # an event not mutable yet
+    "rate_limited",  # too many requests
+)
 
 
 class ProfileError(ValueError):
@@ -38,10 +59,30 @@ def data_dir():
     return resources.files(DATA_PACKAGE)
 
 
+def data_dirs() -> list:
+    """The bundled folder, then the folders in $FPJS_PROFILE_PATH: where profiles and documents are found."""
+    extra = [Path(p) for p in os.environ.get(PROFILE_PATH, "").split(os.pathsep) if p.strip()]
+    return [data_dir(), *extra]
+
+
+def _find(name: str):
+    for folder in reversed(data_dirs()):  # a folder of your own may stand in for a bundled file
+        path = folder / name
+        if path.is_file():
+            return path
+    raise ProfileError(f"no file {name!r} in {', '.join(str(d) for d in data_dirs())}")
+
+
 @functools.cache
 def versions() -> tuple[str, ...]:
-    """Every version with a profile file (`contracts/v<N>.toml`), oldest first."""
-    names = [p.name.removesuffix(".toml") for p in data_dir().iterdir() if re.fullmatch(r"v\d+\.toml", p.name)]
+    """Every version with a profile file (`v<N>.toml`) in a profile folder, oldest first."""
+    names = {
+        p.name.removesuffix(".toml")
+        for folder in data_dirs()
+        if folder.is_dir()
+        for p in folder.iterdir()
+        if re.fullmatch(r"v\d+\.toml", p.name)
+    }
     return tuple(sorted(names, key=lambda n: int(n[1:])))
 
 
@@ -49,7 +90,7 @@ def versions() -> tuple[str, ...]:
 def load(version: str) -> Profile:
     if version not in versions():
         raise ProfileError(f"no profile for API version {version!r} (known: {', '.join(versions())})")
-    with (data_dir() / f"{version}.toml").open("rb") as fh:
+    with _find(f"{version}.toml").open("rb") as fh:
         data = tomllib.load(fh)
     return Profile(data)
 
@@ -57,8 +98,38 @@ def load(version: str) -> Profile:
 @functools.cache
 def _document(name: str) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on these large files
-    with (data_dir() / name).open(encoding="utf-8") as fh:
+    with _find(name).open(encoding="utf-8") as fh:
         return yaml.load(fh, Loader=loader)
+
+
+@dataclass(frozen=True)
+class Role:
+    """How the contract answers one kind of refusal: the statuses allowed, and the codes with each.
+
+    The first status and the first code are what an implementation answers (the reference server);
+    `any_code` lifts the code rule (the document does not say which code); `open` says why the
+    document leaves the answer open, when it does.
+    """
+
+    name: str
+    answers: dict[int, frozenset[str] | None]
+    status: int
+    code: str
+    open: str = ""
+
+    @property
+    def statuses(self) -> frozenset[int]:
+        return frozenset(self.answers)
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(c for codes in self.answers.values() if codes for c in codes)
+
+    def allows(self, status: int | None, code: str | None) -> bool:
+        if status not in self.answers:
+            return False
+        codes = self.answers[status]
+        return codes is None or code in codes
 
 
 @dataclass(frozen=True)
@@ -111,17 +182,15 @@ class Profile:
         self.update_path, self.update_method = self._operation_at(data["update"])
         self.read_back_path, self.read_back_method = self._operation_at(data["read_back"])
         self.id_param = self._path_param(self.update_operation)
-        self.codes: dict[str, str] = dict(data["codes"])
         self.field_names: dict[str, str] = dict(data["fields"])  # document name -> store name
         event = data["event"]
         self.update_window_days: int = event["update_window_days"]
         self.id_field: str = event["id_field"]
         self.time_field: str = event["time_field"]
-        self.expired_answer: tuple[int, str] = (event["expired_status"], event["expired_code"])
         self.live_id = re.compile(event["live_id"])
         self.plain_id = re.compile(event["plain_id"])
-        self.empty_update_statuses = frozenset(data["empty_update"]["statuses"])
         self.retry_after: bool = data["rate_limit"]["retry_after"]
+        self.roles: dict[str, Role] = {name: self._role(name, spec) for name, spec in data.get("roles", {}).items()}
         self.sdk_query: dict[str, str] = dict(data.get("sdk", {}).get("query", {}))
         self.sdk_headers: dict[str, str] = dict(data.get("sdk", {}).get("headers", {}))
         # What a field the read-back leaves out means (the document calls it optional): the value compared.
@@ -231,8 +300,35 @@ class Profile:
             found.setdefault(int(status), set()).update(codes)
         return {status: frozenset(codes) for status, codes in found.items()}
 
-    def code(self, role: str) -> str:
-        return self.codes[role]
+    def role(self, name: str) -> Role:
+        return self.roles[name]
+
+    @functools.cached_property
+    def refusal_statuses(self) -> frozenset[int]:
+        """Statuses that refuse the credentials: the key roles', and HTTP's own (401, 403; RFC 9110,
+        15.5.2 and 15.5.4) whatever this version declares. A valid key must never get one."""
+        keys = ("missing_key", "wrong_key", "wrong_region", "unreadable_key", "retired_key_place")
+        return HTTP_REFUSALS | frozenset(s for name in keys for s in self.roles[name].statuses)
+
+    def _role(self, name: str, spec: dict[str, Any]) -> Role:
+        where = f"{self.version}.toml [roles] {name}"
+        statuses = [spec["status"]] if "status" in spec else list(spec.get("statuses", []))
+        codes = list(spec.get("codes", []))
+        if not statuses or not all(isinstance(s, int) for s in statuses):
+            raise ProfileError(f"{where}: give `status = N` or `statuses = [N, ...]`")
+        any_code = bool(spec.get("any_code"))
+        answers: dict[int, frozenset[str] | None] = {}
+        for status in statuses:
+            if status < 400 or any_code:
+                answers[status] = None
+                continue
+            fitting = self.codes_by_status.get(status)
+            mine = frozenset(c for c in codes if fitting is None or c in fitting)
+            if not mine:
+                raise ProfileError(f"{where}: none of {codes} is a code the document gives status {status}")
+            answers[status] = mine
+        code = next((c for c in codes if c in (answers.get(statuses[0]) or codes)), codes[0] if codes else "")
+        return Role(name, answers, statuses[0], code, str(spec.get("open", "")))
 
     # -- the body ---------------------------------------------------------------------------------
     def _ref_name(self, schema: dict[str, Any]) -> str:
@@ -261,6 +357,15 @@ class Profile:
         for name, prop in self.schema(self.body_schema_name)["properties"].items():
             out[name] = self.resolve(prop)["type"]
         return out
+
+    def to_store(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Body fields by their document names -> by the names one event store uses across versions."""
+        return {self.field_names[k]: v for k, v in fields.items() if k in self.field_names}
+
+    def to_wire(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """The reverse of `to_store`."""
+        wire = {store: name for name, store in self.field_names.items()}
+        return {wire[k]: v for k, v in fields.items() if k in wire}
 
     def fields_of_type(self, json_type: str) -> list[str]:
         return [f for f, t in self.field_types.items() if t == json_type]
@@ -364,9 +469,17 @@ class Profile:
     # -- consistency ------------------------------------------------------------------------------
     def _check(self) -> None:
         enum = set(self.error_codes)
-        bad = sorted(c for c in [*self.codes.values(), self.expired_answer[1]] if c not in enum)
+        missing = [r for r in ROLES if r not in self.roles]
+        if missing:
+            raise ProfileError(f"{self.version}.toml: [roles] must give {', '.join(missing)}")
+        bad = sorted({c for r in self.roles.values() for c in [*r.codes, r.code] if c and c not in enum})
         if bad:
             raise ProfileError(f"{self.version}.toml: codes not in the document's ErrorCode enum: {', '.join(bad)}")
+        undeclared = sorted(
+            {s for r in self.roles.values() if r.name != "rate_limited" for s in r.statuses} - self.declared_statuses
+        )
+        if undeclared:
+            raise ProfileError(f"{self.version}.toml: [roles] statuses the operation does not declare: {undeclared}")
         if set(self.field_names) != set(self.fields):
             raise ProfileError(f"{self.version}.toml: [fields] must name exactly {', '.join(self.fields)}")
         if not set(self.absent_reads_as) <= set(self.fields):

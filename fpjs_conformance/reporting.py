@@ -21,6 +21,7 @@ from typing import Any
 
 from fpjs_conformance import clauses, redact
 from fpjs_conformance import profile as profiles
+from fpjs_conformance.runstate import rerun_line
 
 SUITE = "fpjs-update-event-conformance"
 FILES = ("summary.json", "summary.md", "junit.xml", "report.html", "behaviour.json")
@@ -111,14 +112,12 @@ def clause_status(tally, listed: bool, errors: list, selected: bool, budget_cut:
 
 def collect(run, exit_status: int) -> dict[str, Any]:
     """The run as plain data: what every report renders."""
-    from fpjs_conformance.plugin import rerun_line
-
     dev = run.deviations or {}
     versions = list(run.options.versions)
     left_out: dict[str, set[str]] = {}
     for version, plan in run.plans.items():
         cut = set(plan["left_out"])
-        left_out[version] = {c.clause_id for c in run.targets[version].cases() if c.id in cut}
+        left_out[version] = {c.clause_id for c in run.table(version) if c.id in cut}
     rows, incomplete, budget = [], [], []
     for cid, clause in clauses.catalogue().items():
         per_version = {}

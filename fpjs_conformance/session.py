@@ -15,24 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import oracle
+from fpjs_conformance import coverage
 from fpjs_conformance import profile as profiles
+from fpjs_conformance.designated import EventState
 from fpjs_conformance.explore import Exploration
 from fpjs_conformance.ledger import Ledger
+from fpjs_conformance.model import Events
 from fpjs_conformance.options import Options
-from fpjs_conformance.target import EventState, Target, TargetUnreachable
+from fpjs_conformance.preflight import preflight
+from fpjs_conformance.restore import restore
+from fpjs_conformance.runstate import Exit
+from fpjs_conformance.table import Case
+from fpjs_conformance.target import Target, TargetUnreachable
 from fpjs_conformance.transport import Budget, Policy, Secrets, Transport, tls_context
-
-
-class Exit:
-    """Exit codes: pytest's own (0-5), then the suite's."""
-
-    OK, VIOLATED, INTERRUPTED, INTERNAL, USAGE, NO_TESTS = 0, 1, 2, 3, 4, 5
-    SETUP = 6  # a designated event or key is not usable: not the server's fault
-    INCOMPLETE = 7  # a MUST clause left unexercised (--require=all, or the request budget)
-    DRIFT = 8  # --fail-on-drift and the behaviour changed
-    REPORTS = 9  # the reports could not be written
-
 
 RESTORE_RESERVE = 3  # requests kept back from the budget: read, write back, read again
 
@@ -46,6 +41,7 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
     targets: dict[str, Target] = field(default_factory=dict)
+    tables: dict[str, list[Case]] = field(default_factory=dict)  # version -> its coverage table
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     plans_ahead: dict[str, dict[str, Any]] = field(default_factory=dict)  # the estimate, before any request
     restores: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -83,12 +79,6 @@ class Run:
         else:
             self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo)
 
-    def prepare_reports(self) -> None:
-        """Before any request: the report folder takes files, and no earlier report passes as this run's."""
-        from fpjs_conformance.reporting import write_placeholder
-
-        write_placeholder(self.options.report_dir)
-
     def _start_server(self) -> None:
         from fpjs_conformance.refserver.launch import ServerProcess
 
@@ -108,7 +98,7 @@ class Run:
             if reachable:
                 first, target = reachable[0]
                 try:
-                    outcome = target.restore()
+                    outcome = restore(target, no_restore=self.options.no_restore)
                 except KeyboardInterrupt:
                     outcome = {"status": "could not restore", "why": "interrupted while restoring"}
                 except Exception as exc:
@@ -132,15 +122,24 @@ class Run:
             return self.options.base_urls[version]
         return self._server.url + profiles.load(version).server_path
 
-    def events(self, version: str) -> oracle.Events:
+    def events(self, version: str) -> Events:
         o = self.options
         if o.embedded:
             from fpjs_conformance.refserver.app import Settings
 
             s = Settings()
             window = profiles.load(version).update_window_days
-            return oracle.Events(s.request_id, s.expired_for(window), s.not_ready_request_id)
-        return oracle.Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id)
+            return Events(s.request_id, s.expired_for(window), s.not_ready_request_id)
+        return Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id)
+
+    def table(self, version: str) -> list[Case]:
+        """The version's coverage table (built once)."""
+        if version not in self.tables:
+            wrong_region = bool(self.options.wrong_region_api_key) or self.options.embedded
+            self.tables[version] = coverage.cases(
+                profiles.load(version), self.events(version), wrong_region=wrong_region
+            )
+        return self.tables[version]
 
     def policy(self) -> Policy:
         o = self.options
@@ -182,14 +181,15 @@ class Run:
             Ledger(version),
             has_wrong_region_key=self._keys.wrong_region_api_key is not None,
             embedded=self.options.embedded,
-            no_restore=self.options.no_restore,
             state=self.event,
         )
         target.exploration = self.exploration
         self.targets[version] = target
+        selected = self.selected.get(version, set())
+        target.unexplored = set(selected)
         try:
-            target.preflight()
-            self.plans[version] = target.cover(self.selected.get(version, set()))
+            preflight(target, no_restore=self.options.no_restore)
+            self.plans[version] = coverage.cover(target, self.table(version), selected)
         except TargetUnreachable as exc:
             target.unreachable = str(exc)
             self.plans.setdefault(version, {"cases": 0, "sent": 0, "left_out": []})
@@ -199,19 +199,13 @@ class Run:
     def estimate(self) -> dict[str, dict[str, Any]]:
         """Before the first request: at most how many requests each version will send, and how long that
         takes at the rate limit (the coverage table's requests are counted exactly, random examples at most)."""
-        from fpjs_conformance import coverage
-
         out = {}
         caps = [self.exploration.profile.requests_per_version]
         if self.options.max_requests is not None:
             caps.append(self.options.max_requests)
-        wrong_region = bool(self.options.wrong_region_api_key) or self.options.embedded
         for version in self.options.versions:
             selected = self.selected.get(version, set())
-            table = coverage.Table(profiles.load(version), self.events(version), wrong_region=wrong_region)
-            cases = [c for c in table.cases() if c.clause_id in selected]
-            reads = {None: 0, "fold": 1, "repeat": 3}  # read-backs (and the repeat itself) after a case's requests
-            table_requests = sum(len(c.requests) + reads[c.compare] for c in cases)
+            table_requests = sum(coverage.requests_of(c) for c in self.table(version) if c.clause_id in selected)
             most = table_requests + 3 * self.exploration.profile.examples * len(selected) + 2 + RESTORE_RESERVE
             planned = min([most, *caps])
             entry = {"coverage_requests": table_requests, "at_most": planned}
@@ -227,7 +221,7 @@ class Run:
         observations = {}
         for version, target in self.targets.items():
             stats = target.transport.stats
-            if stats.statuses.get(429):
+            if any(stats.statuses.get(s) for s in target.profile.role("rate_limited").statuses):
                 observations[version] = {"429-retry-after": stats.retry_after_seen > 0}
         return behaviour.snapshot({v: t.behaviour for v, t in self.targets.items()}, observations)
 

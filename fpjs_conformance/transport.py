@@ -389,14 +389,15 @@ class Transport:
                 self._reset()
                 self._pace(reserved)
                 self._once(built, ex)
-            if ex.status == 429 and "retry-after" in ex.response_headers:
+            limited = ex.status in self.profile.role("rate_limited").statuses
+            if limited and "retry-after" in ex.response_headers:
                 self.stats.retry_after_seen += 1
-            if ex.status == 429 and rate_limited < self.policy.max_429_retries:
+            if limited and rate_limited < self.policy.max_429_retries:
                 rate_limited += 1
                 self.stats.retries_429 += 1
                 self._wait(min(_retry_after(ex.response_headers), self.policy.max_retry_after))
                 continue
-            if ex.status == 409 and request.op != READ and ex.error_code() == self.profile.code("not_ready"):
+            if request.op != READ and self.profile.role("not_ready").allows(ex.status, ex.error_code()):
                 wait = next(backoff, None)
                 if wait is not None:
                     self.stats.retries_409 += 1
@@ -405,7 +406,7 @@ class Transport:
             break
         ex.attempts = attempts
         # A 429 that outlasted every wait counts as no answer: a target that only rate-limits ends the run too.
-        failed = ex.error is not None or ex.status == 429
+        failed = ex.error is not None or ex.status in self.profile.role("rate_limited").statuses
         self.failures += failed
         self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
         if ex.error:

@@ -29,7 +29,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from fpjs_conformance import oracle
+from fpjs_conformance import shapes
 from fpjs_conformance.model import EMPTY, NEAR_MISSES, VALID, WRONG_REGION, Body, Credential, Credentials, Key
 from fpjs_conformance.profile import BAD_JSON_TYPES, Profile
 
@@ -121,7 +121,7 @@ def valid_bodies(p: Profile, *, extra: bool = True) -> st.SearchStrategy[Body]:
     base = _known_fields(p, 1)
     if extra:
         base = st.tuples(base, _extra_properties(p)).map(lambda pair: {**pair[1], **pair[0]})
-    return base.map(Body.of).filter(lambda b: oracle.body_clause(p, b) is None)
+    return base.map(Body.of).filter(lambda b: shapes.body_kind(p, b) == shapes.VALID)
 
 
 def empty_update_bodies(p: Profile) -> st.SearchStrategy[Body]:
@@ -181,7 +181,7 @@ def malformed_bodies(p: Profile) -> st.SearchStrategy[Body]:
     return (
         st.one_of(truncated, garbage, not_utf8)
         .map(Body.bytes_)
-        .filter(lambda b: oracle.body_clause(p, b) == "UE-BODY-04")
+        .filter(lambda b: shapes.body_kind(p, b) == shapes.MALFORMED)
     )
 
 

@@ -1,6 +1,6 @@
 """The mutation score: combine the per-variant results (written by each xdist worker) on the
 controller, write reports/mutation-score.{json,md}, print it, and fail the session when a check
-in contracts/checks.py killed no mutant although the whole catalogue ran."""
+function (`fpjs_conformance.rules.check_functions()`) killed no mutant although the whole catalogue ran."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fpjs_conformance import checks
 from fpjs_conformance import profile as profiles
+from fpjs_conformance import rules
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.refserver.launch import LaunchError, ServerProcess
 from tests.runner import ROOT, SuiteRun, files_text, run_suite
@@ -31,8 +31,8 @@ TABLE_ONLY = "table"  # the run profile without random examples: what mutants ru
 
 
 def check_functions() -> dict[str, str | None]:
-    """Every check in fpjs_conformance/checks.py (marked by @check) -> its fixed clause id (None: varies)."""
-    return {name: fn.clause_id for name, fn in vars(checks).items() if callable(fn) and hasattr(fn, "clause_id")}
+    """Every check function of the clause rules and the generic ones -> its fixed clause id (None: varies)."""
+    return rules.check_functions()
 
 
 @dataclass

@@ -1,12 +1,13 @@
 """Each check fails on the exchange it exists for, names its clause and itself, and passes a good one;
-`judge` records a verdict for every clause a response informs."""
+`oracle.judge` records a verdict for every clause a response informs."""
 
 import pytest
 
-from fpjs_conformance import checks
+from fpjs_conformance import checks, oracle
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Expectation, Violation
 from fpjs_conformance.model import Exchange, Request
+from fpjs_conformance.rules import responses, semantics, transient, transport
 
 JSON = {"content-type": "application/json; charset=utf-8"}
 V3 = profiles.load("v3")
@@ -17,21 +18,21 @@ def body(code: str, extra: str = "") -> bytes:
 
 
 def exchange(status=403, content=None, headers=JSON, error=None, profile=V3):
-    content = body(profile.code("missing_key")) if content is None else content
+    content = body(profile.role("missing_key").code) if content is None else content
     return Exchange(Request("x"), profile.update_method, "http://t/events/x", {}, status, dict(headers), content, error)
 
 
 BAD = [
-    (checks.transport_completed, exchange(status=None, error="ReadError: reset"), "UE-TRANSPORT-01"),
-    (checks.not_rate_limited, exchange(status=429), "UE-TRANS-02"),
-    (checks.no_server_error, exchange(status=502), "UE-RESP-02"),
-    (checks.status_declared, exchange(status=401), "UE-RESP-01"),
-    (checks.error_body_is_json, exchange(headers={"content-type": "text/plain"}), "UE-RESP-03"),
-    (checks.error_body_is_json, exchange(content=b"{not json"), "UE-RESP-03"),
-    (checks.error_body_matches_schema, exchange(content=body("Nope")), "UE-RESP-04"),
-    (checks.error_body_matches_schema, exchange(content=b'{"error":{"code":"TokenRequired"}}'), "UE-RESP-04"),
-    (checks.error_body_matches_schema, exchange(content=body("TokenRequired", ',"x":1')), "UE-RESP-04"),
-    (checks.code_fits_status, exchange(status=404), "UE-RESP-05"),
+    (transport.transport_completed, exchange(status=None, error="ReadError: reset"), "UE-TRANSPORT-01"),
+    (transient.not_rate_limited, exchange(status=429), "UE-TRANS-02"),
+    (responses.no_server_error, exchange(status=502), "UE-RESP-02"),
+    (responses.status_declared, exchange(status=401), "UE-RESP-01"),
+    (responses.error_body_is_json, exchange(headers={"content-type": "text/plain"}), "UE-RESP-03"),
+    (responses.error_body_is_json, exchange(content=b"{not json"), "UE-RESP-03"),
+    (responses.error_body_matches_schema, exchange(content=body("Nope")), "UE-RESP-04"),
+    (responses.error_body_matches_schema, exchange(content=b'{"error":{"code":"TokenRequired"}}'), "UE-RESP-04"),
+    (responses.error_body_matches_schema, exchange(content=body("TokenRequired", ',"x":1')), "UE-RESP-04"),
+    (responses.code_fits_status, exchange(status=404), "UE-RESP-05"),
 ]
 
 
@@ -46,12 +47,12 @@ def test_check_fails_and_names_clause_and_itself(check, ex, clause):
 @pytest.mark.parametrize("version", profiles.versions())
 def test_check_passes_a_good_error(check, version):
     p = profiles.load(version)
-    check(exchange(content=body(p.code("missing_key")), profile=p), p)
+    check(exchange(content=body(p.role("missing_key").code), profile=p), p)
 
 
 def test_v4_error_schema_allows_extra_properties_v3_does_not():
     v4 = profiles.load("v4")
-    checks.error_body_matches_schema(exchange(content=body(v4.code("missing_key"), ',"x":1'), profile=v4), v4)
+    responses.error_body_matches_schema(exchange(content=body(v4.role("missing_key").code, ',"x":1'), profile=v4), v4)
 
 
 def test_outcome_allowed_forbidden_and_deferred():
@@ -67,7 +68,7 @@ def test_outcome_allowed_forbidden_and_deferred():
 def test_one_response_is_judged_by_every_clause_it_informs():
     """A 401 to a missing key breaks the declared-statuses clause and the missing-key clause: both record it."""
     no_key = Expectation("UE-AUTH-01", "no key", allowed={403: frozenset({"TokenRequired"})})
-    verdicts = checks.judge(exchange(401), V3, [no_key])
+    verdicts = oracle.judge(exchange(401), V3, [no_key])
     failed = {clause for clause, v in verdicts if v is not None}
     assert failed == {"UE-RESP-01", "UE-AUTH-01"}
 
@@ -81,4 +82,4 @@ def test_stored_fields_and_same_outcome():
     with pytest.raises(Violation):  # JSON types matter: true is not 1
         checks.stored_fields_match("UE-SEM-01", {"suspect": 1}, {"suspect": True}, ex)
     with pytest.raises(Violation):
-        checks.same_outcome(exchange(200, b""), exchange(200, body("Failed")))
+        semantics.same_outcome(exchange(200, b""), exchange(200, body("Failed")))

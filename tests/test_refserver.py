@@ -60,7 +60,7 @@ def test_errors_are_valid_error_responses_with_fitting_codes(server, version):
 def test_any_id_reaches_the_handler(server, version, event_id):
     p = profiles.load(version)
     r = send(server, p, p.update_method, event_id, json={p.fields[0]: "x"})
-    assert r.status_code == 404 and r.json()["error"]["code"] == p.code("unknown_event")
+    assert r.status_code == 404 and r.json()["error"]["code"] == p.role("unknown_event").code
 
 
 def test_one_event_store_for_every_version(server):

@@ -1,14 +1,17 @@
-"""Each public strategy makes what its name promises, as the oracle classifies it, for every version."""
+"""Each public strategy makes what its name promises, as the clause rules classify it, for every version."""
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fpjs_conformance import oracle, strategies
 from fpjs_conformance import profile as profiles
-from fpjs_conformance.model import Body, Request
+from fpjs_conformance import strategies
+from fpjs_conformance.model import Body, Events, Request
+from fpjs_conformance.rules import auth as auth_rules
+from fpjs_conformance.rules import body as body_rules
+from fpjs_conformance.rules import ids as id_rules
 
-EVENTS = oracle.Events("1708102555327.NLOjmg", "1600000000000.expird")
+EVENTS = Events("1708102555327.NLOjmg", "1600000000000.expird")
 PROFILES = [pytest.param(profiles.load(v), id=v) for v in profiles.versions()]
 
 
@@ -29,7 +32,7 @@ def test_bodies_are_what_their_name_says(p, make, clause):
     @settings(max_examples=25, deadline=None)
     @given(make(p))
     def check(body):
-        assert oracle.body_clause(p, body) == clause
+        assert body_rules.clause_of(p, body) == clause
 
     check()
 
@@ -39,7 +42,7 @@ def test_bad_credentials_never_authenticate(p):
     @settings(max_examples=50, deadline=None)
     @given(strategies.bad_credentials(p, wrong_region=True))
     def check(creds):
-        auth = oracle.auth(p, Request(EVENTS.live, creds))
+        auth = auth_rules.assess(p, Request(EVENTS.live, creds))
         assert auth.refusal is not None, creds
 
     check()
@@ -50,7 +53,7 @@ def test_valid_credentials_authenticate(p):
     @settings(max_examples=30, deadline=None)
     @given(strategies.valid_credentials(p))
     def check(creds):
-        assert oracle.auth(p, Request(EVENTS.live, creds)).accepted
+        assert auth_rules.assess(p, Request(EVENTS.live, creds)).accepted
 
     check()
 
@@ -60,8 +63,8 @@ def test_ids(p):
     @settings(max_examples=50, deadline=None)
     @given(strategies.unknown_event_ids(p), strategies.odd_event_ids(p))
     def check(unknown, odd):
-        assert oracle.id_fault(p, Request(unknown), EVENTS).clause_id == "UE-ID-01"
-        assert oracle.id_fault(p, Request(odd), EVENTS).clause_id == "UE-ID-02"
+        assert id_rules.fault(p, Request(unknown), EVENTS).clause_id == "UE-ID-01"
+        assert id_rules.fault(p, Request(odd), EVENTS).clause_id == "UE-ID-02"
 
     check()
 
@@ -72,7 +75,7 @@ def test_schemathesis_positive_bodies_are_schema_valid(p):
     @given(st.data())
     def check(data):
         body = data.draw(strategies.schemathesis_bodies(p))
-        assert oracle.body_clause(p, body) in (None, "UE-BODY-06", "UE-BODY-07")
+        assert body_rules.clause_of(p, body) in (None, "UE-BODY-06", "UE-BODY-07")
 
     check()
 
@@ -91,7 +94,7 @@ def test_field_values_are_valid_alone(p):
     @settings(max_examples=30, deadline=None)
     @given(st.sampled_from(p.fields).flatmap(lambda f: st.tuples(st.just(f), strategies.field_values(p, f))))
     def check(pair):
-        assert oracle.body_clause(p, Body.of(dict([pair]))) is None
+        assert body_rules.clause_of(p, Body.of(dict([pair]))) is None
 
     check()
 

@@ -165,7 +165,7 @@ def test_a_failure_shows_the_path_as_sent():
 def test_the_target_shows_a_short_repr():
     """Hypothesis prints the arguments of a failing example: never the target's internals."""
     from fpjs_conformance.ledger import Ledger
-    from fpjs_conformance.oracle import Events
+    from fpjs_conformance.model import Events
     from fpjs_conformance.target import Target
 
     transport = Transport(V3, "http://127.0.0.1:9", Secrets("k" * 12))

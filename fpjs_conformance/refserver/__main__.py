@@ -18,7 +18,11 @@ SETTINGS = {
     "--api-key": ("FPJS_REF_API_KEY", "api_key", "the secret key that authenticates"),
     "--wrong-region-api-key": ("FPJS_REF_WRONG_REGION_API_KEY", None, "a key answered 403 with the wrong-region code"),
     "--request-id": ("FPJS_REF_REQUEST_ID", "request_id", "a fresh event, updatable under every version"),
-    "--older-request-id": ("FPJS_REF_OLDER_REQUEST_ID", "older_request_id", "an event 11 days old"),
+    "--older-request-id": (
+        "FPJS_REF_OLDER_REQUEST_ID",
+        "older_request_id",
+        "an event between the two shortest update windows (more: .older2, ...)",
+    ),
     "--expired-request-id": ("FPJS_REF_EXPIRED_REQUEST_ID", "expired_request_id", "an event 40 days old"),
     "--not-ready-request-id": ("FPJS_REF_NOT_READY_REQUEST_ID", "not_ready_request_id", "an event that is not ready"),
 }

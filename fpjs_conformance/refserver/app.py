@@ -11,6 +11,7 @@ build broken variants by overriding exactly one step, for every version at once.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import threading
 import time
@@ -24,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fpjs_conformance import profile as profiles
-from fpjs_conformance.profile import KeyPlace, Profile
+from fpjs_conformance.profile import KeyPlace, Profile, Role
 
 DAY = 24 * 3600
 BODY_LIMIT = 1024 * 1024
@@ -44,9 +45,8 @@ class Dialect:
         self.fields: dict[str, str] = dict(profile.field_names)  # wire name -> store name
         self.types: dict[str, str] = dict(profile.field_types)
         self.places: tuple[KeyPlace, ...] = profile.key_places
-        self.codes: dict[str, str] = dict(profile.codes)
+        self.roles: dict[str, Role] = dict(profile.roles)  # error role -> its status and code
         self.window = profile.update_window_days * DAY
-        self.expired_answer = profile.expired_answer
         self.limits = profile.limits
         self.container = profile.read_back_container
         self.id_field, self.time_field = profile.id_field, profile.time_field
@@ -80,18 +80,27 @@ class Settings:
     api_key: str = "ref-secret-key-0123456789"
     wrong_region_api_keys: tuple[str, ...] = ("ref-eu-secret-key-0123456789",)
     request_id: str = "1708102555327.NLOjmg"  # fresh: updatable under every version
-    older_request_id: str = "1708102555444.older1"  # 11 days old: past v3's window, within v4's
-    expired_request_id: str = "1600000000000.expird"  # 40 days old: past every version's window
+    older_request_id: str = "1708102555444.older1"  # between the two shortest windows (more: .older2, ...)
+    expired_request_id: str = "1600000000000.expird"  # past every version's window
     not_ready_request_id: str = "1708102555999.notRdy"
     not_ready_updates: int = 2
 
     def seeded(self) -> list[Seeded]:
-        return [
-            Seeded(self.request_id, 60),
-            Seeded(self.older_request_id, 11 * DAY),
-            Seeded(self.expired_request_id, 40 * DAY),
-            Seeded(self.not_ready_request_id, 1, self.not_ready_updates),
-        ]
+        """The seeded events, their ages from the update windows of every version: one inside every
+        window, one between each pair of windows, one past them all (and the not-ready one)."""
+        windows = sorted({profiles.load(v).update_window_days * DAY for v in profiles.versions()})
+        events = [Seeded(self.request_id, windows[0] / 1000), Seeded(self.expired_request_id, windows[-1] * 4 / 3)]
+        for i, (shorter, longer) in enumerate(itertools.pairwise(windows)):
+            events.append(Seeded(self.between_id(i), (shorter + longer) / 2))
+        events.append(Seeded(self.not_ready_request_id, windows[0] / 1000, self.not_ready_updates))
+        return events
+
+    def between_id(self, i: int) -> str:
+        """The id of the event between the i-th and the next shortest window (`older_request_id` first)."""
+        if i == 0:
+            return self.older_request_id
+        stamp, _, suffix = self.older_request_id.partition(".")
+        return f"{int(stamp) + i}.{suffix[:-1]}{i + 1}"
 
     def expired_for(self, window_days: int) -> str | None:
         """The youngest seeded event past `window_days`: the sharpest test of a version's window."""
@@ -125,10 +134,14 @@ class ReferenceServer:
         }
 
     # -- answers ----------------------------------------------------------------------------------
-    def error(self, d: Dialect, status: int, role: str, message: str) -> Answer:
-        """An ErrorResponse; `role` names the code in the dialect (`missing_key`, `bad_request`, ...)."""
-        code = d.codes.get(role, role)
-        return Answer(JSONResponse({"error": {"code": code, "message": message}}, status_code=status))
+    def error(
+        self, d: Dialect, role: str, message: str, *, status: int | None = None, code: str | None = None
+    ) -> Answer:
+        """An ErrorResponse as the dialect answers the error `role` (`missing_key`, `bad_request`, ...);
+        `status` and `code` override it (what a broken variant does)."""
+        answer = d.roles[role]
+        body = {"error": {"code": code or answer.code, "message": message}}
+        return Answer(JSONResponse(body, status_code=status or answer.status))
 
     def ok(self, d: Dialect) -> Response:
         return Response(status_code=200)
@@ -158,22 +171,24 @@ class ReferenceServer:
     def authenticate(self, request: Request, d: Dialect) -> None:
         keys = self.credentials(request, d)
         if not keys:
-            raise self.error(d, 403, "missing_key", "secret key is required")
+            raise self.error(d, "missing_key", "secret key is required")
         if self.settings.api_key in keys:
             return
         if any(key in self.settings.wrong_region_api_keys for key in keys):
-            raise self.error(d, 403, "wrong_region", "wrong region")
-        raise self.error(d, 403, "wrong_key", "secret key is not found")
+            raise self.error(d, "wrong_region", "wrong region")
+        if MALFORMED in keys:
+            raise self.error(d, "unreadable_key", f"the key must follow the {d.places[0].scheme} scheme")
+        raise self.error(d, "wrong_key", "secret key is not found")
 
     def find_event(self, event_id: str, d: Dialect) -> Event:
         event = self.events.get(event_id)
         if event is None:
-            raise self.error(d, 404, "unknown_event", "event not found")
+            raise self.error(d, "unknown_event", "event not found")
         return event
 
     def parse_body(self, raw: bytes, d: Dialect) -> dict[str, Any]:
         """The body as a JSON object; anything else is 400."""
-        bad = self.error(d, 400, "bad_request", "request body is not valid")
+        bad = self.error(d, "bad_request", "request body is not valid")
         if not raw or len(raw) > BODY_LIMIT:
             raise bad
         try:
@@ -185,8 +200,8 @@ class ReferenceServer:
         return value
 
     def validate(self, body: dict[str, Any], d: Dialect) -> None:
-        def bad(why: str) -> Answer:
-            return self.error(d, 400, "bad_request", why)
+        def bad(why: str, role: str = "bad_request") -> Answer:
+            return self.error(d, role, why)
 
         checks = {"string": lambda v: isinstance(v, str), "object": lambda v: isinstance(v, dict)}
         checks["boolean"] = lambda v: isinstance(v, bool)
@@ -194,10 +209,10 @@ class ReferenceServer:
             if name in body and not checks[kind](body[name]):
                 raise bad(f"{name} must be a {kind}")
         if not any(name in body for name in d.types):
-            raise bad(f"must provide one of: {', '.join(d.types)} to be updated")
+            raise bad(f"must provide one of: {', '.join(d.types)} to be updated", "empty_update")
         for name, limit in d.limits.items():
             if name in body and limit.exceeded_by(body[name]):
-                raise bad(f"{limit.describe()}")
+                raise bad(f"{limit.describe()}", "too_large")
 
     def update_of(self, body: dict[str, Any], d: Dialect) -> dict[str, Any]:
         """The known fields of a valid body, by their store names."""
@@ -205,11 +220,10 @@ class ReferenceServer:
 
     def check_mutable(self, event: Event, d: Dialect) -> None:
         if time.time() - event.timestamp > d.window:
-            status, code = d.expired_answer
-            raise self.error(d, status, code, "the event is past its update window and cannot be updated")
+            raise self.error(d, "expired_event", "the event is past its update window and cannot be updated")
         if event.not_ready_for > 0:
             event.not_ready_for -= 1
-            raise self.error(d, 409, "not_ready", "resource is not mutable yet, try again")
+            raise self.error(d, "not_ready", "resource is not mutable yet, try again")
 
     def apply(self, event: Event, update: dict[str, Any]) -> None:
         event.values.update(update)

@@ -81,6 +81,11 @@ def _add(variant: Variant) -> None:
 KNOWN_GAPS: dict[str, str] = {}
 
 
+def answer_of(d, role: str, status: int | None = None, code: str | None = None) -> tuple[int, str]:
+    """(status, code) the dialect answers the error `role` with, unless a variant says otherwise."""
+    return status or d.roles[role].status, code or d.roles[role].code
+
+
 def load_all() -> dict[str, Variant]:
     from tests.variants import auth, body, controls, coverage, request_id, response, semantics, transport  # noqa: F401
 

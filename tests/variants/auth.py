@@ -32,7 +32,7 @@ class MissingKeyWrongCode(ReferenceServer):
 
     def authenticate(self, request, d):
         if not self.credentials(request, d):
-            raise self.error(d, 403, "wrong_key", "secret key is not found")
+            raise self.error(d, "wrong_key", "secret key is not found")
         super().authenticate(request, d)
 
 
@@ -68,7 +68,7 @@ class WrongKeyMissingCode(ReferenceServer):
     def authenticate(self, request, d):
         keys = self.credentials(request, d)
         if keys and self.settings.api_key not in keys and not set(keys) & set(self.settings.wrong_region_api_keys):
-            raise self.error(d, 403, "missing_key", "secret key is required")
+            raise self.error(d, "missing_key", "secret key is required")
         super().authenticate(request, d)
 
 
@@ -79,7 +79,7 @@ class WrongKeyEchoed(ReferenceServer):
     def authenticate(self, request, d):
         keys = self.credentials(request, d)
         if keys and self.settings.api_key not in keys and not set(keys) & set(self.settings.wrong_region_api_keys):
-            raise self.error(d, 403, "missing_key", f"secret key {keys[0]!r} is required")
+            raise self.error(d, "missing_key", f"secret key {keys[0]!r} is required")
         super().authenticate(request, d)
 
 
@@ -139,7 +139,7 @@ class WrongRegionNotFound(ReferenceServer):
     def authenticate(self, request, d):
         keys = self.credentials(request, d)
         if keys and self.settings.api_key not in keys:
-            raise self.error(d, 403, "wrong_key", "secret key is not found")
+            raise self.error(d, "wrong_key", "secret key is not found")
         super().authenticate(request, d)
 
 

@@ -9,7 +9,7 @@ from tests.variants import mutant
 
 
 def _bad(server, d, why):
-    return server.error(d, 400, "bad_request", why)
+    return server.error(d, "bad_request", why)
 
 
 def _first(d, kind):

@@ -10,27 +10,28 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import JSONResponse
 
 from fpjs_conformance.refserver import Answer, ReferenceServer
-from tests.variants import control
+from tests.variants import answer_of, control
 
 
 @control("different-wording")
 class DifferentWording(ReferenceServer):
     """Error messages in other words."""
 
-    def error(self, d, status, role, message):
-        return super().error(d, status, role, f"[{d.codes.get(role, role)}] something else entirely")
+    def error(self, d, role, message, *, status=None, code=None):
+        shown = answer_of(d, role, status, code)[1]
+        return super().error(d, role, f"[{shown}] something else entirely", status=status, code=code)
 
 
 @control("messages-with-links")
 class MessagesWithLinks(ReferenceServer):
     """Long messages that carry suggestions, links and quotes (as v4's do)."""
 
-    def error(self, d, status, role, message):
+    def error(self, d, role, message, *, status=None, code=None):
         text = (
             f'{message}. Suggestion: check the "{role}" docs at https://docs.fingerprint.com/reference/errors#{role} '
             "or contact support@fingerprint.com <support>; trace id 7f3a\u2026"
         )
-        return super().error(d, status, role, text)
+        return super().error(d, role, text, status=status, code=code)
 
 
 EXTRA_HEADERS = {"X-Request-Id": "ctl-0001", "Cache-Control": "no-store", "Vary": "Authorization, Auth-API-Key"}
@@ -40,8 +41,8 @@ EXTRA_HEADERS = {"X-Request-Id": "ctl-0001", "Cache-Control": "no-store", "Vary"
 class ExtraHeadersCharset(ReferenceServer):
     """Extra response headers, and `charset=utf-8` on the JSON content type."""
 
-    def error(self, d, status, role, message):
-        response = super().error(d, status, role, message).response
+    def error(self, d, role, message, *, status=None, code=None):
+        response = super().error(d, role, message, status=status, code=code).response
         response.headers.update({**EXTRA_HEADERS, "Content-Type": "application/json; charset=utf-8"})
         return Answer(response)
 
@@ -107,7 +108,7 @@ class RateLimited(ReferenceServer):
         self.bucket = TokenBucket(rate=40, capacity=40)
 
     def limited(self, d, retry_after: bool):
-        body = {"error": {"code": d.codes["rate_limited"], "message": "rate limit exceeded"}}
+        body = {"error": {"code": answer_of(d, "rate_limited")[1], "message": "rate limit exceeded"}}
         return JSONResponse(body, status_code=429, headers={"Retry-After": "1"} if retry_after else None)
 
     async def update(self, request, d):

@@ -12,7 +12,7 @@ from tests.variants.body import depth
 
 
 def _bad(server, d, why):
-    return server.error(d, 400, "bad_request", why)
+    return server.error(d, "bad_request", why)
 
 
 def _strings(body, d):

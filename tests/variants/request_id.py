@@ -27,7 +27,7 @@ class UnknownIdBadRequest(ReferenceServer):
 
     def find_event(self, event_id, d):
         if event_id not in self.events:
-            raise self.error(d, 400, "bad_request", "event id is not valid")
+            raise self.error(d, "bad_request", "event id is not valid")
         return super().find_event(event_id, d)
 
 
@@ -67,4 +67,4 @@ class ExpiredAccepted(ReferenceServer):
     def check_mutable(self, event, d):
         if event.not_ready_for > 0:
             event.not_ready_for -= 1
-            raise self.error(d, 409, "not_ready", "resource is not mutable yet, try again")
+            raise self.error(d, "not_ready", "resource is not mutable yet, try again")

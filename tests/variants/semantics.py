@@ -4,7 +4,7 @@ do not give the same outcome."""
 from starlette.responses import JSONResponse
 
 from fpjs_conformance.refserver import ReferenceServer
-from tests.variants import mutant
+from tests.variants import answer_of, mutant
 
 
 @mutant("update-not-stored", "UE-SEM-01", "UE-SEM-02", "UE-SEM-03")
@@ -68,7 +68,7 @@ class RepeatRejected(ReferenceServer):
         seen = self.__dict__.setdefault("applied", set())
         key = (d.version, request.path_params["event_id"], await request.body())
         if key in seen:
-            return self.error(d, 400, "bad_request", "this update was already applied").response
+            return self.error(d, "bad_request", "this update was already applied").response
         response = await super().update(request, d)
         if response.status_code == 200:
             seen.add(key)
@@ -84,7 +84,7 @@ class RepeatErrorBody(ReferenceServer):
         seen = self.__dict__.setdefault("answered", set())
         key = (d.version, request.path_params["event_id"], await request.body())
         if response.status_code == 200 and key in seen:
-            return JSONResponse({"error": {"code": d.codes["bad_request"], "message": "already applied"}})
+            return JSONResponse({"error": {"code": answer_of(d, "bad_request")[1], "message": "already applied"}})
         if response.status_code == 200:
             seen.add(key)
         return response

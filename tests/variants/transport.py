@@ -9,7 +9,7 @@ end when the client gives up (its request timeout), so a stopped server never wa
 from starlette.responses import JSONResponse
 
 from fpjs_conformance.refserver import Answer, ReferenceServer
-from tests.variants import mutant
+from tests.variants import answer_of, mutant
 
 
 async def until_disconnect(receive) -> None:
@@ -115,5 +115,5 @@ class Endless429(ReferenceServer):
             self.authenticate(request, d)
         except Answer as answer:
             return answer.response
-        body = {"error": {"code": d.codes["rate_limited"], "message": "too many requests"}}
+        body = {"error": {"code": answer_of(d, "rate_limited")[1], "message": "too many requests"}}
         return JSONResponse(body, status_code=429, headers={"Retry-After": "1"})

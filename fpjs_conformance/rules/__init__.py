@@ -1,0 +1,45 @@
+"""Each clause's rule, in the module of its family: the one place a clause id is written in code.
+
+A family module (`auth`, `body`, `ids`, `left_open`, `semantics`, `transient`, `responses`,
+`transport`) declares its clauses with `registry.clause(...)` and, next to each, what the clause
+needs: its coverage cases (`@cases`, built from a `Table`), its random examples (`@explores`), its
+checks (`@check`, `universal=True` for those every response gets). The oracle asks the families
+what a request's answer may be (`auth.assess`, `body.fault`, `ids.fault`); `coverage` walks every
+family's cases; the contract test of a clause asks its rule what it needs and what to explore.
+
+Importing this package loads every family, in the order the coverage table runs their cases and
+the checks judge a response.
+"""
+
+from fpjs_conformance.clauses import catalogue
+from fpjs_conformance.registry import CASE_MAKERS, RULES, UNIVERSAL, check_functions, get
+from fpjs_conformance.rules import (
+    auth,
+    body,
+    ids,
+    left_open,
+    responses,
+    semantics,
+    transient,
+    transport,
+)
+
+_missing = sorted(set(catalogue()) - set(RULES))
+if _missing:
+    raise KeyError(f"clauses without a rule in fpjs_conformance/rules: {', '.join(_missing)}")
+
+__all__ = [
+    "CASE_MAKERS",
+    "RULES",
+    "UNIVERSAL",
+    "auth",
+    "body",
+    "check_functions",
+    "get",
+    "ids",
+    "left_open",
+    "responses",
+    "semantics",
+    "transient",
+    "transport",
+]
