@@ -88,7 +88,9 @@ DOCUMENTED = ""  # a Credential's spelling as the document gives it
 class Credential:
     """One key in one place, and how it is spelled on the wire.
 
-    `name_case`: "" the documented header name, or "lower"/"upper". `scheme`: "" the documented
+    `name_case`: "" the documented header name, or "lower"/"upper". `name`: "" the place's own
+    header or query parameter name, or another (a near miss of it: then the key is in no place the
+    document names). `scheme`: "" the documented
     scheme (if the place has one), None the bare key without a scheme, or another word
     ("bearer", "Basic") in its place. `separator`: what goes between the scheme and the key (one
     space is the only one HTTP's grammar allows here).
@@ -99,13 +101,16 @@ class Credential:
     name_case: str = DOCUMENTED
     scheme: str | None = DOCUMENTED
     separator: str = " "
+    name: str = DOCUMENTED
 
     @property
     def as_documented(self) -> bool:
-        return self.name_case == DOCUMENTED and self.scheme == DOCUMENTED and self.separator == " "
+        return self.name_case == self.name == DOCUMENTED and self.scheme == DOCUMENTED and self.separator == " "
 
     def describe(self) -> str:
         how = []
+        if self.name:
+            how.append(f"under the name {printable(self.name)!r}")
         if self.name_case:
             how.append(f"name in {self.name_case} case")
         if self.scheme is None:
@@ -206,6 +211,9 @@ class Request:
     content_type: str | None = "application/json"
     extra_query: tuple[tuple[str, str], ...] = ()
     extra_headers: tuple[tuple[str, str], ...] = ()
+    # How the client shapes the optional headers it sends by default (Accept, Accept-Encoding,
+    # User-Agent, Connection): (name, value) sends that value, (name, None) leaves the header out.
+    headers_as: tuple[tuple[str, str | None], ...] = ()
 
     def fingerprint(self) -> tuple:
         """What makes two requests the same on the wire (bodies compared as bytes)."""
@@ -217,7 +225,13 @@ class Request:
             self.content_type,
             self.extra_query,
             self.extra_headers,
+            self.headers_as,
         )
+
+    def describe_headers(self) -> str:
+        """The optional headers as shaped, in words ("" when sent as the suite's client sends them)."""
+        parts = [f"no {name}" if value is None else f"{name}: {value}" for name, value in self.headers_as]
+        return ", ".join(parts)
 
     def __repr__(self) -> str:
         return (
@@ -253,6 +267,8 @@ class Exchange:
     def describe_request(self) -> str:
         req = self.request
         head = f"{self.method} {self.path} [{req.credentials.describe()}]"
+        if req.headers_as:
+            head += f" [{req.describe_headers()}]"
         if req.op == READ:
             return head
         return f"{head} ({req.content_type or 'no Content-Type'}) {req.body.describe(80)}"

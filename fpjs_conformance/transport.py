@@ -177,6 +177,7 @@ class Built:
     shown_url: str
     shown_headers: dict[str, str]
     body: bytes | None
+    omit: tuple[str, ...] = ()  # default headers of the client left out of this request
 
 
 class Transport:
@@ -226,7 +227,8 @@ class Transport:
     # -- building ---------------------------------------------------------------------------------
     def _key_header(self, place: KeyPlace, cred: Credential) -> tuple[str, str, str]:
         """(header name, real value, replay value) for a key in a header place."""
-        name = {"lower": place.field.lower(), "upper": place.field.upper()}.get(cred.name_case, place.field)
+        field = cred.name or place.field
+        name = {"lower": field.lower(), "upper": field.upper()}.get(cred.name_case, field)
         real, shown = self.secrets.value(cred.key)
         word = place.scheme if cred.scheme == "" else cred.scheme
         if not word:
@@ -247,8 +249,9 @@ class Transport:
             place = p.place(cred.place)
             if place.location == "query":
                 real, shown = self.secrets.value(cred.key)
-                query.append((place.field, real))
-                shown_query.append(f"{place.field}={shown}")
+                name = cred.name or place.field
+                query.append((name, real))
+                shown_query.append(f"{quote(name, safe='')}={shown}")
             else:
                 name, real, shown = self._key_header(place, cred)
                 headers[name], shown_headers[name] = real, shown
@@ -259,10 +262,17 @@ class Transport:
             headers[name] = shown_headers[name] = value
         if request.content_type and not read:
             headers["Content-Type"] = shown_headers["Content-Type"] = request.content_type
+        omit = []
+        for name, value in request.headers_as:
+            if value is None:
+                omit.append(name)
+            else:
+                headers[name] = shown_headers[name] = value
         url = self.base_url + path + (("?" + urlencode(query)) if query else "")
         shown_url = self.shown_base_url + path + (("?" + "&".join(shown_query)) if shown_query else "")
         method = p.read_back_method if read else p.update_method
-        return Built(method, url, headers, shown_url, shown_headers, None if read else request.body.encode())
+        body = None if read else request.body.encode()
+        return Built(method, url, headers, shown_url, shown_headers, body, tuple(omit))
 
     def curl(self, built: Built) -> str:
         """A replay line; `${FPJS_API_KEY}` is expanded by the shell, so it must be exported."""
@@ -272,6 +282,8 @@ class Transport:
         parts.append(_dq(built.shown_url))
         for name, value in built.shown_headers.items():
             parts += ["-H", _dq(f"{name}: {value}")]
+        for name in built.omit:  # `-H "Name:"` leaves out a header curl would send
+            parts += ["-H", _dq(f"{name}:")]
         if built.body is not None:
             parts += ["--data-binary", _shell_bytes(built.body)]
         return " ".join(parts)
@@ -317,6 +329,8 @@ class Transport:
             request = self._client.build_request(
                 built.method, built.url, headers=built.headers, content=built.body, timeout=timeout
             )
+            for name in built.omit:
+                request.headers.pop(name, None)
             response = self._client.send(request, stream=True)
             try:
                 ex.status = response.status_code
