@@ -28,6 +28,7 @@ class Violation(AssertionError):
         self.exchange = exchange
         self.check = ""  # the check function that raised it, set by @check
         self.version = exchange.version if exchange else ""
+        self.cause: Exchange | None = None  # an earlier accepted write that likely caused it
         super().__init__(self.summary())
 
     def summary(self) -> str:

@@ -67,12 +67,16 @@ def reckon(target: Target, clause_id: str) -> None:
 
 
 def settle(target: Target, clause_id: str) -> None:
-    """Skip with the reason when nothing at all informed the clause (the budget, or nothing to send)."""
+    """Skip with the reason when the clause was not judged as planned: the budget cut its coverage cases,
+    or nothing at all informed it. A test passes only when its clause was exercised as designed."""
     tally = target.ledger.clauses.get(clause_id)
+    if target.timed_out:
+        pytest.skip(f"not judged: {target.timed_out}")
+    if target.unreachable and not (tally and tally.exercised):
+        pytest.fail(f"{clause_id} was not exercised: {target.unreachable}", pytrace=False)
+    if tally is not None and tally.covered < tally.planned:
+        cut = tally.planned - tally.covered
+        pytest.skip(f"the request budget was spent before {cut} of {clause_id}'s {tally.planned} coverage cases")
     if tally is not None and tally.exercised:
         return
-    if target.unreachable:
-        pytest.fail(f"{clause_id} was not exercised: {target.unreachable}", pytrace=False)
-    if tally is not None and tally.planned and not tally.covered:
-        pytest.skip(f"the request budget was spent before {clause_id}'s cases were sent")
     pytest.skip(f"{clause_id} was not exercised: no request of this run informed it")

@@ -74,11 +74,19 @@ class Profile:
         return [d for cid, d in sorted(self.deviations.items()) if passed.get(cid, 0) > 0 and cid not in hit]
 
 
+MAX_FILE = 1024 * 1024  # bytes read of a known-deviations file at most (a device or a huge file is refused)
+
+
 def load(path: Path = DEFAULT_PATH, known_clauses: Iterable[str] | None = None) -> dict[str, Profile]:
     """Every profile in `path`, checked: unknown keys, clauses and non-date `expires` are errors."""
     try:
+        if not Path(path).is_file():
+            raise DeviationError(f"{path}: not a regular file")
         with Path(path).open("rb") as fh:
-            raw = tomllib.load(fh)
+            data = fh.read(MAX_FILE + 1)
+        if len(data) > MAX_FILE:
+            raise DeviationError(f"{path}: larger than {MAX_FILE} bytes; not a known-deviations file")
+        raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DeviationError(f"{path}: not valid TOML (UTF-8 text): {exc}") from None
     except OSError as exc:

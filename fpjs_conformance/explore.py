@@ -21,7 +21,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky, Unsatisfiable
 
 from fpjs_conformance import checks
-from fpjs_conformance.transport import BudgetSpent
+from fpjs_conformance.transport import BudgetSpent, RunTimedOut
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,14 @@ def explore(
     found: list[AssertionError] = []
 
     def explore_clause(drawn) -> None:
+        if target.timed_out:
+            reject()
         try:
             step(target, drawn)
         except BudgetSpent:
+            reject()
+        except RunTimedOut as exc:  # the run's deadline: no more examples, the clause is not judged
+            target.timed_out = str(exc)
             reject()
         except (checks.Violation, checks.Violations) as failure:
             found.append(failure)

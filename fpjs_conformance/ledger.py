@@ -48,6 +48,9 @@ def violation_record(v: Violation, test: str = "") -> dict[str, Any]:
     }
     if v.exchange is not None:
         out.update(exchange_record(v.exchange))
+    if v.cause is not None:
+        out["cause"] = exchange_record(v.cause)
+        out["curl"] = f"{v.cause.curl}; {out.get('curl', '')}"  # the likely cause first, then what failed
     return out
 
 

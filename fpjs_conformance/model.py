@@ -256,6 +256,7 @@ class Exchange:
     curl: str = ""
     version: str = ""
     stray_after: Exchange | None = field(default=None, repr=False)  # an earlier answer that left stray bytes
+    dropped: Exchange | None = field(default=None, repr=False)  # this request's first try, closed unanswered
     _parsed: tuple[bytes, Any] | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import os
 import re
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from fpjs_conformance import profile as profiles
-from fpjs_conformance.transport import is_loopback, split_userinfo
+from fpjs_conformance.transport import is_loopback, split_userinfo, tls_context
 
 # (option, environment variable, help); aliases below.
 OPTIONS = [
@@ -46,6 +47,12 @@ OPTIONS = [
     ("--ca-bundle", "FPJS_CA_BUNDLE", "PEM file of CA certificates for a private TLS target"),
     ("--deviations", "FPJS_DEVIATIONS", "known-deviations profile to apply (default: chosen by base URL)"),
     ("--deviations-file", "FPJS_DEVIATIONS_FILE", "known-deviations file (default: the one in contracts/)"),
+    (
+        "--restore-from",
+        "FPJS_RESTORE_FROM",
+        "a journal (reports/restore.json) of a run that did not finish: put its event's original values back, "
+        "judge nothing",
+    ),
 ]
 ALIASES = {"--request-id": ("--event-id", "FPJS_EVENT_ID"), "--expired-request-id": ("--expired-event-id", None)}
 FLAGS = [
@@ -57,6 +64,11 @@ FLAGS = [
 ]
 SECRET_OPTIONS = ("api_key", "wrong_region_api_key")
 LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
+MAX_REQUEST_TIMEOUT = 3600.0  # seconds: bounds past which timers overflow and a run never ends
+MAX_RUN_TIMEOUT = 7 * 86400.0
+# The restore's requests (read, write back, read again), each with its 429 retries: kept back from
+# --max-requests, and only they may use it.
+RESTORE_RESERVE = 3 * (1 + 5)
 KEY_SHAPE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a header or URL can carry as is
 
 
@@ -73,12 +85,12 @@ class Options:
     """The parsed, validated command line."""
 
     versions: tuple[str, ...]
-    base_urls: dict[str, str] | None  # version -> base URL (None: the bundled server)
-    api_key: str | None
+    base_urls: dict[str, str] | None = field(repr=False)  # version -> base URL (None: the bundled server)
+    api_key: str | None = field(repr=False)
     request_id: str | None
     expired_request_id: str | None
     not_ready_request_id: str | None
-    wrong_region_api_key: str | None
+    wrong_region_api_key: str | None = field(repr=False)
     report_dir: Path
     rate_limit: float | None
     timeout: float
@@ -93,6 +105,8 @@ class Options:
     no_restore: bool
     region: str | None = None
     userinfo: str | None = field(default=None, repr=False)
+    baseline_snapshot: dict | None = field(default=None, repr=False)  # the baseline, read before anything is written
+    restore_from: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -102,6 +116,8 @@ class Options:
         """The options as the reports show them: secrets redacted, paths as text."""
         out = {}
         for name, value in vars(self).items():
+            if name == "baseline_snapshot":
+                continue
             if name in SECRET_OPTIONS or name == "userinfo":
                 value = "[redacted]" if value else None
             elif name == "base_urls" and value:
@@ -120,11 +136,14 @@ def parse(get, invocation_dir: Path) -> Options:
     base_url = get("base_url")
     if region and base_url:
         raise OptionError("give --base-url or --region, not both (FPJS_BASE_URL and FPJS_REGION count too)")
+    if base_url:
+        check_base_url(base_url)
     versions = _versions(get("api_version"), base_url)
     base_urls = _base_urls(base_url, region, versions)
     userinfo = None
     if base_urls:
         userinfo = split_userinfo(next(iter(base_urls.values())))[1]
+        _check_userinfo(userinfo, versions)
     api_key, wrong_region = get("api_key"), get("wrong_region_api_key")
     for flag, key in (("--api-key", api_key), ("--wrong-region-api-key", wrong_region)):
         if key is not None and not KEY_SHAPE.fullmatch(key):
@@ -147,13 +166,23 @@ def parse(get, invocation_dir: Path) -> Options:
             raise OptionError(
                 f"{flag} {shown!r} is not a plain event id (letters, digits, '.', '_', '-'; at most 64 characters)"
             )
-    timeout = positive(get("request_timeout") or "10", "--request-timeout")
-    run_timeout = positive(get("run_timeout") or "1800", "--run-timeout")
+    if base_urls is None:
+        # The bundled server has its own key and events: a key or an event id means a real target was meant.
+        given = [f for f, v in (("--api-key", api_key), ("--wrong-region-api-key", wrong_region), *ids.items()) if v]
+        if given:
+            raise OptionError(
+                f"{' and '.join(given)} given (by option or FPJS_* environment variable) but no target: pass "
+                "--base-url or --region (FPJS_BASE_URL / FPJS_REGION), or unset them to test the bundled "
+                "reference server; no request was sent"
+            )
+    timeout = positive(get("request_timeout") or "10", "--request-timeout", MAX_REQUEST_TIMEOUT)
+    run_timeout = positive(get("run_timeout") or "1800", "--run-timeout", MAX_RUN_TIMEOUT)
     rate = rate_limit(get("rate_limit"), None if base_urls is None else next(iter(base_urls.values())))
     if rate is not None and 1.0 / rate > run_timeout:
         raise OptionError(
             f"--rate-limit {get('rate_limit')} cannot send even one request within --run-timeout={run_timeout:g}s"
         )
+    no_restore = bool(get("no_restore"))
     max_requests = get("max_requests")
     if max_requests is not None:
         max_requests = _count(max_requests, "--max-requests")
@@ -161,18 +190,19 @@ def parse(get, invocation_dir: Path) -> Options:
     if require not in ("", "all", "none"):
         raise OptionError(f"--require must be 'all' or 'none' (got {get('require')!r})")
     if base_urls is not None:
-        missing = [o for o, v in (("--api-key", api_key), ("--request-id", ids["--request-id"])) if not v]
+        needed = (("--api-key", api_key),) if get("restore_from") else (("--api-key", api_key), *list(ids.items())[:1])
+        missing = [o for o, v in needed if not v]
         if missing:
             raise OptionError(
                 f"a remote target ({split_userinfo(next(iter(base_urls.values())))[0]}) needs {' and '.join(missing)} "
                 "(or FPJS_API_KEY / FPJS_REQUEST_ID); no request was sent"
             )
+    restore_from = _journal_path(get("restore_from"), invocation_dir)
     ca_bundle = get("ca_bundle")
-    if ca_bundle and not Path(ca_bundle).is_file():
-        raise OptionError(f"--ca-bundle {ca_bundle!r} is not a file")
+    if ca_bundle:
+        _check_ca_bundle(ca_bundle)
     baseline = get("baseline")
-    if baseline and not Path(baseline).is_file():
-        raise OptionError(f"--baseline {baseline!r} is not a file (an earlier run's reports/behaviour.json)")
+    snapshot = _baseline(Path(baseline)) if baseline else None
     if get("fail_on_drift") and not baseline:
         raise OptionError("--fail-on-drift needs --baseline (an earlier run's reports/behaviour.json)")
     report_dir = Path(get("report_dir") or "reports")
@@ -197,10 +227,56 @@ def parse(get, invocation_dir: Path) -> Options:
         ca_bundle=ca_bundle,
         deviations=get("deviations"),
         deviations_file=get("deviations_file"),
-        no_restore=bool(get("no_restore")),
+        no_restore=no_restore,
         region=region,
         userinfo=userinfo,
+        baseline_snapshot=snapshot,
+        restore_from=restore_from,
     )
+
+
+def _journal_path(option: str | None, invocation_dir: Path) -> Path | None:
+    if not option:
+        return None
+    path = Path(option) if Path(option).is_absolute() else invocation_dir / option
+    if not path.is_file():
+        raise OptionError(f"--restore-from {str(path)!r} is not a file (a run's reports/restore.json)")
+    return path
+
+
+def _check_userinfo(userinfo: str | None, versions: tuple[str, ...]) -> None:
+    """A `user:password@` in the base URL goes on the wire as `Authorization: Basic`: it cannot work where
+    that header carries the key."""
+    if userinfo is None:
+        return
+    for version in versions:
+        if any(p.field == profiles.HTTP_AUTH_HEADER for p in profiles.load(version).key_places):
+            raise OptionError(
+                f"--base-url carries a user:password, which would go as Authorization: Basic, but {version} takes "
+                f"the key in the {profiles.HTTP_AUTH_HEADER} header: drop the user:password (a proxy that needs "
+                "one cannot front this version); no request was sent"
+            )
+
+
+def _check_ca_bundle(path: str) -> None:
+    if not Path(path).is_file():
+        raise OptionError(f"--ca-bundle {path!r} is not a file")
+    try:
+        tls_context(path)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise OptionError(f"--ca-bundle {path!r} holds no usable PEM certificate ({exc}); nothing sent") from None
+
+
+def _baseline(path: Path) -> dict:
+    """The baseline, read and checked once, before any report is written (a run replaces behaviour.json)."""
+    from fpjs_conformance import behaviour
+
+    if not path.is_file():
+        raise OptionError(f"--baseline {str(path)!r} is not a file (an earlier run's reports/behaviour.json)")
+    try:
+        return behaviour.load(path)
+    except ValueError as exc:
+        raise OptionError(f"{exc}; no request was sent") from None
 
 
 def _versions(option: str | None, base_url: str | None) -> tuple[str, ...]:
@@ -236,7 +312,6 @@ def _base_urls(base_url: str | None, region: str | None, versions: tuple[str, ..
         return {v: profiles.load(v).servers[region] for v in versions}
     if not base_url:
         return None
-    check_base_url(base_url)
     url = base_url.rstrip("/")
     if len(versions) == 1:
         return {versions[0]: url}
@@ -249,14 +324,15 @@ def _base_urls(base_url: str | None, region: str | None, versions: tuple[str, ..
 
 def check_base_url(url: str) -> None:
     """An http(s) URL with a host, a valid port, a bracketed IPv6 literal, and no query or fragment."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise OptionError(f"--base-url must start with http:// or https:// (got {url!r})")
     try:
+        parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as exc:
-        hint = " (an IPv6 address goes in brackets: http://[::1]:8080)" if parts.netloc.count(":") > 1 else ""
-        raise OptionError(f"--base-url {url!r} has no valid port: {exc}{hint}") from None
+        netloc = url.split("://", 1)[-1].split("/", 1)[0]
+        hint = " (an IPv6 address goes in brackets: http://[::1]:8080)" if netloc.count(":") > 1 else ""
+        raise OptionError(f"--base-url {url!r} has no valid host and port: {exc}{hint}") from None
+    if parts.scheme not in ("http", "https"):
+        raise OptionError(f"--base-url must start with http:// or https:// (got {url!r})")
     if not parts.hostname:
         raise OptionError(f"--base-url {url!r} names no host")
     if parts.query or parts.fragment or url.rstrip("/").endswith(("?", "#")):
@@ -273,14 +349,16 @@ def rate_limit(option: str | None, base_url: str | None) -> float | None:
     return positive(option.strip().lower().removesuffix("/s"), "--rate-limit")
 
 
-def positive(text: str, option: str) -> float:
-    """A finite number above zero (nan and inf are not)."""
+def positive(text: str, option: str, most: float | None = None) -> float:
+    """A finite number above zero (nan and inf are not), at most `most`."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
     if not (math.isfinite(value) and value > 0):
         raise OptionError(f"{option} must be a positive, finite number (got {text!r})")
+    if most is not None and value > most:
+        raise OptionError(f"{option} must be at most {most:g} seconds (got {text!r})")
     return value
 
 

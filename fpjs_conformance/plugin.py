@@ -19,14 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from fpjs_conformance import clauses, options, reporting
+from fpjs_conformance import clauses, options, redact, reporting
+from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Violation, Violations
 from fpjs_conformance.explore import RUN_PROFILES, Exploration
+from fpjs_conformance.preflight import most_requests
 from fpjs_conformance.redact import ScrubbingStream, scrub
 from fpjs_conformance.runstate import PACKAGE, RUN, Exit, clause_of, rerun_line, version_of
 from fpjs_conformance.session import Run
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
-from fpjs_conformance.transport import RunTimedOut
+from fpjs_conformance.transport import RunTimedOut, split_userinfo
 
 pytest_plugins = ["fpjs_conformance.gate"]
 # Cheap, broad probes first; the clauses every response informs last, so their verdict covers the whole run.
@@ -61,6 +63,14 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
             settings.get_profile(name)
         except InvalidArgument:
             settings.register_profile(name, settings.get_profile("default"))
+    asked = config.getoption("hypothesis_profile", None)
+    if asked:
+        try:
+            settings.get_profile(asked)
+        except InvalidArgument:
+            raise pytest.UsageError(
+                f"--hypothesis-profile {asked!r} is not a registered profile (the suite's: {', '.join(RUN_PROFILES)})"
+            ) from None
 
 
 @pytest.hookimpl(trylast=True)
@@ -76,7 +86,20 @@ def pytest_configure(config: pytest.Config) -> None:
             clauses.check_pointers(version)
     except (options.OptionError, clauses.CatalogueError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    name = config.getoption("hypothesis_profile", None) or os.environ.get("FPJS_HYPOTHESIS_PROFILE") or "default"
+    if opts.max_requests is not None and opts.max_requests < least_requests(opts):
+        raise pytest.UsageError(
+            f"--max-requests {opts.max_requests} is too small: the preflight and the restore's reserve alone may "
+            f"take {least_requests(opts)} (for {', '.join(opts.versions)}); no request was sent"
+        )
+    from_env = os.environ.get("FPJS_HYPOTHESIS_PROFILE")
+    if from_env and from_env not in RUN_PROFILES:
+        raise pytest.UsageError(f"FPJS_HYPOTHESIS_PROFILE {from_env!r} is not one of {', '.join(RUN_PROFILES)}")
+    if _contract_tests_asked(config) and _in_several_processes(config):
+        raise pytest.UsageError(
+            "the contract suite runs in one process (one designated event, one restore, one set of reports): "
+            "drop -n (or addopts -n) for it, or pass -p no:xdist; no request was sent"
+        )
+    name = config.getoption("hypothesis_profile", None) or from_env or "default"
     profile = RUN_PROFILES.get(name, RUN_PROFILES["default"])
     seed = config.getoption("hypothesis_seed", None)
     if not profile.derandomize and seed is None:
@@ -95,6 +118,42 @@ def pytest_configure(config: pytest.Config) -> None:
     if reporter is not None:  # everything pytest prints goes through the scrubber (--full-trace locals too)
         writer = reporter._tw
         writer._file = ScrubbingStream(writer._file, run.secrets)
+    redact.scrub_logging(run.secrets)  # --log-file, --log-cli, caplog: httpx logs every URL it requests
+    redact.scrub_reprs(run.secrets)  # pytest shortens reprs (locals, arguments): a key must not be cut in two
+    tracer = config.trace.root
+    if getattr(tracer, "_writer", None) is not None:  # --debug's file
+        tracer.setwriter(redact.ScrubbingStream(_Writes(tracer._writer), run.secrets).write)
+
+
+def least_requests(opts: options.Options) -> int:
+    """The fewest requests a run can be judged in: every version's preflight, and the restore's reserve."""
+    preflights = sum(most_requests(profiles.load(v)) for v in opts.versions)
+    return preflights + (0 if opts.no_restore else options.RESTORE_RESERVE)
+
+
+class _Writes:
+    """A write function as a stream (for the scrubbing stream)."""
+
+    def __init__(self, write):
+        self.write = write
+
+
+def _contract_tests_asked(config: pytest.Config) -> bool:
+    """Whether the paths pytest was given hold the contract tests (the installed or the cloned contracts/)."""
+    from importlib import resources
+
+    contracts = Path(str(resources.files(f"{PACKAGE}.contracts"))).resolve()
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0])
+        path = (path if path.is_absolute() else Path(config.invocation_params.dir) / path).resolve()
+        if path == contracts or contracts in path.parents or path in contracts.parents:
+            return True
+    return False
+
+
+def _in_several_processes(config: pytest.Config) -> bool:
+    workers = config.getoption("numprocesses", None)
+    return bool(workers) and workers not in (0, "0") and getattr(config, "workerinput", None) is None
 
 
 # -- collection -------------------------------------------------------------------------------------
@@ -106,6 +165,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if RUN not in config.stash:
+        return
+    if config.stash[RUN].options.restore_from is not None:  # only the restore: nothing is judged
+        contract = [item for item in items if clause_of(item) is not None]
+        if contract:
+            config.hook.pytest_deselected(items=contract)
+            items[:] = [item for item in items if clause_of(item) is None]
         return
     known = clauses.catalogue()
     keep, dropped = [], []
@@ -145,13 +210,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         cid, version = clause_of(item), version_of(item)
         if cid and version:
             run.selected.setdefault(version, set()).add(cid)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if run.options.restore_from is not None and getattr(config, "workerinput", None) is None:
+        run.start()  # the restore runs at the end of the session, whatever else was collected
+        if reporter is not None:
+            reporter.write_line(f"fpjs: restoring the designated event from {run.options.restore_from}")
+        return
     if run.selected and getattr(config, "workerinput", None) is None:
         try:  # the contract suite will run: its report folder must take files before the first request
             reporting.write_placeholder(run.options.report_dir)
         except OSError as exc:
             raise pytest.UsageError(f"--report-dir {run.options.report_dir}: cannot write there ({exc})") from None
         run.plans_ahead = run.estimate()
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"fpjs: target: {describe_target(run)}")
         for version, plan in run.plans_ahead.items():
             when = plan.get("seconds_at_rate_limit")
             took = f" at {run.options.rate_limit:g}/s: about {_duration(when)}" if when is not None else ""
@@ -159,6 +231,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             line = f"fpjs [{version}]: at most {plan['at_most']} requests ({table}){took}"
             if reporter is not None:
                 reporter.write_line(line)
+
+
+def describe_target(run: Run) -> str:
+    """What the run judges, in one line: the bundled server or each version's base URL."""
+    o = run.options
+    if o.embedded:
+        return f"bundled reference server ({', '.join(o.versions)}): no --base-url or --region was given"
+    urls = {v: split_userinfo(u)[0] for v, u in o.base_urls.items()}
+    return ", ".join(f"{u} ({v})" for v, u in urls.items())
 
 
 def _duration(seconds: float) -> str:
@@ -169,31 +250,43 @@ def _duration(seconds: float) -> str:
 # -- the target -----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def target(api_version: str, request: pytest.FixtureRequest) -> Target:
-    """The server under test for one API version, ready to send to (preflight and coverage table done)."""
+    """The server under test for one API version, ready to send to (preflight and coverage table done).
+    A version that cannot be judged (not served, a setup problem) skips its tests with the one line why."""
     run = request.config.stash[RUN]
     try:
-        return run.target(api_version)
+        prepared = run.target(api_version)
     except SetupProblem as exc:
-        stop(run, f"setup problem ({api_version}): {exc}", Exit.SETUP)
-    except TargetUnreachable as exc:
-        stop(run, f"[{api_version}] {exc}", Exit.VIOLATED)
-    except RunTimedOut as exc:
-        stop(run, f"{exc} (--run-timeout={run.options.run_timeout:g}s); stopped", Exit.VIOLATED)
-    raise AssertionError("unreachable")  # pragma: no cover
+        _flush_notices(request.config, run)
+        pytest.skip(str(exc))
+    _flush_notices(request.config, run)
+    return prepared
 
 
-def stop(run: Run, why: str, code: int):
-    run.stopped, run.stop_code = why, code
-    pytest.exit(why, returncode=code)
+def _flush_notices(config: pytest.Config, run: Run) -> None:
+    """Lines for the user from inside a test's setup: past the output capture, to the terminal."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if not run.notices or reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        while run.notices:
+            reporter.write_line(run.notices.pop(0))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Between tests, a safe point: a signal's stop request stops the run here; past the run timeout the
+    remaining tests are skipped (not judged), and the restore still runs."""
     run = item.config.stash.get(RUN, None)
     if run is None or clause_of(item) is None:
         return
-    if time.monotonic() - run.started > run.options.run_timeout:
-        stop(run, f"the run took longer than --run-timeout={run.options.run_timeout:g}s; stopped", Exit.VIOLATED)
+    if run.stop_request:
+        raise KeyboardInterrupt(run.stop_request)
+    if time.monotonic() - run.started > run.options.run_timeout or any(t.timed_out for t in run.targets.values()):
+        if not run.timed_out:
+            run.timed_out = True
+            run.stop_with(f"the run took longer than --run-timeout={run.options.run_timeout:g}s", Exit.VIOLATED)
+        pytest.skip(f"not judged: the run took longer than --run-timeout={run.options.run_timeout:g}s")
     version = version_of(item)
     if version in run.targets:
         run.targets[version].ledger.current_test = item.nodeid
@@ -227,7 +320,11 @@ def format_violation(run: Run, v: Violation) -> str:
         else:
             ctype = ex.response_headers.get("content-type", "(no content type)")
             lines.append(f"  response  {ex.status} {ctype} after {ex.attempts} attempt(s): {ex.body_excerpt(400)}")
-        lines.append(f"  replay    export FPJS_API_KEY=...; {ex.curl}")
+        if v.cause is not None:
+            lines.append(f"  cause     likely the last accepted write before it: {v.cause.describe_request()}")
+            lines.append(f"  replay    export FPJS_API_KEY=...; {v.cause.curl}; {ex.curl}")
+        else:
+            lines.append(f"  replay    export FPJS_API_KEY=...; {ex.curl}")
     lines.append(f"  rerun     {rerun_line(run, v.clause_id, v.version)}")
     return "\n".join(lines)
 
@@ -242,7 +339,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.excinfo is not None and report.failed:
         exc = call.excinfo.value
         if isinstance(exc, TargetUnreachable | RunTimedOut):
-            run.stopped, run.stop_code = str(exc), Exit.VIOLATED
+            run.timed_out = run.timed_out or isinstance(exc, RunTimedOut)
+            run.stop_with(str(exc), Exit.VIOLATED)
             item.session.shouldstop = str(exc)
         found = violations_in(exc)
         if found:
@@ -276,30 +374,26 @@ def scrub_report(report: pytest.TestReport, secrets: list[str]) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     run = config.stash.get(RUN, None)
-    if run is None or getattr(config, "workerinput", None) is not None or not run._started_up:
+    if run is None or getattr(config, "workerinput", None) is not None:
+        return
+    if not (run._started_up or (run.selected and run.stopped)):  # the suite did not run here
         return
     from fpjs_conformance import behaviour
 
-    run.stop()
-    status = int(session.exitstatus)
-    if run.stop_code is not None:
-        status = run.stop_code
-    if run.options.baseline is not None:
+    if run.options.restore_from is not None:
         try:
-            run.drift = behaviour.compare(behaviour.load(run.options.baseline), run.behaviour())
-        except ValueError as exc:
-            run.drift = {"error": str(exc), "changes": [], "compared": 0}
-        if run.drift["changes"] and run.options.fail_on_drift and status == Exit.OK:
-            status = Exit.DRIFT
-    model = reporting.collect(run, status)
-    failed = [f"{v}::{r['id']}" for r in model["clauses"] for v, c in r["versions"].items() if c["status"] == "failed"]
-    if status in (Exit.OK, Exit.DRIFT) and failed:
-        # A violation recorded where no test raised it (a Hypothesis example before shrinking, say):
-        # the exit status says what the reports say.
-        status = Exit.VIOLATED
-        run.stopped = run.stopped or f"violations recorded outside any failing test: {', '.join(failed)}"
-    elif status == Exit.OK and (model["budget_left_out"] or (run.options.require_all and model["incomplete"])):
-        status = Exit.INCOMPLETE  # the budget cut the coverage table, or a MUST clause went unexercised
+            outcome = run.restore_from(run.options.restore_from)
+        finally:
+            run.stop()
+        session.exitstatus = Exit.OK if outcome["status"] in ("restored", "partly restored") else Exit.SETUP
+        return
+    if int(session.exitstatus) == Exit.INTERRUPTED or run.stop_request:
+        run.stop_with(run.stop_request or "interrupted (Ctrl-C)", Exit.INTERRUPTED)
+    run.stop()
+    if run.options.baseline_snapshot is not None:
+        run.drift = behaviour.compare(run.options.baseline_snapshot, run.behaviour())
+    model = reporting.collect(run, Exit.OK)
+    status = exit_status(run, int(session.exitstatus), model)
     reporting.settle(model, status, run.stopped)
     try:
         run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets)
@@ -310,9 +404,34 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = status
 
 
+def exit_status(run: Run, pytest_status: int, model: dict) -> int:
+    """The run's exit status, worst first (README, "When is green green?"): interrupted 2; a violation
+    anywhere, a target that stopped answering or the run timeout 1; a version that could not be judged
+    (not served, a setup problem) 6; the budget cut the table or --require all left a MUST clause
+    unexercised 7; drift with --fail-on-drift 8; else pytest's own (0 only when every test passed)."""
+    failed = [f"{v}::{r['id']}" for r in model["clauses"] for v, c in r["versions"].items() if c["status"] == "failed"]
+    if pytest_status == Exit.INTERRUPTED or run.stop_request:
+        return Exit.INTERRUPTED
+    if failed or pytest_status == Exit.VIOLATED or run.timed_out or run.stop_code == Exit.VIOLATED:
+        if failed and pytest_status == Exit.OK:
+            # A violation recorded where no test raised it (the restore's read-back, a Hypothesis example
+            # before shrinking): the exit status says what the reports say.
+            run.stop_with(f"violations recorded outside any failing test: {', '.join(failed)}", Exit.VIOLATED)
+        return Exit.VIOLATED
+    if run.stop_code == Exit.SETUP:
+        return Exit.SETUP
+    if pytest_status != Exit.OK:
+        return pytest_status
+    if model["budget_left_out"] or (run.options.require_all and model["incomplete"]):
+        return Exit.INCOMPLETE
+    if run.drift and run.drift["changes"] and run.options.fail_on_drift:
+        return Exit.DRIFT
+    return Exit.OK
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     run = config.stash.get(RUN, None)
-    if run is None or not run._started_up:
+    if run is None or not (run._started_up or (run.selected and run.stopped)):
         return
     write = terminalreporter.write_line
     for version, plan in run.plans.items():
@@ -322,15 +441,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             f"cases), peak {stats.get('peak_requests_per_second', 0)}/s, {stats.get('retries_429', 0)} 429 retries, "
             f"{stats.get('retries_409', 0)} 409 retries, {stats.get('transport_errors', 0)} transport errors"
         )
+    for version, records in run.transport_records.items():
+        for error in records["errors"][:3]:
+            write(f"fpjs [{version}]:   no answer to {error['request'][:160]}: {error['error'][:200]}")
+        for resend in records["resends"][:3]:
+            why, sent = resend["why"][:200], resend["request"][:120]
+            write(f"fpjs [{version}]:   sent again on a fresh connection ({why}): {sent}")
     for version, restore in run.restores.items():
         why = f" ({restore['why']})" if restore.get("why") else ""
         write(f"fpjs [{version}]: designated event: {restore['status']}{why}")
     if run.seed is not None:
         name = run.exploration.profile.name
         write(f"fpjs: Hypothesis profile {name}, seed {run.seed} (rerun --hypothesis-seed={run.seed})")
-    for line in reporting.closing_lines(run):
-        write(line, red=line.startswith(("fpjs: INCOMPLETE", "fpjs: DRIFT", "fpjs: STOPPED")))
     for path in run.report_paths:
         with contextlib.suppress(ValueError):
             path = path.relative_to(Path.cwd())
         write(f"fpjs: report {path}")
+    for line in reporting.closing_lines(run):  # the stop line last: it is what the user must read
+        write(line, red=line.startswith(("fpjs: INCOMPLETE", "fpjs: DRIFT", "fpjs: STOPPED")))

@@ -1,18 +1,24 @@
-"""Before anything is judged: does the target answer, and are the designated events usable?
+"""Before anything is judged: does the target answer, does it serve the version, are the designated
+events usable?
 
-A missing event, one past its window or not updatable, a refused key, or an event that cannot be
-read first (so could not be restored) is a setup problem: one line, not the server's fault. The
-original values of the designated event are recorded here, before the first write.
+A missing event, one past its window or not updatable, a refused key, an event that cannot be read
+first (so could not be restored), or one that holds this suite's own probe values (another run is on
+it, or one did not finish) is a setup problem: one line, not the server's fault, and no clause is
+judged from the preflight's requests. A version whose paths answer 404 or 405 with no event behind
+them is not served. The original values of the designated event are recorded (the journal) before
+the first write.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
-from fpjs_conformance.designated import UNKNOWN
-from fpjs_conformance.model import NO_KEY
-from fpjs_conformance.table import MARKER, probe_body
+from fpjs_conformance.designated import UNKNOWN, Journal
+from fpjs_conformance.model import NO_KEY, Exchange
+from fpjs_conformance.profile import Profile
+from fpjs_conformance.table import MARKER, PROBE_MARK, UNKNOWN_LIVE_SHAPE, probe_body
 from fpjs_conformance.target import SERVER_FAULTS, ReadBack, SetupProblem, Target, TargetUnreachable
 
 _READ_PROBLEMS = {
@@ -20,26 +26,65 @@ _READ_PROBLEMS = {
     "garbage": "the read-back answered garbage",
     "": "unknown",
 }
+NO_ROUTE = frozenset({404, 405})  # what a server answers on a path or method it does not serve
 
 
-def preflight(target: Target, *, no_restore: bool = False) -> None:
+class NotServed(SetupProblem):
+    """The target does not serve this API version at all (its paths answer 404/405, no event behind them)."""
+
+
+def most_requests(profile: Profile) -> int:
+    """The most requests one version's preflight sends: an update without a key, the read-back and the
+    harmless update with the key in each place, and a read of the expired event."""
+    return 1 + 2 * len(profile.key_places) + 1
+
+
+def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | None = None) -> None:
     """Check the target answers and the designated events are usable, before judging anything.
 
-    Raises SetupProblem with one line when they are not; records the original values to restore.
+    Raises SetupProblem (NotServed) with one line when they are not; records the original values to
+    restore, and begins the journal in `journal_dir`, before the first write.
     """
     state, profile = target.state, target.profile
-    first = target.submit(target.build_update(credentials=NO_KEY)).exchange
+    # Does it answer? Asked of an impossible event without a key: nothing can change, and it is marked so
+    # that no case of the table repeats it.
+    reach = {**probe_body(profile), MARKER: "preflight"}
+    first = target.send(target.build_update(reach, credentials=NO_KEY, event_id=UNKNOWN_LIVE_SHAPE))
     if first.error:
+        target.judge_server_fault(first, "transport")  # the server's fault: on record
         hint = " (a private CA? pass --ca-bundle)" if "certificate" in first.error.lower() else ""
         raise TargetUnreachable(f"UE-TRANSPORT-01: cannot reach {target.base_url}: {first.error}{hint}")
     got = _read_designated(target)
     if got.problem in SERVER_FAULTS:  # the server's fault, not the setup's
-        target.judge_failed_read(got)
+        target.judge_server_fault(got.exchange, got.problem)
         raise TargetUnreachable(f"cannot read the designated event back: {got.why}")
     target.reads_back = got.stored is not None
+    if got.problem == "no-route":
+        _served(target, got)
     if got.stored is not None and not state.read:
-        state.original = profile.to_store(got.stored)
+        original = profile.to_store(got.stored)
+        if not no_restore and looks_like_probe(profile, got.stored):
+            raise SetupProblem(
+                f"designated event {target.events.live} holds this suite's own probe values "
+                f"({_short(original)}): another run is on it, or one did not finish. Wait for it, or put the "
+                "original back with --restore-from <its reports/restore.json>, or designate another event"
+            )
+        state.original = original
         state.written = profile.to_store({**profile.absent_reads_as, **got.stored})
+        if journal_dir is not None:
+            try:
+                state.journal = Journal.begin(
+                    journal_dir,
+                    event_id=target.events.live,
+                    target=target.base_url,
+                    version=target.version,
+                    original=original,
+                    embedded=target.embedded,
+                )
+            except OSError as exc:  # nothing is written to the event without its original on record
+                raise SetupProblem(f"{exc}: the original values could not be recorded before the first write") from None
+    elif got.stored is not None and state.journal is not None:
+        state.journal.add_target(target.version, target.base_url)
     elif got.problem == "not-found":
         raise SetupProblem(f"designated event {target.events.live} not found ({got.why})")
     elif got.problem == "refused":
@@ -62,6 +107,34 @@ def preflight(target: Target, *, no_restore: bool = False) -> None:
             )
 
 
+def looks_like_probe(profile: Profile, stored: dict[str, Any]) -> bool:
+    """Whether an event's fields (as the read-back shows them) hold values this suite writes: an object
+    carrying the probe mark, or a string of the suite's."""
+    for name, kind in profile.field_types.items():
+        value = stored.get(name)
+        if kind == "object" and isinstance(value, dict) and PROBE_MARK in value:
+            return True
+        if kind == "string" and isinstance(value, str) and value.startswith(f"{PROBE_MARK}-"):
+            return True
+    return False
+
+
+def _served(target: Target, got: ReadBack) -> None:
+    """The read-back has no route: if the update has none either, the version is not served here."""
+    update = target.send(target.build_update(_harmless_body(target)))
+    if update.status in NO_ROUTE and not _names_the_event(target, update):
+        p = target.profile
+        raise NotServed(
+            f"{target.version} is not served at {target.base_url}: {p.read_back_method} and {p.update_method} "
+            f"{p.server_path}{p.update_path} answer {got.exchange.status if got.exchange else '?'} and "
+            f"{update.status} with no event behind them; leave {target.version} out of --api-version"
+        )
+
+
+def _names_the_event(target: Target, ex: Exchange) -> bool:
+    return target.profile.role("unknown_event").allows(ex.status, ex.error_code())
+
+
 def _read_designated(target: Target) -> ReadBack:
     got = ReadBack(None)
     for place in target.profile.key_places:  # the key in any place it works in
@@ -74,17 +147,19 @@ def _read_designated(target: Target) -> ReadBack:
 def _probe_update(target: Target, stored: dict[str, Any] | None) -> None:
     """A harmless update (a current value written back): is the event updatable at all? The answer
     decides; the event's age from the read-back only explains a refusal (a mock's example event may
-    carry any timestamp)."""
+    carry any timestamp). It is not judged: the table judges its own requests."""
     profile = target.profile
     body = _harmless_body(target)
-    answers = []
+    ex = None
     for place in profile.key_places:
-        request = target.build_update(body, credentials=target.valid_key(place.name))
-        answers.append((request, target.send(request)))
-        if answers[-1][1].status not in profile.refusal_statuses:
+        ex = target.send(target.build_update(body, credentials=target.valid_key(place.name)))
+        if ex.status not in profile.refusal_statuses:
             break
-    request, ex = answers[-1]
+    assert ex is not None
     code = ex.error_code()
+    if ex.error:
+        target.judge_server_fault(ex, "transport")
+        raise TargetUnreachable(f"UE-TRANSPORT-01: the update of the designated event got no answer: {ex.error}")
     if ex.status in profile.refusal_statuses:
         raise SetupProblem(f"the API key was refused updating the designated event ({ex.status} {code!r})")
     age = _age_note(target, stored)
@@ -96,8 +171,6 @@ def _probe_update(target: Target, stored: dict[str, Any] | None) -> None:
     bad_request = profile.role("bad_request")
     if ex.status in bad_request.statuses and not bad_request.allows(ex.status, code):
         raise SetupProblem(f"designated event {live} is not updatable ({ex.status} {code!r}){age}")
-    for sent, answer in answers:  # usable: the probe counts like any other update
-        target.judge_sent(sent, answer)
 
 
 def _age_note(target: Target, stored: dict[str, Any] | None) -> str:
@@ -126,3 +199,8 @@ def _harmless_body(target: Target) -> dict[str, Any]:
         if name in now:
             return {name: now[name], MARKER: "preflight"}
     return {**probe_body(profile), MARKER: "preflight"}
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

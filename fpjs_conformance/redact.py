@@ -8,6 +8,8 @@ and pytest's own output.
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Iterable
 
 from fpjs_conformance.model import NEAR_MISSES
@@ -20,6 +22,11 @@ API_KEY_VAR = "FPJS_API_KEY"
 
 def secret_variants(secrets: Iterable[str]) -> list[str]:
     """Every string to scrub, longest first (so a key is replaced before its own prefix)."""
+    return _variants(tuple(secrets))
+
+
+@functools.lru_cache(maxsize=32)
+def _variants(secrets: tuple[str, ...]) -> list[str]:
     found: set[str] = set()
     for secret in secrets:
         if len(secret) < MIN_SECRET:
@@ -57,3 +64,43 @@ class ScrubbingStream:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+def scrub_logging(secrets: list[str]) -> None:
+    """Every log record is scrubbed as it is made, whatever logger made it and whichever handler writes
+    it (`--log-file`, `--log-cli-level`, caplog): httpx logs each URL it requests, a key in the query
+    and a password in the userinfo with it. `secrets` is read at every record."""
+    made = logging.getLogRecordFactory()
+    if getattr(made, "fpjs_scrubs", None) is secrets:
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = made(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not format: left to logging to report
+            return record
+        cleaned = scrub(message, secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return record
+
+    factory.fpjs_scrubs = secrets  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+def scrub_reprs(secrets: list[str]) -> None:
+    """pytest shortens the reprs it shows (locals with -l, arguments in long tracebacks) before it prints
+    them, which can cut a key in two where no scrubber finds it: scrub each repr whole, then shorten it."""
+    from _pytest._code import code
+    from _pytest._io import saferepr as module
+
+    if getattr(code.saferepr, "fpjs_scrubs", None) is secrets:
+        return
+
+    def saferepr(obj: object, maxsize: int | None = module.DEFAULT_REPR_MAX_SIZE, use_ascii: bool = False) -> str:
+        whole = scrub(module.saferepr(obj, maxsize=None, use_ascii=use_ascii), secrets)
+        return whole if maxsize is None else module._ellipsize(whole, maxsize)
+
+    saferepr.fpjs_scrubs = secrets  # type: ignore[attr-defined]
+    code.saferepr = saferepr

@@ -31,6 +31,7 @@ STATUSES = (
     "failed",
     "stale-deviation",
     "known-deviation",
+    "not-judged",
     "budget",
     "skipped",
     "not-run",
@@ -41,6 +42,7 @@ MARKS = {
     "failed": "❌",
     "stale-deviation": "⚠️",
     "known-deviation": "🟡",
+    "not-judged": "⛔",
     "budget": "⛔",
     "skipped": "⏭️",
     "not-run": "▫️",
@@ -55,6 +57,7 @@ RESULTS = {
     6: "setup-problem",
     7: "incomplete",
     8: "drift",
+    9: "reports-not-written",
 }
 
 
@@ -118,15 +121,18 @@ def collect(run, exit_status: int) -> dict[str, Any]:
     for version, plan in run.plans.items():
         cut = set(plan["left_out"])
         left_out[version] = {c.clause_id for c in run.table(version) if c.id in cut}
+    stopped = stopped_versions(run)
     rows, incomplete, budget = [], [], []
     for cid, clause in clauses.catalogue().items():
         per_version = {}
         for version in versions:
             per_version[version] = _cell(run, clause, version, dev, left_out, rerun_line)
+            if version in stopped and per_version[version]["status"] not in NEVER_UNJUDGED:
+                per_version[version].update(status="not-judged", skipped=[stopped[version]])
             status = per_version[version]["status"]
             cases = per_version[version].get("coverage_cases", {})
             selected = clause.level == "MUST" and cid in run.selected.get(version, set())
-            if selected and status in ("skipped", "not-run", "budget"):
+            if selected and status in ("skipped", "not-run", "budget", "not-judged"):
                 why = "; ".join(per_version[version]["skipped"]) or NOT_RUN
                 incomplete.append({"clause": cid, "version": version, "why": why})
             if cid in left_out.get(version, set()):  # the budget cut some (or all) of its coverage cases
@@ -142,6 +148,8 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         "result": None,  # these three: settle()
         "exit_status": None,
         "stopped": None,
+        "stopped_versions": stopped,
+        "whole_run_stopped": whole_run_stop(run),
         "duration_s": round(time.time() - run.started_at, 3),
         "first_violation_s": run.first_violation_s(),
         "seed": run.seed,
@@ -161,11 +169,36 @@ def collect(run, exit_status: int) -> dict[str, Any]:
 
 
 def settle(model: dict[str, Any], exit_status: int, stopped: str | None) -> None:
-    """The run's result, from its exit status (`incomplete` when it passed with MUST clauses left out)."""
-    result = RESULTS.get(exit_status, "failed")
-    if result == "passed" and model["incomplete"]:
-        result = "incomplete"
-    model.update(result=result, exit_status=int(exit_status), stopped=stopped)
+    """The run's result, from its exit status alone (see the plugin's `exit_status`)."""
+    model.update(result=RESULTS.get(exit_status, "failed"), exit_status=int(exit_status), stopped=stopped)
+
+
+# A cell with one of these keeps it when its version stopped: a failure found before the stop stands.
+NEVER_UNJUDGED = ("failed", "stale-deviation", "known-deviation", "not-applicable")
+
+
+def whole_run_stop(run) -> str | None:
+    """Why the whole run stopped before it judged everything (a signal, the run timeout), if it did."""
+    if run.stop_request or run.stop_code == 2:
+        return run.stop_request or "interrupted"
+    if run.timed_out:
+        return f"the run took longer than --run-timeout={run.options.run_timeout:g}s"
+    return None
+
+
+def stopped_versions(run) -> dict[str, str]:
+    """version -> why it was not judged (its own stop, or the whole run's): none of its clauses passes."""
+    out = {v: s["line"] for v, s in run.version_stops.items()}
+    whole = whole_run_stop(run)
+    if whole:
+        for version in run.options.versions:
+            out.setdefault(version, whole)
+    return out
+
+
+def optional_inputs(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The clauses left out because an optional input was not given (a neutral note, not a gap)."""
+    return [i for i in model["incomplete"] if i["why"].startswith("needs ")]
 
 
 def _cell(run, clause, version: str, dev: dict, left_out: dict, rerun_line) -> dict[str, Any]:
@@ -218,10 +251,25 @@ def _version(run, version: str) -> dict[str, Any]:
         "target": target.base_url if target else (run.options.base_urls or {}).get(version),
         "embedded": run.options.embedded,
         "stats": run.stats.get(version) or (target.transport.stats.as_dict() if target else {}),
+        "transport": run.transport_records.get(version, {"resends": [], "errors": []}),
         "plan": run.plans.get(version),
         "estimate": run.plans_ahead.get(version),
-        "restore": run.restores.get(version),
+        "restore": _restore_record(run, version),
+        "stopped": (run.version_stops.get(version) or {}).get("line"),
     }
+
+
+def _restore_record(run, version: str) -> dict[str, Any] | None:
+    """How the restore went, and the original values and journal a user needs to put them back by hand."""
+    outcome = run.restores.get(version)
+    journal = run.event.journal
+    if outcome is None and journal is None:
+        return None
+    record = dict(outcome or {"status": "not restored", "why": "the run stopped before the restore"})
+    if journal is not None:
+        record["journal"] = str(journal.path)
+        record["original"] = profiles.load(version).to_wire(journal.data["original"])
+    return record
 
 
 def _deep(value: Any, secrets: list[str]) -> Any:
@@ -342,24 +390,36 @@ def _fence(text: str, lang: str = "") -> str:
 
 def to_markdown(run: dict) -> str:
     marks = {"passed": "✅", "failed": "❌", "incomplete": "⛔", "drift": "🔀", "interrupted": "✋"}
+    marks["setup-problem"] = "⛔"
     head = f"{marks.get(run['result'], '❌')} {run['result']} (exit {run['exit_status']})"
     out = [f"## Update-event conformance: {head}", ""]
     if run["stopped"]:
-        out.append(f"- **stopped**: {_md(run['stopped'], 500)}")
+        out += [f"**stopped: {_md(run['stopped'], 600)}**", ""]
     for v in run["versions"]:
         where = f"`{v['target']}`" + (" (bundled reference server)" if v["embedded"] else "")
         out.append(f"- **{v['version']}** {v['operation']} at {where}: {_stats_line(v)}")
         if v.get("restore"):
             r = v["restore"]
-            out.append(f"  - designated event: {r['status']}" + (f" ({_md(r['why'])})" if r.get("why") else ""))
+            out.append(f"  - designated event: {r['status']}" + (f" ({_md(r['why'], 400)})" if r.get("why") else ""))
+            if r.get("original") is not None:
+                original = json.dumps(r["original"], ensure_ascii=False)
+                out.append(f"  - original values (journal `{_md(r['journal'])}`): `{_md(original, 400)}`")
     out.append(f"- seed: {_seed_text(run)}")
     dev = run["deviations"]
     if dev and dev.get("profiles"):
         out.append(f"- known deviations: {', '.join(f'{k}: `{p}`' for k, p in dev['profiles'].items())}")
         out += [f"- ⚠️ **stale known deviation {entry}**: the clause passed; remove the entry" for entry in dev["stale"]]
-    if run["incomplete"]:
+    needs = optional_inputs(run)
+    gaps = [i for i in run["incomplete"] if i not in needs and i["version"] not in run["stopped_versions"]]
+    if gaps:
         out += ["", "### Not exercised", ""]
-        out += [f"- {i['version']}::{i['clause']}: {_md(i['why'])}" for i in run["incomplete"]]
+        out += [f"- {i['version']}::{i['clause']}: {_md(i['why'])}" for i in gaps]
+    if needs:
+        out += [
+            "",
+            "Not exercised without optional inputs: "
+            + "; ".join(f"{i['version']}::{i['clause']} ({_md(i['why'], 120)})" for i in needs),
+        ]
     if run["budget_left_out"]:
         out += ["", "### Left out by the request budget", ""]
         out += [f"- {b['version']}::{b['clause']}: {_budget_text(b)}" for b in run["budget_left_out"]]
@@ -409,10 +469,21 @@ def _x(text: Any) -> str:
 
 
 def to_junit(run: dict) -> str:
-    cases = [(r, v, c) for r in run["clauses"] for v, c in r["versions"].items()]
+    """One stable case per version and clause. A stopped run (or version) has one error case for the stop
+    and no case for what it did not judge: a dashboard never counts a pass it did not earn."""
+    cases = [(r, v, c) for r in run["clauses"] for v, c in r["versions"].items() if c["status"] != "not-judged"]
+    if run["whole_run_stopped"]:
+        stops = [("run", run["stopped"] or run["whole_run_stopped"])]
+    else:
+        stops = list(run["stopped_versions"].items())
     failures = sum(c["status"] in ("failed", "stale-deviation") for _, _, c in cases)
     skipped = sum(c["status"] not in ("failed", "stale-deviation", "passed") for _, _, c in cases)
-    counts = {"tests": str(len(cases)), "failures": str(failures), "errors": "0", "skipped": str(skipped)}
+    counts = {
+        "tests": str(len(cases) + len(stops)),
+        "failures": str(failures),
+        "errors": str(len(stops)),
+        "skipped": str(skipped),
+    }
     time_s = str(run["duration_s"] or 0)
     root = ET.Element("testsuites", {"name": SUITE, **counts, "time": time_s})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts, "time": time_s})
@@ -431,6 +502,9 @@ def to_junit(run: dict) -> str:
         ET.SubElement(
             props, "property", {"name": f"{v['version']}.requests_sent", "value": _x(stats.get("requests_sent", 0))}
         )
+    for where, line in stops:
+        case = ET.SubElement(suite, "testcase", {"classname": f"conformance.{where}", "name": f"{where}::stopped"})
+        ET.SubElement(case, "error", {"message": _x(f"stopped: {line}"), "type": "stopped"}).text = _x(line)
     for r, version, c in cases:
         # Stable names, `v4::UE-AUTH-01`: no seed, no data, so CI can track a clause over runs.
         case = ET.SubElement(
@@ -505,6 +579,7 @@ def to_html(run: dict) -> str:
         f"<title>{_h(SUITE)}: {_h(run['result'])}</title><style>{CSS}</style></head><body>",
         f'<h1>Update-event conformance report</h1><p class="banner {"passed" if ok else "bad"}">'
         f"{_h(run['result'].upper())} (exit status {_h(run['exit_status'])})</p>",
+        *([f'<p class="banner bad">stopped: {_h(run["stopped"])}</p>'] if run["stopped"] else []),
         "<table>",
     ]
     if run["stopped"]:
@@ -592,10 +667,9 @@ def to_html(run: dict) -> str:
 
 # -- the terminal ---------------------------------------------------------------------------------
 def closing_lines(run) -> list[str]:
-    """What the terminal says at the end besides pytest's own lines: gaps, budget, drift, why it stopped."""
+    """What the terminal says at the end besides pytest's own lines: gaps, budget, drift, and last, why it
+    stopped (a stopped run lists no gaps: nothing after the stop line but pytest's count)."""
     lines = []
-    if run.stopped:
-        lines.append(f"fpjs: STOPPED: {run.stopped}")
     if run.options.max_requests is not None or any(p.get("left_out") for p in run.plans.values()):
         for version, plan in run.plans.items():
             cut = len(plan["left_out"])
@@ -604,16 +678,24 @@ def closing_lines(run) -> list[str]:
                 lines.append(
                     f"fpjs: INCOMPLETE [{version}]: the request budget left {cut} of {total} coverage cases unsent"
                 )
-    gaps: dict[str, list[str]] = {}
-    for version, target in run.targets.items():
-        for cid in sorted(run.selected.get(version, set())):
-            clause = clauses.get(cid)
-            tally = target.ledger.clauses.get(cid)
-            if clause.level == "MUST" and not (tally and tally.exercised):
-                why = "; ".join(tally.skipped) if tally and tally.skipped else "not exercised"
-                gaps.setdefault(version, []).append(f"{cid} ({why})")
-    for version, items in gaps.items():
-        lines.append(f"fpjs: INCOMPLETE [{version}]: {len(items)} MUST clause(s) not exercised: {', '.join(items)}")
+    if not run.stopped:
+        for version, target in run.targets.items():
+            gaps, needs = [], []
+            for cid in sorted(run.selected.get(version, set())):
+                clause = clauses.get(cid)
+                tally = target.ledger.clauses.get(cid)
+                if clause.level == "MUST" and not (tally and tally.exercised):
+                    why = "; ".join(tally.skipped) if tally and tally.skipped else "not exercised"
+                    (needs if why.startswith("needs ") else gaps).append(f"{cid} ({why})")
+            if gaps or (needs and run.options.require_all):
+                items = gaps + (needs if run.options.require_all else [])
+                lines.append(
+                    f"fpjs: INCOMPLETE [{version}]: {len(items)} MUST clause(s) not exercised: {', '.join(items)}"
+                )
+            if needs and not run.options.require_all:
+                lines.append(f"fpjs [{version}]: not exercised without optional inputs: {', '.join(needs)}")
     for i, line in enumerate(_drift_lines(run.drift)):
         lines.append(("fpjs: DRIFT: " if i == 0 else "fpjs:   ") + line)
+    if run.stopped:
+        lines.append(f"fpjs: STOPPED: {run.stopped}")
     return lines

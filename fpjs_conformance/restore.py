@@ -1,13 +1,30 @@
-"""After the run: leave the designated event as found, and say how that went (never more than was seen)."""
+"""After the run: leave the designated event as found, and say how that went (never more than was seen).
+
+The restore is a phase of its own: its requests have their own reserve of the request budget (429
+retries included) and their own deadline (`Policy.grace` past the run's), and no stop request
+interrupts them, so it runs after a signal, a timeout or a spent budget alike. Before writing, it reads
+the event: a value that nothing this run sent explains is someone else's (a concurrent writer: not
+overwritten); a value the server's storage made of the run's own (merged, trimmed, normalized, a stale
+copy) is a fault of the server, recorded under the clause it breaks, and restored.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fpjs_conformance import checks
-from fpjs_conformance.designated import UNKNOWN
+from fpjs_conformance.checks import Violation
+from fpjs_conformance.designated import digest
+from fpjs_conformance.rules import semantics
 from fpjs_conformance.target import Target
-from fpjs_conformance.transport import BudgetSpent
+from fpjs_conformance.transport import BudgetSpent, RunTimedOut
+
+# How the read-back before the restore can differ from what the run left, as the server's own doing.
+STORAGE_FAULTS = {
+    "stale": "an older value of this run's, not the last one it wrote",
+    "merged": "this run's own objects merged into one",
+    "normalized": "this run's own string, trimmed, cut or normalized",
+}
 
 
 def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
@@ -20,33 +37,66 @@ def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
     if state.original is None:
         return {"status": "not restored", "why": "the event could not be read before the run"}
     try:
-        last_seen = state.seen
-        expected = {k: state.expected(k) for k in profile.field_names.values()}  # before this read
         now = target.read_back(reserved=True)
-        if now.stored is not None:
-            seen = profile.to_store({**profile.absent_reads_as, **now.stored})
-            changed = sorted(
-                k
-                for k in profile.field_names.values()
-                if expected[k] is not UNKNOWN
-                and not checks.same_json(seen.get(k), expected[k])
-                and (last_seen is None or not checks.same_json(seen.get(k), last_seen.get(k)))
-            )
-            if changed:
-                return {
-                    "status": "concurrent writer",
-                    "why": f"{', '.join(profile.to_wire(dict.fromkeys(changed)))} changed by someone else during the "
-                    "run; not restored (each concurrent run needs its own event)",
-                }
-        body = profile.to_wire(state.original)
-        notes = [f"{k} was unset; the API cannot unset it" for k in profile.fields if k not in body]
-        ex = target.send(target.build_update(body), reserved=True)
-        if ex.status != 200:
-            return {"status": "could not restore", "why": f"the write-back was answered {ex.received()}"}
-        state.written.update(state.original)
-        after = target.read_back(reserved=True)
-    except BudgetSpent:  # pragma: no cover - the reserve covers these three requests
-        return {"status": "could not restore", "why": "the request budget was spent"}
+        if now.stored is None:
+            return {"status": "could not restore", "why": f"reading it before the restore failed: {now.why}"}
+        shown = profile.to_store({**profile.absent_reads_as, **now.stored})
+        how = {k: state.explain(k, shown.get(k)) for k in profile.field_names.values()}
+        foreign = sorted(k for k, h in how.items() if h == "foreign")
+        if foreign:
+            return {
+                "status": "concurrent writer",
+                "why": f"{', '.join(profile.to_wire(dict.fromkeys(foreign)))} hold values nothing this run sent "
+                "explains: someone else changed the event during the run; not restored (each concurrent run "
+                "needs its own event)",
+            }
+        notes = _storage_faults(target, how, shown, now.exchange)
+        outcome = write_back(target, state.original)
+    except BudgetSpent:
+        return {"status": "could not restore", "why": "the restore's reserve of the request budget was spent"}
+    except RunTimedOut:
+        return {"status": "could not restore", "why": "the restore's own deadline passed (the run timeout + grace)"}
+    outcome["why"] = "; ".join(w for w in (outcome.get("why", ""), *notes) if w)
+    return outcome
+
+
+def restore_from(target: Target, journal: dict[str, Any]) -> dict[str, Any]:
+    """`--restore-from`: put back the original values a journal holds; say whether the values replaced
+    were the journaled run's own (by their digests) or someone else's."""
+    profile = target.profile
+    try:
+        now = target.read_back(reserved=True)
+        if now.stored is None:
+            return {"status": "could not restore", "why": f"reading it first failed: {now.why}"}
+        shown = profile.to_store({**profile.absent_reads_as, **now.stored})
+        original, sent = journal["original"], journal.get("sent", {})
+        strangers = sorted(
+            k
+            for k, v in shown.items()
+            if k in profile.field_names.values()
+            and digest(v) not in sent.get(k, [])
+            and not checks.same_json(v, original.get(k, profile.to_store(profile.absent_reads_as).get(k)))
+        )
+        outcome = write_back(target, original)
+    except (BudgetSpent, RunTimedOut) as exc:
+        return {"status": "could not restore", "why": str(exc)}
+    if strangers:
+        names = ", ".join(profile.to_wire(dict.fromkeys(strangers)))
+        outcome["why"] = "; ".join(w for w in (outcome.get("why"), f"{names} held values the run never sent") if w)
+    return outcome
+
+
+def write_back(target: Target, original: dict[str, Any]) -> dict[str, Any]:
+    """Write `original` (store names) back, a field that was unset as what unset reads as (a false flag,
+    an empty linked id), and read it again."""
+    profile, state = target.profile, target.state
+    body = {**profile.absent_reads_as, **profile.to_wire(original)}
+    notes = [f"{k} was unset and the API cannot unset it" for k in profile.fields if k not in body]
+    ex = target.send(target.build_update(body), reserved=True)
+    if ex.status != 200:
+        return {"status": "could not restore", "why": f"the write-back was answered {ex.received()}"}
+    state.written.update(profile.to_store(body))
+    after = target.read_back(reserved=True)
     if after.stored is None:
         return {"status": "could not restore", "why": f"reading it back failed: {after.why}"}
     shown = {**profile.absent_reads_as, **after.stored}
@@ -55,3 +105,29 @@ def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
         return {"status": "could not restore", "why": f"read back differs in {', '.join(wrong)}"}
     unset_changed = [k for k in profile.fields if k not in body and k in after.stored]
     return {"status": "partly restored" if unset_changed else "restored", "why": "; ".join(notes)}
+
+
+def _storage_faults(target: Target, how: dict[str, str], shown: dict[str, Any], ex) -> list[str]:
+    """Record each field the server's storage changed (under the clause it breaks); notes for the outcome."""
+    profile, state = target.profile, target.state
+    notes = []
+    for k, kind in sorted(how.items()):
+        if kind not in STORAGE_FAULTS:
+            continue
+        clause_id = semantics.REPLACES if kind == "merged" else semantics.STORED
+        name = next(iter(profile.to_wire({k: None})))
+        violation = Violation(
+            clause_id,
+            f"read-back {name} as this run last wrote it: {_short(state.expected(k))}",
+            f"read-back {name} {_short(shown.get(k))} ({STORAGE_FAULTS[kind]})",
+            ex,
+        )
+        violation.check = checks.stored_fields_match.__name__
+        target.record_violation(violation)
+        notes.append(f"before it, the read-back showed {name} {kind} ({clause_id})")
+    return notes
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"

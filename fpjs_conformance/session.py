@@ -1,13 +1,17 @@
 """One run of the suite: its options, the bundled server, a target per API version, and what happened.
 
 The pytest plugin owns one `Run`; the gate and the reports read it. Building a version's target
-sends its first requests (the preflight), so targets are made on first use, after the report
-folder has been proven writable and SIGTERM has been made to stop the run the way Ctrl-C does:
-the event is restored, the reports say "interrupted", the bundled server is stopped.
+sends its first requests (the preflight), so targets are made on first use. Each version is
+prepared on its own: one that is not served, or whose designated event is not usable, stops alone
+and the others are still judged. SIGTERM and SIGINT only ask the run to stop: it stops at the next
+safe point (before a request, inside a wait, between tests) and goes the normal way (a second signal
+stops it at once). However the run ends, `stop` restores the designated event in a phase of its own
+(its own deadline and reserve) and finishes the journal, then stops the bundled server.
 """
 
 from __future__ import annotations
 
+import json
 import secrets as pysecrets
 import signal
 import time
@@ -15,24 +19,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import coverage
+from fpjs_conformance import coverage, designated
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import EventState
 from fpjs_conformance.explore import Exploration
 from fpjs_conformance.ledger import Ledger
-from fpjs_conformance.model import Events
-from fpjs_conformance.options import Options
-from fpjs_conformance.preflight import preflight
-from fpjs_conformance.restore import restore
+from fpjs_conformance.model import Events, printable
+from fpjs_conformance.options import RESTORE_RESERVE, Options
+from fpjs_conformance.preflight import NotServed, preflight
+from fpjs_conformance.restore import restore, restore_from
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
-from fpjs_conformance.target import Target, TargetUnreachable
-from fpjs_conformance.transport import Budget, Policy, Secrets, Transport, tls_context
+from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
+from fpjs_conformance.transport import Budget, Policy, RunTimedOut, Secrets, Transport, split_userinfo, tls_context
 
-RESTORE_RESERVE = 3  # requests kept back from the budget: read, write back, read again
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name))
 
 
-@dataclass
+@dataclass(repr=False)
 class Run:
     options: Options
     exploration: Exploration
@@ -46,8 +50,13 @@ class Run:
     plans_ahead: dict[str, dict[str, Any]] = field(default_factory=dict)  # the estimate, before any request
     restores: dict[str, dict[str, str]] = field(default_factory=dict)
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stopped: str | None = None  # why the run ended early (setup problem, unreachable, timeout)
+    transport_records: dict[str, dict[str, list]] = field(default_factory=dict)  # version -> resends, errors
+    version_stops: dict[str, dict[str, Any]] = field(default_factory=dict)  # version -> why it was not judged
+    stopped: str | None = None  # why the run (or a version of it) ended early: one line each
     stop_code: int | None = None
+    stop_request: str | None = None  # a signal asked the run to stop
+    timed_out: bool = False
+    notices: list[str] = field(default_factory=list)  # lines for the terminal, printed once
     errors: dict[str, list[dict]] = field(default_factory=dict)  # "version::clause" -> non-violation errors
     failing_tests: dict[str, list[str]] = field(default_factory=dict)  # "version::clause" -> node ids
     deviations: dict[str, Any] | None = None
@@ -58,26 +67,37 @@ class Run:
     _server: Any = None
     _keys: Secrets | None = None
     _budget: Budget | None = None
-    _old_sigterm: Any = None
+    _old_handlers: dict = field(default_factory=dict)
     _started_up: bool = False
+
+    def __repr__(self) -> str:  # --full-trace and -l show it: no options, no secrets
+        return f"Run({', '.join(self.options.versions)})"
 
     # -- start and stop -----------------------------------------------------------------------------
     def start(self) -> None:
-        """Before the first request: SIGTERM stops the run like Ctrl-C, the bundled server starts (when
+        """Before the first request: signals only ask the run to stop, the bundled server starts (when
         there is no --base-url)."""
         if self._started_up:
             return
         self._started_up = True
-        if hasattr(signal, "SIGTERM"):
-            self._old_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        for signum in SIGNALS:
+            self._old_handlers[signum] = signal.signal(signum, self._on_signal)
         o = self.options
         if o.max_requests is not None:
-            reserve = 0 if o.no_restore else RESTORE_RESERVE  # the event is restored once, whatever the versions
-            self._budget = Budget(o.max_requests, reserve=min(reserve, max(0, o.max_requests - 1)))
+            self._budget = Budget(o.max_requests, reserve=0 if o.no_restore else RESTORE_RESERVE)
         if o.embedded:
             self._start_server()
         else:
             self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.stop_request is not None:  # the second one: now
+            raise KeyboardInterrupt(f"{name} again: stopping now")
+        self.stop_request = f"interrupted by {name}"
+
+    def requested_stop(self) -> str | None:
+        return self.stop_request
 
     def _start_server(self) -> None:
         from fpjs_conformance.refserver.launch import ServerProcess
@@ -92,29 +112,60 @@ class Run:
         self._keys = Secrets(env["FPJS_REF_API_KEY"], env["FPJS_REF_WRONG_REGION_API_KEY"])
 
     def stop(self) -> None:
-        """Leave every event as found, then stop the bundled server and restore SIGTERM."""
+        """Leave the designated event as found (the restore phase, once, whichever versions ran), finish
+        the journal, then stop the bundled server and give the signals back."""
         try:
-            reachable = [(v, t) for v, t in self.targets.items() if not t.unreachable] or list(self.targets.items())
-            if reachable:
-                first, target = reachable[0]
-                try:
-                    outcome = restore(target, no_restore=self.options.no_restore)
-                except KeyboardInterrupt:
-                    outcome = {"status": "could not restore", "why": "interrupted while restoring"}
-                except Exception as exc:
-                    outcome = {"status": "could not restore", "why": f"{type(exc).__name__}: {exc}"}
-                for version in self.targets:  # one event, updated under every version: restored once
-                    why = [outcome.get("why", "")] + ([f"restored through {first}"] if version != first else [])
-                    self.restores[version] = {**outcome, "why": "; ".join(w for w in why if w)}
+            self._restore()
             for version, target in self.targets.items():
                 self.stats[version] = target.transport.stats.as_dict()
+                self.transport_records[version] = {
+                    "resends": list(target.transport.resends),
+                    "errors": list(target.transport.errors),
+                }
                 target.transport.close()
         finally:
             if self._server is not None:
                 self._server.stop()
-            if self._old_sigterm is not None:
-                signal.signal(signal.SIGTERM, self._old_sigterm)
-                self._old_sigterm = None
+            for signum, handler in self._old_handlers.items():
+                signal.signal(signum, handler)
+            self._old_handlers.clear()
+
+    def _restore(self) -> None:
+        reachable = [(v, t) for v, t in self.targets.items() if not t.unreachable] or list(self.targets.items())
+        if not reachable:
+            return
+        first, target = reachable[0]
+        try:
+            outcome = restore(target, no_restore=self.options.no_restore)
+        except KeyboardInterrupt:
+            outcome = {"status": "could not restore", "why": "interrupted again while restoring"}
+        except Exception as exc:
+            outcome = {"status": "could not restore", "why": f"{type(exc).__name__}: {exc}"}
+        outcome = {k: printable(str(v)) for k, v in outcome.items()}
+        journal = self.event.journal
+        if journal is not None:
+            journal.finish(outcome)
+            if journal.failed:
+                outcome["why"] = "; ".join(w for w in (outcome.get("why"), journal.failed) if w)
+            if not journal.finished:
+                outcome["why"] = "; ".join(
+                    w
+                    for w in (
+                        outcome.get("why"),
+                        f"the original values are in {journal.path}: put them back with --restore-from {journal.path}",
+                    )
+                    if w
+                )
+        for version in self.targets:  # one event, updated under every version: restored once
+            why = [outcome.get("why", "")] + ([f"restored through {first}"] if version != first else [])
+            self.restores[version] = {**outcome, "why": "; ".join(w for w in why if w)}
+
+    def stop_with(self, line: str, code: int) -> None:
+        """Record why the run (or a version of it) stopped early: one printable line each."""
+        line = printable(line)
+        self.stopped = "; ".join(filter(None, (self.stopped, line)))
+        if self.stop_code is None or code == Exit.VIOLATED:
+            self.stop_code = code
 
     # -- targets ------------------------------------------------------------------------------------
     def base_url(self, version: str) -> str:
@@ -148,6 +199,7 @@ class Run:
             rate_limit=o.rate_limit,
             verify=tls_context(o.ca_bundle),
             deadline=self.started + o.run_timeout,
+            stop_requested=self.requested_stop,
         )
         if o.embedded:  # the bundled server counts updates, not time: no need to wait between tries
             policy.not_ready_backoff = (0.01,) * len(policy.not_ready_backoff)
@@ -156,23 +208,75 @@ class Run:
     def target(self, version: str) -> Target:
         """The version's target. The first call prepares every version's (preflight, then the coverage
         table), so the table runs before any random example and its findings are all in, whatever
-        test stops the run first (`-x`)."""
-        if not self.targets:
+        test stops the run first (`-x`). A version that stopped raises why (SetupProblem)."""
+        if not self._started_up:
             self.start()
+            unfinished = self._unfinished_journal()
             for each in self.options.versions:
                 if each in self.selected or each == version:  # `-k v4` leaves v3's event alone
-                    self._prepare(each)
+                    if unfinished:
+                        self._stop_version(each, "setup problem", unfinished, Exit.SETUP)
+                    else:
+                        self._prepare(each)
+        stop = self.version_stops.get(version)
+        if stop is not None and stop["code"] == Exit.SETUP:
+            raise SetupProblem(stop["line"])
         return self.targets[version]
 
+    def _unfinished_journal(self) -> str | None:
+        """A run that did not finish left the event changed and its journal here: stop before any write."""
+        o = self.options
+        if o.embedded or o.no_restore:
+            return None
+        shown = {v: split_userinfo(self.base_url(v).rstrip("/"))[0] for v in o.versions}
+        data = designated.unfinished(o.report_dir, shown, o.request_id or "")
+        if data is None:
+            return None
+        path = o.report_dir / designated.JOURNAL
+        return (
+            f"{path} holds the original values of designated event {data['event_id']} from a run that did not "
+            f"finish (started {data.get('started_at')}, {data.get('state')}): put them back with "
+            f"--restore-from {path}, or designate another event"
+        )
+
     def _prepare(self, version: str) -> None:
-        """Build one version's target, preflight it, run its coverage table. A target that stops
-        answering ends its own version, not the others'."""
+        """Build one version's target, preflight it, run its coverage table. A version that cannot be
+        judged (not served, a setup problem, a target that stops answering) stops alone."""
+        target = self._new_target(version)
+        selected = self.selected.get(version, set())
+        target.unexplored = set(selected)
+        try:
+            preflight(target, no_restore=self.options.no_restore, journal_dir=self.options.report_dir)
+            if self.event.journal is not None and not any(n.startswith("fpjs: designated event") for n in self.notices):
+                original = json.dumps(target.profile.to_wire(self.event.original or {}), ensure_ascii=False)
+                self.notices.append(
+                    f"fpjs: designated event {target.events.live}: original values {original[:300]} "
+                    f"(journal {self.event.journal.path})"
+                )
+            self.plans[version] = coverage.cover(target, self.table(version), selected)
+        except NotServed as exc:
+            self._stop_version(version, "not served", str(exc), Exit.SETUP)
+        except SetupProblem as exc:
+            self._stop_version(version, "setup problem", f"setup problem ({version}): {exc}", Exit.SETUP)
+        except TargetUnreachable as exc:
+            target.unreachable = str(exc)
+            self._stop_version(version, "unreachable", f"[{version}] {exc}", Exit.VIOLATED)
+        except RunTimedOut as exc:
+            self.timed_out = True
+            self._stop_version(version, "timed out", f"{exc} (--run-timeout={self.options.run_timeout:g}s)", 1)
+
+    def _stop_version(self, version: str, status: str, line: str, code: int) -> None:
+        self.version_stops[version] = {"status": status, "line": printable(line), "code": code}
+        self.plans.setdefault(version, {"cases": 0, "sent": 0, "left_out": []})
+        self.stop_with(line, code)
+
+    def _new_target(self, version: str) -> Target:
         profile = profiles.load(version)
-        budgets = [Budget(self.exploration.profile.requests_per_version, reserve=RESTORE_RESERVE)]
+        # The exploration cap does not count the restore's requests; --max-requests keeps a reserve for them.
+        budgets = [Budget(self.exploration.profile.requests_per_version, reserve=None)]
         if self._budget is not None:
             budgets.append(self._budget)
-        base_url = self.base_url(version)
-        transport = Transport(profile, base_url, self._keys, self.policy(), tuple(budgets))
+        transport = Transport(profile, self.base_url(version), self._keys, self.policy(), tuple(budgets))
         target = Target(
             profile,
             transport.shown_base_url,
@@ -185,16 +289,30 @@ class Run:
         )
         target.exploration = self.exploration
         self.targets[version] = target
-        selected = self.selected.get(version, set())
-        target.unexplored = set(selected)
-        try:
-            preflight(target, no_restore=self.options.no_restore)
-            self.plans[version] = coverage.cover(target, self.table(version), selected)
-        except TargetUnreachable as exc:
-            target.unreachable = str(exc)
-            self.plans.setdefault(version, {"cases": 0, "sent": 0, "left_out": []})
-            self.stopped = "; ".join(filter(None, (self.stopped, f"[{version}] {exc}")))
-            self.stop_code = Exit.VIOLATED
+        return target
+
+    @property
+    def judged_versions(self) -> list[str]:
+        return [v for v in self.targets if v not in self.version_stops or self.version_stops[v]["code"] != Exit.SETUP]
+
+    # -- --restore-from ----------------------------------------------------------------------------
+    def restore_from(self, path: Path) -> dict[str, Any]:
+        """Put back the original values of an unfinished run's journal (nothing is judged)."""
+        data = designated.read(path)
+        if data is None:
+            return {"status": "could not restore", "why": f"{path} is not a journal ({designated.FORMAT})"}
+        version = data.get("version")
+        if version not in self.options.versions:
+            version = next((v for v in self.options.versions if v in data.get("targets", {})), self.options.versions[0])
+        self.start()
+        target = self._new_target(version)
+        target.events = Events(data["event_id"])
+        outcome = {k: printable(str(v)) for k, v in restore_from(target, data).items()}
+        if outcome["status"] in designated.FINISHED:
+            data.update(state=outcome["status"], outcome=outcome)
+            designated.Journal(path, data).finish(outcome)
+        self.restores[version] = outcome
+        return outcome
 
     def estimate(self) -> dict[str, dict[str, Any]]:
         """Before the first request: at most how many requests each version will send, and how long that
@@ -206,7 +324,7 @@ class Run:
         for version in self.options.versions:
             selected = self.selected.get(version, set())
             table_requests = sum(coverage.requests_of(c) for c in self.table(version) if c.clause_id in selected)
-            most = table_requests + 3 * self.exploration.profile.examples * len(selected) + 2 + RESTORE_RESERVE
+            most = table_requests + 3 * self.exploration.profile.examples * len(selected) + 6
             planned = min([most, *caps])
             entry = {"coverage_requests": table_requests, "at_most": planned}
             if self.options.rate_limit:
@@ -219,11 +337,12 @@ class Run:
         from fpjs_conformance import behaviour
 
         observations = {}
-        for version, target in self.targets.items():
+        judged = {v: t for v, t in self.targets.items() if v in self.judged_versions}
+        for version, target in judged.items():
             stats = target.transport.stats
             if any(stats.statuses.get(s) for s in target.profile.role("rate_limited").statuses):
                 observations[version] = {"429-retry-after": stats.retry_after_seen > 0}
-        return behaviour.snapshot({v: t.behaviour for v, t in self.targets.items()}, observations)
+        return behaviour.snapshot({v: t.behaviour for v, t in judged.items()}, observations)
 
     def first_violation_s(self) -> float | None:
         times = [t.first_violation for t in self.targets.values() if getattr(t, "first_violation", None)]

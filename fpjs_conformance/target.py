@@ -66,8 +66,10 @@ class Target:
     found: dict[str, list[Violation]] = field(default_factory=dict)  # clause -> violations, in order
     first_violation: float | None = None  # time.monotonic() of the first one
     unreachable: str | None = None  # why this version's target stopped answering: nothing more is sent
+    timed_out: str | None = None  # the run's deadline passed while this version was being judged
     exploration: Any = None  # the run's Exploration settings (explore.py)
     unexplored: set[str] = field(default_factory=set)  # selected clauses whose random examples are still to come
+    last_write: Exchange | None = None  # the last accepted write of the designated event: a later fault's likely cause
     _sent: dict[tuple, Verdicts] = field(default_factory=dict)
     _accepted: set[tuple] = field(default_factory=set)
 
@@ -128,9 +130,10 @@ class Target:
         self._record(result)
         if ex.status == 200 and request.op != READ:
             self._accepted.add(key)
-            if request.event_id == self.events.live and isinstance(request.body.json_value, dict):
+            writes = self._writes(request)
+            if writes is not None and result.violations:
                 # accepted what it should have refused: what it stored is anyone's guess
-                self.state.accepted(self.profile.to_store(request.body.json_value), trusted=not result.violations)
+                self.state.accepted(writes, trusted=False)
         self._sent[key] = result
         if self.transport.unreachable:
             self.unreachable = (
@@ -141,11 +144,30 @@ class Target:
         return result
 
     def send(self, request: Request, *, reserved: bool = False) -> Exchange:
-        """The transport's send; an earlier answer that left stray bytes on the connection is blamed for them."""
+        """The transport's send. A write of the designated event is on record (journal included) before it
+        goes out; an earlier answer that left stray bytes on the connection is blamed for them, and a
+        request the server took and dropped unanswered is recorded."""
+        writes = self._writes(request)
+        if writes is not None:
+            self.state.sending(writes)
         ex = self.transport.send(request, reserved=reserved)
         if ex.stray_after is not None:
             self._record(Verdicts(ex.stray_after, [(transport.COMPLETE, transport.stray_bytes(ex.stray_after))]))
+        if ex.dropped is not None:
+            self._record(Verdicts(ex.dropped, [(transport.COMPLETE, transport.dropped(ex.dropped))]))
+        if writes is not None and ex.status == 200:
+            self.state.accepted(writes, trusted=True)
+            self.last_write = ex
+        elif writes is not None and ex.status is not None:
+            self.state.refused(writes)
         return ex
+
+    def _writes(self, request: Request) -> dict[str, Any] | None:
+        """The fields an update of the designated event sets (store names), or None for any other request."""
+        if request.op == READ or request.event_id != self.events.live:
+            return None
+        body = request.body.json_value
+        return self.profile.to_store(body) if isinstance(body, dict) else None
 
     def _rejudge(self, earlier: Verdicts, request: Request, also: tuple[str, ...]) -> Verdicts:
         """An answer already judged; clauses in `also` that have not judged it yet do now."""
@@ -160,11 +182,27 @@ class Target:
         return result
 
     def _record(self, result: Verdicts) -> None:
+        for violation in result.violations:
+            self._name_cause(violation)
         self.ledger.record(result.verdicts)
         if result.violations and self.first_violation is None:
             self.first_violation = time.monotonic()
         for violation in result.violations:
             self.found.setdefault(violation.clause_id, []).append(violation)
+
+    def _name_cause(self, violation: Violation) -> None:
+        """A read-back of the designated event, or a server error on it, may be the doing of the last
+        accepted write before it: name that write (its replay goes first)."""
+        ex, cause = violation.exchange, self.last_write
+        if ex is None or cause is None or cause is ex or ex.request.event_id != self.events.live:
+            return
+        if ex.request.op == READ or violation.clause_id == responses.NO_SERVER_ERROR:
+            violation.cause = cause
+
+    def record_violation(self, violation: Violation) -> None:
+        """A finding outside any request's judgement (the restore's read-back), under its clause."""
+        self.ledger.tally(violation.clause_id).requests += 1
+        self._record(Verdicts(violation.exchange, [(violation.clause_id, violation)]))
 
     def verify(self, request: Request, *, also: tuple[str, ...] = (), fresh: bool = False) -> Exchange:
         """Send and judge; raise what the answer broke."""
@@ -201,7 +239,7 @@ class Target:
                 stored = None
             if stored is None:
                 return ReadBack(None, ex, "garbage", f"200 without the event's fields: {ex.received()[:120]}")
-            if request.event_id == self.events.live:
+            if request.event_id == self.events.live and not reserved:  # the restore's reads judge nothing
                 self.state.remember_storage(self.profile.to_store({**self.profile.absent_reads_as, **stored}))
             return ReadBack(stored, ex)
         if ex.status in self.profile.refusal_statuses:
@@ -214,7 +252,7 @@ class Target:
         """Read back after `ex`; a failed read-back is a violation of `clause_id` (it needs the read-back)."""
         got = self.read_back()
         if got.problem in SERVER_FAULTS:  # the read-back's own fault, under its own clause
-            raise self.judge_failed_read(got)
+            raise self.judge_server_fault(got.exchange, got.problem)
         if got.stored is None:
             violation = Violation(clause_id, "the event read back after the update", f"read-back: {got.why}", ex)
             violation.check = checks.stored_fields_match.__name__
@@ -222,11 +260,12 @@ class Target:
             raise violation
         return got.stored
 
-    def judge_failed_read(self, got: ReadBack) -> Violation:
-        """Record a read-back that failed by the server's fault under its clause; the violation."""
-        check = SERVER_FAULTS[got.problem]
-        verdict = checks.verdict(check.clause_id, check, got.exchange, self.profile)
-        self._record(Verdicts(got.exchange, [verdict]))
+    def judge_server_fault(self, ex: Exchange, problem: str) -> Violation:
+        """Record an answer that failed by the server's fault (`problem`: a key of SERVER_FAULTS) under its
+        clause, and only that (a read-back, a preflight request); the violation."""
+        check = SERVER_FAULTS[problem]
+        verdict = checks.verdict(check.clause_id, check, ex, self.profile)
+        self._record(Verdicts(ex, [verdict]))
         return verdict[1]
 
     # -- one coverage case ------------------------------------------------------------------------

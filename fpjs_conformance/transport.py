@@ -16,10 +16,12 @@ import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import h11
+import httpcore
 import httpx
 
 from fpjs_conformance import redact
@@ -41,9 +43,11 @@ class RunTimedOut(Exception):
 
 @dataclass(frozen=True)
 class Secrets:
-    api_key: str
-    wrong_region_api_key: str | None = None
-    userinfo: str | None = None  # `user:password` of the base URL
+    """The real keys, known only here; no repr shows them (a traceback's locals included)."""
+
+    api_key: str = field(repr=False)
+    wrong_region_api_key: str | None = field(default=None, repr=False)
+    userinfo: str | None = field(default=None, repr=False)  # `user:password` of the base URL
 
     def value(self, key: Key) -> tuple[str, str]:
         """(real value, replay form) of a symbolic key."""
@@ -71,25 +75,39 @@ class Secrets:
     def scrub(self, text: str) -> str:
         return redact.scrub(text, self.all())
 
+    def scrub_bytes(self, data: bytes) -> bytes:
+        """What a server sent back, with any key (or identifying near miss) it echoed replaced."""
+        for value in redact.secret_variants(self.all()):
+            raw = value.encode("utf-8", "ignore")
+            if raw and raw in data:
+                data = data.replace(raw, redact.SECRET.encode())
+        return data
+
 
 @dataclass
 class Budget:
-    """A cap on requests sent; `reserve` of them are kept for leaving the event as found."""
+    """A cap on requests sent. `reserve` of them are kept for the restore, which may use only those
+    (429 retries included); with `reserve=None` the restore's requests are not counted at all (a cap
+    on exploration, not a hard cap)."""
 
     limit: int | None = None
-    reserve: int = 0
+    reserve: int | None = 0
     used: int = 0
+    reserved_used: int = 0
 
     def take(self, reserved: bool = False) -> None:
-        if self.limit is not None:
-            room = self.limit - (0 if reserved else self.reserve)
-            if self.used >= room:
-                raise BudgetSpent(f"the request budget ({self.limit}) is spent")
+        if reserved:
+            if self.limit is not None and self.reserve is not None and self.reserved_used >= self.reserve:
+                raise BudgetSpent(f"the restore's reserve of the request budget ({self.reserve}) is spent")
+            self.reserved_used += 1
+            return
+        if self.limit is not None and self.used >= self.limit - (self.reserve or 0):
+            raise BudgetSpent(f"the request budget ({self.limit}) is spent")
         self.used += 1
 
     @property
     def left(self) -> int | None:
-        return None if self.limit is None else max(0, self.limit - self.reserve - self.used)
+        return None if self.limit is None else max(0, self.limit - (self.reserve or 0) - self.used)
 
 
 @dataclass
@@ -104,6 +122,9 @@ class Policy:
     not_ready_backoff: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
     verify: ssl.SSLContext | bool = True
     deadline: float | None = None  # time.monotonic() past which the run stops
+    grace: float = 60.0  # seconds after the deadline the restore may still take (its own deadline)
+    race_idle: float = 1.0  # a kept-alive connection idle this long may race the server's keep-alive timeout
+    stop_requested: Callable[[], str | None] = lambda: None  # why the run must stop now (a signal), if it must
     max_consecutive_failures: int = 3  # requests in a row without a usable answer: the target is unreachable
     max_failures: int = 5  # requests without a usable answer in all: so is a target that keeps hanging
 
@@ -180,6 +201,59 @@ class Built:
     omit: tuple[str, ...] = ()  # default headers of the client left out of this request
 
 
+class _Deadline:
+    """The wall-clock end of the exchange in progress: every connect, read and write waits at most
+    until then, so a server that drips its headers cannot stretch one request past its timeout."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def left(self, timeout: float | None, expired: type[Exception]) -> float | None:
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise expired("the request's time is up")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline):
+        self._stream, self._deadline = stream, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        left = self._deadline.left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left), self._deadline)
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: _Deadline):
+        self._backend, self._deadline = httpcore.SyncBackend(), deadline
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        left = self._deadline.left(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, left, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # pragma: no cover - not used
+        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options), self._deadline)
+
+    def sleep(self, seconds: float) -> None:  # pragma: no cover - httpcore's retries are off
+        self._backend.sleep(seconds)
+
+
 class Transport:
     def __init__(
         self,
@@ -198,15 +272,24 @@ class Transport:
         self.stats = Stats()
         self.consecutive_failures = 0
         self.failures = 0
+        self.resends: list[dict] = []  # every request sent again on a fresh connection, and why
+        self.errors: list[dict] = []  # every request that got no usable answer, and why
         self._lock = threading.Lock()
         self._next_slot = 0.0
         self._previous: Exchange | None = None  # the last answer on the current connection
+        self._previous_at = 0.0  # time.monotonic() when that answer was complete
+        self._deadline = _Deadline()
         self._client = self._new_client()
 
+    def __repr__(self) -> str:
+        return f"Transport({self.profile.version} {self.shown_base_url})"
+
     def _new_client(self) -> httpx.Client:
+        pool = httpx.HTTPTransport(verify=self.policy.verify)
+        pool._pool._network_backend = _DeadlineBackend(self._deadline)  # every request bounded in wall-clock time
         return httpx.Client(
+            transport=pool,
             timeout=httpx.Timeout(self.policy.timeout),
-            verify=self.policy.verify,
             follow_redirects=False,
             headers={"User-Agent": "fpjs-update-event-conformance/0.2", "Accept-Encoding": "gzip, deflate"},
         )
@@ -289,41 +372,59 @@ class Transport:
         return " ".join(parts)
 
     # -- sending ----------------------------------------------------------------------------------
-    def _wait(self, seconds: float) -> None:
-        """Sleep, unless the run's deadline comes first."""
+    def _run_deadline(self, reserved: bool) -> float | None:
+        """When the run must stop: its deadline, or for the restore's requests the grace after it."""
         deadline = self.policy.deadline
+        return None if deadline is None else deadline + (self.policy.grace if reserved else 0.0)
+
+    def _check_stop(self, reserved: bool) -> None:
+        """A safe point: a signal that asked the run to stop stops it here (never the restore)."""
+        why = None if reserved else self.policy.stop_requested()
+        if why:
+            raise KeyboardInterrupt(why)
+
+    def _wait(self, seconds: float, reserved: bool = False) -> None:
+        """Sleep, unless the run's deadline comes first; a stop request ends the wait."""
+        deadline = self._run_deadline(reserved)
         if deadline is not None and time.monotonic() + seconds > deadline:
             raise RunTimedOut(f"the run timeout passes before the next request could be sent (wait {seconds:.1f}s)")
-        if seconds > 0:
-            time.sleep(seconds)
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self._check_stop(reserved)
+            time.sleep(min(left, 0.1))
 
     def _pace(self, reserved: bool) -> None:
         """Take a request from every budget and wait for the next send slot (counted from actual send times)."""
+        self._check_stop(reserved)
         for budget in self.budgets:
             budget.take(reserved)
         interval = 1.0 / self.policy.rate_limit if self.policy.rate_limit else 0.0
         with self._lock:
-            self._wait(self._next_slot - time.monotonic())
+            self._wait(self._next_slot - time.monotonic(), reserved)
             now = time.monotonic()
             self._next_slot = now + interval
             self.stats.sent += 1
             self.stats.send_times.append(now)
 
-    def _timeout(self) -> float:
-        if self.policy.deadline is None:
+    def _timeout(self, reserved: bool) -> float:
+        deadline = self._run_deadline(reserved)
+        if deadline is None:
             return self.policy.timeout
-        left = self.policy.deadline - time.monotonic()
+        left = deadline - time.monotonic()
         if left <= 0:
             raise RunTimedOut("the run timeout passed")
         return min(self.policy.timeout, left)
 
-    def _once(self, built: Built, ex: Exchange) -> str | None:
-        """One attempt. When no answer came on the connection: "unparsable" (bytes that are not
-        HTTP) or "closed" (the connection was closed or reset first); otherwise None."""
+    def _once(self, built: Built, ex: Exchange, reserved: bool) -> str | None:
+        """One attempt, bounded in wall-clock time. When no answer came on the connection:
+        "unparsable" (bytes that are not HTTP), "reset" (the connection was reset or broken under the
+        request: the server closed it before it read the request), or "closed" (the connection ended
+        without an answer); otherwise None."""
         lost: str | None = None
         started = time.monotonic()
-        timeout = self._timeout()
+        timeout = self._timeout(reserved)
         deadline = started + timeout
+        self._deadline.at = deadline
         ex.status, ex.response_headers, ex.body, ex.error = None, {}, b"", None
         try:
             request = self._client.build_request(
@@ -339,16 +440,23 @@ class Transport:
             finally:
                 response.close()
         except httpx.TimeoutException as exc:
-            ex.error = f"timed out after {timeout:g}s ({type(exc).__name__})"
+            if ex.status is not None:  # the head came, the body did not
+                ex.error = f"response body not complete after {timeout:g}s ({type(exc).__name__})"
+            else:
+                ex.error = f"timed out after {timeout:g}s ({type(exc).__name__})"
         except httpx.RemoteProtocolError as exc:
             ex.error, lost = _one_line(exc), "unparsable" if _parse_failed(exc) else "closed"
         except (httpx.ReadError, httpx.WriteError) as exc:
-            ex.error, lost = _one_line(exc), "closed"
+            ex.error, lost = _one_line(exc), "reset"  # the connection was closed on the request, unread
         except httpx.HTTPError as exc:
             ex.error = _one_line(exc)
         except ssl.SSLError as exc:  # pragma: no cover - httpx normally wraps these
             ex.error = f"TLS error: {_one_line(exc)}"
+        finally:
+            self._deadline.at = None
         ex.elapsed = time.monotonic() - started
+        ex.body = self.secrets.scrub_bytes(ex.body)  # a server that echoes a key never gets it shown
+        ex.response_headers = {k: self.secrets.scrub(v) for k, v in ex.response_headers.items()}
         if ex.error:
             ex.status = None
             self.stats.transport_errors += 1
@@ -381,7 +489,8 @@ class Transport:
     def send(self, request: Request, *, reserved: bool = False) -> Exchange:
         """Send `request` (retrying 429 and 409 not-ready within bounds) and record what came back.
 
-        `reserved`: one of the requests kept back from the budget (leaving the event as found).
+        `reserved`: one of the restore's requests (its own budget reserve and deadline; no stop request
+        interrupts it).
         """
         built = self.build(request)
         ex = Exchange(request, built.method, built.shown_url, built.shown_headers, version=self.profile.version)
@@ -392,30 +501,23 @@ class Transport:
         while True:
             attempts += 1
             self._pace(reserved)
-            lost = self._once(built, ex)
+            started = time.monotonic()
+            lost = self._once(built, ex, reserved)
             if lost and self._previous is not None:
-                # On a kept-alive connection: stray bytes after the previous answer break the next
-                # read (that answer is at fault, not this request); or the server closed the idle
-                # connection as this request went out, which RFC 9112 (9.3.1, 9.5) allows. Either
-                # way, resend once on a fresh connection.
-                if lost == "unparsable":
-                    ex.stray_after = self._previous
-                self._reset()
-                self._pace(reserved)
-                self._once(built, ex)
+                self._lost_on_kept_connection(built, ex, lost, started, reserved)
             limited = ex.status in self.profile.role("rate_limited").statuses
             if limited and "retry-after" in ex.response_headers:
                 self.stats.retry_after_seen += 1
             if limited and rate_limited < self.policy.max_429_retries:
                 rate_limited += 1
                 self.stats.retries_429 += 1
-                self._wait(min(_retry_after(ex.response_headers), self.policy.max_retry_after))
+                self._wait(min(_retry_after(ex.response_headers), self.policy.max_retry_after), reserved)
                 continue
             if request.op != READ and self.profile.role("not_ready").allows(ex.status, ex.error_code()):
                 wait = next(backoff, None)
                 if wait is not None:
                     self.stats.retries_409 += 1
-                    self._wait(wait)
+                    self._wait(wait, reserved)
                     continue
             break
         ex.attempts = attempts
@@ -425,10 +527,40 @@ class Transport:
         self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
         if ex.error:
             ex.error = self.secrets.scrub(ex.error)
+            self.errors.append({"request": ex.describe_request(), "error": ex.error, "curl": ex.curl})
             self._reset()
         else:
-            self._previous = ex
+            self._previous, self._previous_at = ex, time.monotonic()
         return ex
+
+    def _lost_on_kept_connection(self, built: Built, ex: Exchange, lost: str, started: float, reserved: bool) -> None:
+        """No answer came on a kept-alive connection. Stray bytes after the previous answer broke the
+        read (that answer is at fault); or the server closed the connection as the request went out,
+        which RFC 9112 (9.3.1, 9.5) allows when it was idle long enough to reach the server's
+        keep-alive timeout. Either way the request is sent once more on a fresh connection (this
+        operation sets absolute values: twice is once, as UE-SEM-04 checks). A connection closed
+        sooner, or a second time in a run, without a reset (the server had read the request), is a
+        dropped request: recorded for UE-TRANSPORT-01."""
+        idle = started - self._previous_at
+        if lost == "unparsable":
+            ex.stray_after, kind = self._previous, "stray bytes"
+        elif lost == "reset":
+            kind = "closed before the request was read"
+        elif idle >= self.policy.race_idle and not any(r["kind"] == "keep-alive race" for r in self.resends):
+            kind = "keep-alive race"
+        else:
+            kind = "dropped"
+            ex.dropped = Exchange(
+                ex.request, ex.method, ex.url, ex.headers, error=ex.error, version=ex.version, curl=ex.curl
+            )
+            ex.dropped.elapsed = ex.elapsed
+        why = f"{kind}: {ex.error} ({idle:.2f}s after the previous answer on the connection)"
+        self.resends.append({"request": ex.describe_request(), "kind": kind, "why": self.secrets.scrub(why)})
+        if ex.dropped is not None:
+            ex.dropped.error = self.secrets.scrub(why)
+        self._reset()
+        self._pace(reserved)
+        self._once(built, ex, reserved)
 
     def _reset(self) -> None:
         """Drop kept-alive connections: the next request starts on a fresh one."""

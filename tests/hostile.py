@@ -63,6 +63,16 @@ def drip(conn: socket.socket, stop: threading.Event) -> None:
             conn.sendall(b" ")
 
 
+def drip_headers(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers the status line, then one header every half second: each read is quick, the whole never ends."""
+    if _read_request(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        n = 0
+        while not stop.wait(0.5):
+            conn.sendall(b"X-Drip-%d: x\r\n" % n)
+            n += 1
+
+
 def reset(conn: socket.socket, stop: threading.Event) -> None:
     """Resets the connection (RST) instead of answering."""
     if _read_request(conn):
@@ -113,6 +123,7 @@ def gzip_bomb(conn: socket.socket, stop: threading.Event) -> None:
 BEHAVIOURS: dict[str, Behaviour] = {
     "hang": hang,
     "drip": drip,
+    "drip-headers": drip_headers,
     "reset": reset,
     "garbage": garbage,
     "huge": huge,
@@ -134,6 +145,7 @@ def forwarding(
     observe: Callable[[bytes, bytes], None] | None = None,
     instead: dict[str, bytes] | None = None,
     per_connection: int | None = None,
+    idle_close: float | None = None,
 ) -> Behaviour:
     """A front to `backend` on raw sockets, keeping connections alive. It drops every header in `names`
     not spelled exactly so (a hand-written stack comparing header names case-sensitively). `first`:
@@ -141,7 +153,10 @@ def forwarding(
     go out on that connection just before the answer to the next request (a body written late).
     Methods in `refuse` are answered 405 (a target without the read-back); methods in `instead` get that
     answer. `observe(head, body)` sees every request as it arrived. `per_connection`: answers that many
-    requests on a connection, then closes it when the next one arrives (an idle timeout racing it)."""
+    requests on a connection, then closes it unanswered when the next one arrives (a server dropping
+    requests it has read). `idle_close`: once in all, a request that arrives on a connection idle that
+    long is not answered and the connection closed (its keep-alive timeout racing the request)."""
+    import time
     import http.client
     from urllib.parse import urlsplit
 
@@ -149,6 +164,7 @@ def forwarding(
     wanted = {n.lower(): n for n in names}
     pending = [first] if first is not None else []
     lock = threading.Lock()
+    raced = threading.Event()
 
     def forward(head: bytes, body: bytes) -> bytes:
         lines = head.decode("latin-1").split("\r\n")
@@ -175,8 +191,12 @@ def forwarding(
     def behaviour(conn: socket.socket, stop: threading.Event) -> None:
         late = b""
         answered = 0
+        last = time.monotonic()
         while (got := _receive(conn)) is not None:
             if per_connection is not None and answered >= per_connection:
+                return
+            if idle_close is not None and answered and time.monotonic() - last >= idle_close and not raced.is_set():
+                raced.set()
                 return
             answered += 1
             if observe is not None:
@@ -193,6 +213,7 @@ def forwarding(
             else:
                 conn.sendall(late + forward(*got))
                 late = b""
+            last = time.monotonic()
 
     return behaviour
 

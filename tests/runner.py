@@ -100,12 +100,14 @@ def start_suite(*args: str, env: dict[str, str]) -> subprocess.Popen:
 
 
 def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
-    """Until pytest reports its first test (the coverage table has run: the event has been changed)."""
+    """Until pytest reports its first test, a line of progress that starts with its mark (the coverage
+    table has run: the event has been changed)."""
+    import re
     import select
     import time
 
     seen, deadline = "", time.monotonic() + timeout
-    while "." not in seen and time.monotonic() < deadline:
+    while not re.search(r"(^|\n)[.sFE]", seen) and time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             break
@@ -113,7 +115,7 @@ def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
         if not char:
             break
         seen += char
-    assert "." in seen, f"no test finished within {timeout}s: {seen[-500:]}"
+    assert re.search(r"(^|\n)[.sFE]", seen), f"no test finished within {timeout}s: {seen[-500:]}"
     return seen
 
 

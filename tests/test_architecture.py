@@ -108,6 +108,8 @@ def test_architecture_table_matches_the_code():
     actual: dict[str, set[str]] = {p: set() for p in parts}
     unplaced = []
     for module, targets in graph().items():
+        if module == "fpjs_conformance":  # the package's face: it defines nothing
+            continue
         part = part_of(module, parts)
         if part is None:
             unplaced.append(module)

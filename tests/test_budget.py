@@ -72,7 +72,11 @@ def test_budget_spent_while_a_failure_is_replayed_still_reports_the_failure():
     calls = []
     transport = SimpleNamespace(budget_left=lambda: 50)
     target = SimpleNamespace(
-        exploration=Exploration(RUN_PROFILES["default"]), transport=transport, unreachable="", unexplored=set()
+        exploration=Exploration(RUN_PROFILES["default"]),
+        transport=transport,
+        unreachable="",
+        unexplored=set(),
+        timed_out=None,
     )
     target.version = "v3"
 

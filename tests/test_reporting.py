@@ -97,6 +97,8 @@ def model(key: str, body: str | None = None) -> dict:
         "result": "failed",
         "exit_status": 1,
         "stopped": None,
+        "stopped_versions": {},
+        "whole_run_stopped": None,
         "duration_s": 1.5,
         "first_violation_s": 0.4,
         "seed": "12345",
@@ -156,6 +158,24 @@ def test_junit_one_stable_testcase_per_version_and_clause(tmp_path):
     assert by_name["v3::UE-AUTH-04"].find("failure") is None and by_name["v3::UE-AUTH-04"].find("skipped") is None
 
 
+def test_a_stopped_version_has_one_error_case_and_no_pass(tmp_path):
+    """Dashboards read junit: a version that was not judged shows its stop, never a pass."""
+    stopped = model("canary" + secrets.token_hex(16))
+    line = "v4 is not served at http://127.0.0.1:9: ..."
+    stopped["stopped"], stopped["stopped_versions"] = line, {"v4": line}
+    for row in stopped["clauses"]:
+        if row["versions"]["v4"]["status"] != "not-applicable":
+            row["versions"]["v4"] = cell("not-judged", skipped=[line])
+    paths = reporting.write_all(tmp_path, stopped, {"format": "x", "versions": {}}, [])
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    v4 = [c for c in suite.findall("testcase") if c.get("name").startswith("v4::")]
+    assert [c.get("name") for c in v4 if c.find("error") is not None] == ["v4::stopped"]
+    assert all(c.find("failure") is None and c.find("error") is None for c in v4 if c.get("name") != "v4::stopped")
+    assert all(c.find("skipped") is not None for c in v4 if c.get("name") != "v4::stopped")  # not applicable only
+    assert suite.get("errors") == "1"
+    assert any(p.name == "summary.md" and "stopped: v4 is not served" in p.read_text() for p in paths)
+
+
 def test_html_is_escaped_self_contained_failed_first_and_readable(tmp_path):
     _, files = render(tmp_path)
     page = files["report.html"]
@@ -191,7 +211,7 @@ def test_bundled_server_run_writes_every_report_for_both_versions(tmp_path):
         timeout=240,
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    assert sorted(p.name for p in report_dir.iterdir()) == sorted(KINDS)
+    assert sorted(p.name for p in report_dir.iterdir()) == sorted([*KINDS, "restore.json"])
     summary = json.loads((report_dir / "summary.json").read_text())
     assert summary["result"] == "passed" and [v["version"] for v in summary["versions"]] == ["v3", "v4"]
     assert all(v["embedded"] and v["stats"]["requests_sent"] > 0 for v in summary["versions"])

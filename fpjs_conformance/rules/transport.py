@@ -25,8 +25,8 @@ def stray_bytes(ex: Exchange) -> Violation:
     return violation
 
 
-def dropped(ex: Exchange, why: str) -> Violation:
-    """The server closed the connection without answering a request it had taken."""
-    violation = Violation(COMPLETE, "an answer to every request the server took", f"no answer: {why}", ex)
+def dropped(ex: Exchange) -> Violation:
+    """The server closed the connection without answering a request it had taken (`ex.error` says how)."""
+    violation = Violation(COMPLETE, "an answer to every request the server took", f"no answer: {ex.error}", ex)
     violation.check = transport_completed.__name__
     return violation
