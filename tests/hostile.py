@@ -156,8 +156,8 @@ def forwarding(
     requests on a connection, then closes it unanswered when the next one arrives (a server dropping
     requests it has read). `idle_close`: once in all, a request that arrives on a connection idle that
     long is not answered and the connection closed (its keep-alive timeout racing the request)."""
-    import time
     import http.client
+    import time
     from urllib.parse import urlsplit
 
     target = urlsplit(backend)
