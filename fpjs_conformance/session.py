@@ -131,10 +131,12 @@ class Run:
             self._old_handlers.clear()
 
     def _restore(self) -> None:
-        reachable = [(v, t) for v, t in self.targets.items() if not t.unreachable] or list(self.targets.items())
-        if not reachable:
+        """Restore through a version that read the event (a version not served, or stopped before it read
+        the event, cannot), else through any that still answers."""
+        ranked = sorted(self.targets.items(), key=lambda vt: (not vt[1].reads_back, bool(vt[1].unreachable)))
+        if not ranked:
             return
-        first, target = reachable[0]
+        first, target = ranked[0]
         try:
             outcome = restore(target, no_restore=self.options.no_restore)
         except KeyboardInterrupt:

@@ -44,6 +44,32 @@ class ObjectMerged(ReferenceServer):
         super().apply(event, merged)
 
 
+@mutant("object-deep-merged", "UE-SEM-03", "UE-SEM-01")
+class ObjectDeepMerged(ReferenceServer):
+    """Merges a sent object into the stored one at every depth (a JSON-merge-patch store): the restore
+    must name the merge under UE-SEM-03, never blame a concurrent writer."""
+
+    def apply(self, event, update):
+        def merge(old, new):
+            if isinstance(old, dict) and isinstance(new, dict):
+                return {**old, **{k: merge(old.get(k), v) for k, v in new.items()}}
+            return new
+
+        super().apply(event, {k: merge(event.values.get(k), v) for k, v in update.items()})
+
+
+@mutant("nul-breaks-read-back", "UE-RESP-02", "UE-SEM-01")
+class NulBreaksReadBack(ReferenceServer):
+    """Stores a string with a NUL character, and from then on every read-back of the event fails with 500
+    (the value broke its serializer): the failure must name the write that poisoned it."""
+
+    async def get(self, request, d):
+        event = self.events.get(request.path_params["event_id"])
+        if event is not None and any(isinstance(v, str) and "\x00" in v for v in event.values.values()):
+            return JSONResponse({"error": {"code": d.roles["bad_request"].code, "message": "x"}}, status_code=500)
+        return await super().get(request, d)
+
+
 @mutant("false-ignored", "UE-SEM-01")
 class FalseIgnored(ReferenceServer):
     """Stores a boolean only when it is true (a truthiness test)."""

@@ -73,6 +73,23 @@ class DropConnection(RawUpdate):
         await until_disconnect(receive)
 
 
+@mutant("drops-requests", "UE-TRANSPORT-01")
+class DropsRequests(RawUpdate):
+    """Reads every other update and closes the connection without answering it (no reset: the request
+    was taken). A client that resends on a fresh connection gets an answer; the official SDKs do not."""
+
+    def hit(self, scope):
+        seen = self.__dict__.setdefault("updates_seen", [0])
+        seen[0] += 1
+        return seen[0] % 2 == 0
+
+    async def raw(self, scope, receive, send):
+        while (await receive()).get("more_body"):  # the whole request is read
+            pass
+        socket_of(send).close()
+        await until_disconnect(receive)
+
+
 @mutant("truncated-body", "UE-TRANSPORT-01")
 class TruncatedBody(RawUpdate):
     """Declares a Content-Length of 64, sends 9 bytes, closes the connection."""
