@@ -20,18 +20,18 @@ from typing import Any
 from fpjs_conformance.profile import data_dir
 
 DEFAULT_PATH = Path(str(data_dir() / "known-deviations.toml"))
-NONE = "none"  # `--deviations none`: apply no profile, not even one matched by base URL
+NONE = "none"  # `--deviations none`: apply no deviation set, not even one matched by base URL
 ENTRY_KEYS = {"reason", "link", "expires"}
-PROFILE_KEYS = {"base_url", "description", "deviations", "versions"}
+SET_KEYS = {"base_url", "description", "deviations", "versions"}
 
 
 class DeviationError(ValueError):
-    """The file is malformed, or no single profile can be chosen."""
+    """The file is malformed, or no single deviation set can be chosen."""
 
 
 @dataclass(frozen=True)
 class Deviation:
-    profile: str
+    deviation_set: str
     clause_id: str
     reason: str
     link: str
@@ -41,11 +41,14 @@ class Deviation:
         return today > self.expires
 
     def describe(self) -> str:
-        return f"{self.clause_id} (profile {self.profile!r}, until {self.expires}): {self.reason} [{self.link}]"
+        until = f"deviation set {self.deviation_set!r}, until {self.expires}"
+        return f"{self.clause_id} ({until}): {self.reason} [{self.link}]"
 
 
 @dataclass(frozen=True)
-class Profile:
+class DeviationSet:
+    """A named set of known deviations of one target (a `[name]` table of the file)."""
+
     name: str
     base_url: str | None = None  # a glob matched against the target's base URL
     description: str = ""
@@ -77,8 +80,8 @@ class Profile:
 MAX_FILE = 1024 * 1024  # bytes read of a known-deviations file at most (a device or a huge file is refused)
 
 
-def load(path: Path = DEFAULT_PATH, known_clauses: Iterable[str] | None = None) -> dict[str, Profile]:
-    """Every profile in `path`, checked: unknown keys, clauses and non-date `expires` are errors."""
+def load(path: Path = DEFAULT_PATH, known_clauses: Iterable[str] | None = None) -> dict[str, DeviationSet]:
+    """Every deviation set in `path`, checked: unknown keys, clauses and non-date `expires` are errors."""
     try:
         if not Path(path).is_file():
             raise DeviationError(f"{path}: not a regular file")
@@ -92,14 +95,14 @@ def load(path: Path = DEFAULT_PATH, known_clauses: Iterable[str] | None = None) 
     except OSError as exc:
         raise DeviationError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     known = set(known_clauses) if known_clauses is not None else None
-    return {name: _profile(path, name, body, known) for name, body in raw.items()}
+    return {name: _deviation_set(path, name, body, known) for name, body in raw.items()}
 
 
-def _profile(path: Path, name: str, body: Any, known: set[str] | None) -> Profile:
-    where = f"{path}: profile {name!r}"
+def _deviation_set(path: Path, name: str, body: Any, known: set[str] | None) -> DeviationSet:
+    where = f"{path}: deviation set {name!r}"
     if not isinstance(body, dict):
         raise DeviationError(f"{where}: must be a table ([{name}])")
-    _only(where, body, PROFILE_KEYS)
+    _only(where, body, SET_KEYS)
     base_url = body.get("base_url")
     if base_url is not None and not (isinstance(base_url, str) and base_url):
         raise DeviationError(f"{where}: base_url must be a non-empty string (a glob such as 'http://127.0.0.1:4010*')")
@@ -127,7 +130,7 @@ def _profile(path: Path, name: str, body: Any, known: set[str] | None) -> Profil
         if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
             raise DeviationError(f"{at}: expires must be a TOML date such as 2026-06-30 (unquoted)")
         found[clause_id] = Deviation(name, clause_id, entry["reason"].strip(), entry["link"].strip(), expires)
-    return Profile(name, base_url, str(body.get("description", "")), found, tuple(versions) if versions else None)
+    return DeviationSet(name, base_url, str(body.get("description", "")), found, tuple(versions) if versions else None)
 
 
 def _only(where: str, table: dict, allowed: set[str]) -> None:
@@ -136,26 +139,26 @@ def _only(where: str, table: dict, allowed: set[str]) -> None:
         raise DeviationError(f"{where}: unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(allowed))}")
 
 
-def select(profiles: Mapping[str, Profile], names: str | None, base_url: str | None, version: str) -> Profile | None:
-    """The profile for one API version: among those named by --deviations (comma-separated), else
+def select(
+    sets: Mapping[str, DeviationSet], names: str | None, base_url: str | None, version: str
+) -> DeviationSet | None:
+    """The deviation set for one API version: among those named by --deviations (comma-separated), else
     among those whose base_url glob matches the target, the one that applies to `version`."""
     if names:
         chosen = [n.strip() for n in names.split(",") if n.strip()]
         if any(n.lower() == NONE for n in chosen):
             return None
-        unknown = [n for n in chosen if n not in profiles]
+        unknown = [n for n in chosen if n not in sets]
         if unknown:
-            known = ", ".join(sorted(profiles)) or "none defined"
-            raise DeviationError(f"--deviations {unknown[0]!r}: no such profile (known: {known}; or {NONE!r})")
-        candidates = [profiles[n] for n in chosen]
+            known = ", ".join(sorted(sets)) or "none defined"
+            raise DeviationError(f"--deviations {unknown[0]!r}: no such deviation set (known: {known}; or {NONE!r})")
+        candidates = [sets[n] for n in chosen]
     elif base_url:
-        candidates = [p for p in profiles.values() if p.matches(base_url)]
+        candidates = [s for s in sets.values() if s.matches(base_url)]
     else:
         return None
     applicable = [p for p in candidates if p.applies_to(version)]
     if len(applicable) > 1:
         found = ", ".join(p.name for p in applicable)
-        raise DeviationError(
-            f"several known-deviation profiles apply to {version} ({found}): pick one with --deviations"
-        )
+        raise DeviationError(f"several deviation sets apply to {version} ({found}): pick one with --deviations")
     return applicable[0] if applicable else None

@@ -1,6 +1,6 @@
 """pytest hooks of the regression gate: known deviations as expected failures, stale and expired entries.
 
-Loaded by the plugin (`pytest_plugins`). For each API version the profile of known deviations that
+Loaded by the plugin (`pytest_plugins`). For each API version the deviation set that
 applies to it is chosen (by `--deviations` or by base URL); a failing test whose violations are all
 listed for its version becomes an expected failure; a listed clause that the run exercised without
 a violation, or an expired entry, fails the run.
@@ -17,11 +17,11 @@ from fpjs_conformance import clauses, deviations
 from fpjs_conformance.checks import Violation, Violations
 from fpjs_conformance.runstate import RUN, clause_of, version_of
 
-PROFILES = pytest.StashKey[dict]()  # version -> deviations.Profile | None
+DEVIATION_SETS = pytest.StashKey[dict]()  # version -> deviations.DeviationSet | None
 
 
 def configure(config: pytest.Config, run) -> None:
-    """Choose each version's profile; an expired entry or a malformed file is a usage error."""
+    """Choose each version's deviation set; an expired entry or a malformed file is a usage error."""
     o = run.options
     path = Path(o.deviations_file) if o.deviations_file else deviations.DEFAULT_PATH
     chosen: dict = {}
@@ -39,12 +39,12 @@ def configure(config: pytest.Config, run) -> None:
             f"expired known deviation(s) in {path} (re-check the target, then renew `expires` or remove):\n"
             + "\n".join(lines)
         )
-    config.stash[PROFILES] = chosen
+    config.stash[DEVIATION_SETS] = chosen
     active = {v: p for v, p in chosen.items() if p}
     if active:
         run.deviations = {
             "file": str(path),
-            "profiles": {v: p.name for v, p in active.items()},
+            "sets": {v: p.name for v, p in active.items()},
             "entries": {
                 v: {
                     cid: {"reason": d.reason, "link": d.link, "expires": str(d.expires)}
@@ -87,8 +87,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             first = call.excinfo.exconly().strip().splitlines() or ["(no message)"]
             error = {"test": item.nodeid, "phase": report.when, "summary": first[0][:500]}
             run.errors.setdefault(key, []).append(error)
-        profile = item.config.stash.get(PROFILES, {}).get(version)
-        covering = profile.covering(v.clause_id for v in found) if profile and len(found) == len(leaves) else None
+        chosen = item.config.stash.get(DEVIATION_SETS, {}).get(version)
+        covering = chosen.covering(v.clause_id for v in found) if chosen and len(found) == len(leaves) else None
         if covering:
             report.outcome = "skipped"
             report.wasxfail = "known deviation " + "; ".join(d.describe() for d in covering)
@@ -105,17 +105,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """Stale entries fail the run: before the reports are written, which record the exit status."""
     config = session.config
     run = config.stash.get(RUN, None)
-    chosen = config.stash.get(PROFILES, {})
+    chosen = config.stash.get(DEVIATION_SETS, {})
     if run is None or not run.deviations or getattr(config, "workerinput", None) is not None:
         return
     stale = []
-    for version, profile in chosen.items():
+    for version, deviation_set in chosen.items():
         target = run.targets.get(version)
-        if profile is None or target is None:
+        if deviation_set is None or target is None:
             continue
         tallies = target.ledger.clauses
         passed = {c: t.passed for c, t in tallies.items()}
-        stale += [(version, d) for d in profile.stale(passed, {c for c, t in tallies.items() if t.failed})]
+        stale += [(version, d) for d in deviation_set.stale(passed, {c for c, t in tallies.items() if t.failed})]
     if not stale:
         return
     run.deviations["stale"] = [f"{v}::{d.clause_id}" for v, d in stale]
@@ -128,7 +128,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     for version, d in stale:
         # Counted and listed with the failures, so the closing line reads red as the exit status is.
         report = pytest.TestReport(
-            nodeid=f"{where}::{d.profile}::{version}::{d.clause_id}",
+            nodeid=f"{where}::{d.deviation_set}::{version}::{d.clause_id}",
             location=(where, None, f"stale known deviation {version}::{d.clause_id}"),
             keywords={},
             outcome="failed",
@@ -146,7 +146,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     run = config.stash.get(RUN, None)
     dev = run.deviations if run else None
     if dev:
-        names = ", ".join(f"{v}: {p!r}" for v, p in dev["profiles"].items())
+        names = ", ".join(f"{v}: {p!r}" for v, p in dev["sets"].items())
         terminalreporter.write_line(
             f"fpjs: known deviations ({names}): {len(dev['expected_failures'])} expected failure(s)"
         )

@@ -45,7 +45,7 @@ OPTIONS = [
     ("--require", "FPJS_REQUIRE", "all: fail the run (exit 7) when a MUST clause it selected was left unexercised"),
     ("--baseline", "FPJS_BASELINE", "an earlier reports/behaviour.json: report every change of behaviour (drift)"),
     ("--ca-bundle", "FPJS_CA_BUNDLE", "PEM file of CA certificates for a private TLS target"),
-    ("--deviations", "FPJS_DEVIATIONS", "known-deviations profile to apply (default: chosen by base URL)"),
+    ("--deviations", "FPJS_DEVIATIONS", "the known-deviations set(s) to apply (default: chosen by base URL)"),
     ("--deviations-file", "FPJS_DEVIATIONS_FILE", "known-deviations file (default: the one in contracts/)"),
     (
         "--restore-from",

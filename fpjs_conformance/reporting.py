@@ -406,8 +406,8 @@ def to_markdown(run: dict) -> str:
                 out.append(f"  - original values (journal `{_md(r['journal'])}`): `{_md(original, 400)}`")
     out.append(f"- seed: {_seed_text(run)}")
     dev = run["deviations"]
-    if dev and dev.get("profiles"):
-        out.append(f"- known deviations: {', '.join(f'{k}: `{p}`' for k, p in dev['profiles'].items())}")
+    if dev and dev.get("sets"):
+        out.append(f"- known deviations: {', '.join(f'{k}: `{p}`' for k, p in dev['sets'].items())}")
         out += [f"- ⚠️ **stale known deviation {entry}**: the clause passed; remove the entry" for entry in dev["stale"]]
     needs = optional_inputs(run)
     gaps = [i for i in run["incomplete"] if i not in needs and i["version"] not in run["stopped_versions"]]
@@ -595,9 +595,9 @@ def to_html(run: dict) -> str:
     out.append(f"<tr><th>Seed</th><td>{_h(_seed_text(run))}</td></tr>")
     out.append(f"<tr><th>Generated</th><td>{_h(run['generated_at'])} in {_h(run['duration_s'])}s</td></tr>")
     dev = run["deviations"]
-    if dev and dev.get("profiles"):
+    if dev and dev.get("sets"):
         stale = ", ".join(dev.get("stale", [])) or "none"
-        names = ", ".join(f"{k}: {p}" for k, p in dev["profiles"].items())
+        names = ", ".join(f"{k}: {p}" for k, p in dev["sets"].items())
         out.append(f"<tr><th>Known deviations</th><td>{_h(names)}; stale: {_h(stale)}</td></tr>")
     opts = ", ".join(f"{k}={v}" for k, v in run["options"].items() if v not in (None, False, "", []))
     out.append(f"<tr><th>Options</th><td>{_h(opts or '(defaults)')}</td></tr></table>")

@@ -80,7 +80,7 @@ def test_select(tmp_path):
     assert deviations.select(profiles, "none", "http://127.0.0.1:8080", "v3") is None
     with pytest.raises(DeviationError):
         deviations.select(profiles, "absent", None, "v3")
-    twice = {**profiles, "other": deviations.Profile("other", "http://127.0.0.1*")}
+    twice = {**profiles, "other": deviations.DeviationSet("other", "http://127.0.0.1*")}
     with pytest.raises(DeviationError, match="--deviations"):
         deviations.select(twice, None, "http://127.0.0.1:8080", "v3")
 
@@ -142,7 +142,7 @@ def test_listed_breaks_pass_and_are_reported(tmp_path, key):
     assert run.returncode == 0, run.output[-3000:]
     assert "xfailed" in run.output
     assert {c: status[c] for c in AUTH_BREAKS} == dict.fromkeys(AUTH_BREAKS, "known-deviation")
-    assert summary["deviations"]["profiles"] == {"v3": "broken"} and summary["exit_status"] == 0
+    assert summary["deviations"]["sets"] == {"v3": "broken"} and summary["exit_status"] == 0
     md = (tmp_path / "reports" / "summary.md").read_text()
     assert "known-deviation" in md
 
