@@ -88,23 +88,24 @@ def base_url(url: str, variant: Variant) -> str:
     return url
 
 
-def run(variant: Variant, report_dir: Path, known_gap: str | None = None) -> list[Outcome]:
-    """Start `variant`, run the suite against it, stop it; one verdict per version it is judged under."""
+def run(variant: Variant, report_dir: Path, known_gap: str | None = None, env: dict | None = None) -> list[Outcome]:
+    """Start `variant`, run the suite against it, stop it; one verdict per version it is judged under.
+    `env`: more environment for both (a folder of profiles of your own: FPJS_PROFILE_PATH)."""
     key, wrong_region_key = "k" + secrets.token_hex(16), "w" + secrets.token_hex(16)
     # Mutants run the coverage table alone: killed there, they are killed in every profile (each runs the
     # table first). Controls run the default profile: a false alarm may come from any random example.
     profile = TABLE_ONLY if variant.kind == "mutant" and not variant.needs_exploration else "default"
     started = time.monotonic()
     args = ["-m", "tests.variants", variant.name, "--port", "0"]
-    server = ServerProcess([*args, "--api-key", key, "--wrong-region-api-key", wrong_region_key])
+    server = ServerProcess([*args, "--api-key", key, "--wrong-region-api-key", wrong_region_key], env=env)
     suite: SuiteRun | None = None
     output = ""
     try:
         server.start()
-        env = {"FPJS_WRONG_REGION_API_KEY": wrong_region_key, "FPJS_HYPOTHESIS_PROFILE": profile}
+        extra = {**(env or {}), "FPJS_WRONG_REGION_API_KEY": wrong_region_key, "FPJS_HYPOTHESIS_PROFILE": profile}
         timeout = SUITE_TIMEOUT[variant.kind]
         url = base_url(server.url, variant)
-        suite = run_suite(url, key, report_dir, *suite_args(variant), timeout=timeout, env=env)
+        suite = run_suite(url, key, report_dir, *suite_args(variant), timeout=timeout, env=extra)
         output = suite.output
     except (LaunchError, subprocess.TimeoutExpired) as exc:
         output = f"{type(exc).__name__}: {exc}"

@@ -3,6 +3,7 @@ content types, statuses the operation does not declare."""
 
 from starlette.responses import JSONResponse, Response
 
+from fpjs_conformance import profile as profiles
 from fpjs_conformance.refserver import Answer, ReferenceServer
 from tests.variants import answer_of, mutant
 
@@ -62,6 +63,20 @@ class BadRequestWrongCode(ReferenceServer):
     def error(self, d, role, message, *, status=None, code=None):
         if role == "bad_request":
             code = answer_of(d, "unknown_event")[1]
+        return super().error(d, role, message, status=status, code=code)
+
+
+@mutant("malformed-body-other-code", "UE-BODY-04", "UE-BODY-02", "UE-BODY-03", "UE-BODY-05", "UE-RESP-05")
+class MalformedBodyOtherCode(ReferenceServer):
+    """Answers a bad body with 400 and another code of the same status (v4: payload_too_large), or, where
+    the status has no other, another code of the enum: the code is judged per role, not per status."""
+
+    def error(self, d, role, message, *, status=None, code=None):
+        if role == "bad_request":
+            p = profiles.load(d.version)
+            mine = d.roles["bad_request"].code
+            same_status = sorted(p.codes_by_status.get(400, set()) - {mine})
+            code = (same_status or [c for c in p.error_codes if c != mine])[0]
         return super().error(d, role, message, status=status, code=code)
 
 

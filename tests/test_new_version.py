@@ -1,0 +1,171 @@
+"""A new API version is data: a document, a profile file, and clause pointers, in a folder of your own.
+
+A synthetic version is derived from v4 in a temporary folder: its servers end in another path, one
+body field is renamed, its update window is longer, its expired events get a code of their own, and
+its auth failures are 401 with codes of their own. The suite judges it beside v4 against the bundled
+reference server (which serves every version it finds), and the mutants that apply are killed under
+it. Nothing in fpjs_conformance/ knows it.
+"""
+
+import copy
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fpjs_conformance import clauses
+from fpjs_conformance import profile as profiles
+from tests import harness
+from tests.runner import ROOT, SUITE, clean_env
+from tests.variants import load_all
+
+BASE = "v4"
+NEW = f"v{int(profiles.versions()[-1][1:]) + 1}"  # the next version number
+FIELD, RENAMED = "linked_id", "linkage_id"
+CODES = {"expired": "event_expired", "missing": "api_key_missing", "invalid": "api_key_invalid"}
+# Mutants whose defect carries over to the synthetic version (each under its own clauses).
+MUTANTS = (
+    "wrong-key-missing-code",
+    "auth-after-body",
+    "null-accepted",
+    "malformed-body-other-code",
+    "update-not-stored",
+    "object-merged",
+    "expired-accepted",
+    "retired-query-honoured",
+)
+
+
+def _rename(node):
+    if isinstance(node, dict):
+        return {(RENAMED if k == FIELD else k): _rename(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [RENAMED if v == FIELD else _rename(v) for v in node]
+    return node
+
+
+def document(base: profiles.Profile) -> dict:
+    doc = _rename(copy.deepcopy(base.document))
+    for server in doc["servers"]:
+        server["url"] = re.sub(r"/v\d+$", f"/{NEW}", server["url"])
+    doc["components"]["schemas"]["ErrorCode"]["enum"] += list(CODES.values())
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            responses = op.get("responses", {}) if isinstance(op, dict) else {}
+            if "403" in responses:  # auth failures are 401 here, with the same error body
+                responses["401"] = copy.deepcopy(responses["403"])
+    return doc
+
+
+def profile_text(base_version: str) -> str:
+    text = (Path(str(profiles.data_dir())) / f"{base_version}.toml").read_text()
+    missing, invalid = CODES["missing"], CODES["invalid"]
+    replacements = {
+        f'version = "{base_version}"': f'version = "{NEW}"',
+        f'document = "fingerprint-server-api-{base_version}.yaml"': f'document = "fingerprint-server-api-{NEW}.yaml"',
+        "update_window_days = 30": "update_window_days = 60",
+        f'{FIELD} = "{FIELD}"': f'{RENAMED} = "{FIELD}"',
+        f"{FIELD} = {{ max_chars": f"{RENAMED} = {{ max_chars",
+        f'{FIELD} = ""': f'{RENAMED} = ""',
+    }
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    roles = {
+        "missing_key": f'{{ status = 401, codes = ["{missing}"] }}',
+        "wrong_key": f'{{ status = 401, codes = ["{invalid}"] }}',
+        "unreadable_key": f'{{ status = 401, codes = ["{invalid}", "{missing}"] }}',
+        "retired_key_place": f'{{ status = 401, codes = ["{missing}", "{invalid}"] }}',
+        "expired_event": f'{{ status = 400, codes = ["{CODES["expired"]}"] }}',
+    }
+    for role, value in roles.items():
+        text, n = re.subn(rf"^{role} = .*$", f"{role} = {value}", text, flags=re.M)
+        assert n == 1, role
+    text = re.sub(r"^400 = \[", f'400 = ["{CODES["expired"]}", ', text, flags=re.M)
+    return text.replace("[status_codes]\n", f'[status_codes]\n401 = ["{missing}", "{invalid}"]\n', 1)
+
+
+def pointers(base_version: str) -> str:
+    lines = []
+    for clause in clauses.catalogue().values():
+        pointer = clause.pointers.get(base_version)
+        if pointer is not None:
+            lines += [f"[{clause.id}]", f'spec.{NEW} = "{pointer.replace(FIELD, RENAMED)}"', ""]
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("new-version")
+    base = profiles.load(BASE)
+    (path / f"fingerprint-server-api-{NEW}.yaml").write_text(yaml.safe_dump(document(base), sort_keys=False))
+    (path / f"{NEW}.toml").write_text(profile_text(BASE))
+    (path / "clauses.toml").write_text(pointers(BASE))
+    return path
+
+
+def test_the_synthetic_version_is_read_from_data_alone(folder):
+    """Loaded in a process of its own: the profile cache of this one knows only the bundled versions."""
+    probe = (
+        f"from fpjs_conformance import profile as p; v = p.load({NEW!r}); "
+        "print(v.server_path, v.fields[0], v.update_window_days, v.role('missing_key').status, "
+        "v.role('expired_event').code, sorted(v.declared_statuses))"
+    )
+    env = {**os.environ, profiles.PROFILE_PATH: str(folder)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [
+        f"/{NEW}",
+        RENAMED,
+        "60",
+        "401",
+        CODES["expired"],
+        "[200,",
+        "400,",
+        "401,",
+        "403,",
+        "404,",
+        "409]",
+    ]
+
+
+def test_the_suite_judges_it_beside_the_base_version(folder, tmp_path):
+    report_dir = tmp_path / "reports"
+    env = clean_env(**{profiles.PROFILE_PATH: str(folder)})
+    run = subprocess.run(
+        [*SUITE, f"--api-version={BASE},{NEW}", "--hypothesis-profile=ci", f"--report-dir={report_dir}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    summary = __import__("json").loads((report_dir / "summary.json").read_text())
+    statuses = {c["versions"][NEW]["status"] for c in summary["clauses"]}
+    assert statuses <= {"passed", "not-applicable"}, statuses
+
+
+@pytest.fixture
+def known(folder, monkeypatch):
+    """This process knows the synthetic version too, for the harness's own reading of the reports."""
+    caches = (profiles.versions, profiles.load, clauses.catalogue)
+    monkeypatch.setenv(profiles.PROFILE_PATH, str(folder))
+    for cache in caches:
+        cache.cache_clear()
+    yield folder
+    monkeypatch.delenv(profiles.PROFILE_PATH)
+    for cache in caches:
+        cache.cache_clear()
+
+
+@pytest.mark.parametrize("name", MUTANTS)
+def test_the_mutants_that_apply_are_killed_under_it(known, tmp_path, name):
+    variant = dataclasses.replace(load_all()[name], versions=(NEW,))
+    (outcome,) = harness.run(variant, tmp_path / "report", env={profiles.PROFILE_PATH: str(known)})
+    assert outcome.verdict == "killed", (outcome.verdict, outcome.all_named, outcome.evidence)
