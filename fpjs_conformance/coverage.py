@@ -19,7 +19,7 @@ from fpjs_conformance.target import Target
 from fpjs_conformance.transport import BudgetSpent
 
 # The order the families' cases run in: cheap, broad probes first, sequences that read back last.
-FAMILY_ORDER = ("auth", "body", "left_open", "ids", "transient", "semantics")
+FAMILY_ORDER = ("auth", "body", "left_open", "http", "ids", "transient", "semantics")
 
 
 def cases(profile: Profile, events: Events, *, wrong_region: bool) -> list[Case]:
@@ -55,6 +55,7 @@ def cover(target: Target, table: list[Case], selected: set[str]) -> dict[str, An
     Cases go round-robin over their clauses, so a budget too small for the whole table still
     exercises as many clauses as it can.
     """
+    target.phase = "coverage"
     by_clause: dict[str, list[Case]] = {}
     for case in table:
         if case.clause_id in selected:

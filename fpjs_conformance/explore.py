@@ -94,6 +94,7 @@ def explore(
     target.unexplored.discard(clause_id)
     if examples < 1 or target.unreachable:
         return
+    target.phase = "random"
 
     found: list[AssertionError] = []
 

@@ -8,6 +8,7 @@ prints a request (Hypothesis examples, failure messages, reports) never sees the
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,6 +169,15 @@ class Body:
     def bytes_(cls, raw: bytes) -> Body:
         return cls(raw=raw)
 
+    @classmethod
+    def decoded(cls, raw: bytes) -> Body:
+        """The body these bytes are: a JSON value where they are exactly what it encodes to, else raw bytes."""
+        try:
+            value = strict_json(raw)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return cls(raw=raw)
+        return cls.of(value) if cls.of(value).encode() == raw else cls(raw=raw)
+
     @property
     def present(self) -> bool:
         return self.raw is not None or self.json_value is not ABSENT
@@ -228,6 +238,65 @@ class Request:
             self.headers_as,
         )
 
+    def to_record(self, events: Events | None = None) -> dict[str, Any]:
+        """The request as data (symbolic keys, the body's exact bytes): what a replay rebuilds it from.
+        A designated event is named by its role (`live`, `expired`, `not_ready`), not its id."""
+        roles = (
+            {} if events is None else {events.live: "live", events.expired: "expired", events.not_ready: "not_ready"}
+        )
+        raw = self.body.encode()
+        return {
+            "op": self.op,
+            "event": {"role": roles.get(self.event_id), "id": self.event_id},
+            "credentials": [
+                {
+                    "place": c.place,
+                    "key": {"kind": c.key.kind, "variant": c.key.variant},
+                    "name_case": c.name_case,
+                    "scheme": c.scheme,
+                    "separator": c.separator,
+                    "name": c.name,
+                }
+                for c in self.credentials.items
+            ],
+            "body_b64": None if raw is None else base64.b64encode(raw).decode("ascii"),
+            "content_type": self.content_type,
+            "extra_query": [list(pair) for pair in self.extra_query],
+            "extra_headers": [list(pair) for pair in self.extra_headers],
+            "headers_as": [list(pair) for pair in self.headers_as],
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any], events: Events | None = None) -> Request:
+        """A request rebuilt from `to_record`; a designated event's role maps to `events` (another target's)."""
+        event = data["event"]
+        event_id = event["id"]
+        if events is not None and event.get("role"):
+            event_id = getattr(events, event["role"]) or event_id
+        creds = tuple(
+            Credential(
+                c["place"],
+                Key(**c["key"]),
+                c.get("name_case", ""),
+                c.get("scheme", ""),
+                c.get("separator", " "),
+                c.get("name", ""),
+            )
+            for c in data.get("credentials", [])
+        )
+        raw = data.get("body_b64")
+        body = NO_BODY if raw is None else Body.decoded(base64.b64decode(raw))
+        return cls(
+            event_id,
+            Credentials(creds),
+            body,
+            data.get("op", UPDATE),
+            data.get("content_type"),
+            tuple(tuple(p) for p in data.get("extra_query", [])),
+            tuple(tuple(p) for p in data.get("extra_headers", [])),
+            tuple(tuple(p) for p in data.get("headers_as", [])),
+        )
+
     def describe_headers(self) -> str:
         """The optional headers as shaped, in words ("" when sent as the suite's client sends them)."""
         parts = [f"no {name}" if value is None else f"{name}: {value}" for name, value in self.headers_as]
@@ -257,6 +326,8 @@ class Exchange:
     version: str = ""
     stray_after: Exchange | None = field(default=None, repr=False)  # an earlier answer that left stray bytes
     dropped: Exchange | None = field(default=None, repr=False)  # this request's first try, closed unanswered
+    statuses: list[int] = field(default_factory=list)  # the status of every try (a 409 or 429 retried, then 200)
+    tries: list[Exchange] = field(default_factory=list, repr=False)  # earlier tries: answers retried, connections lost
     _parsed: tuple[bytes, Any] | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -43,6 +43,11 @@ OPTIONS = [
     ("--run-timeout", "FPJS_RUN_TIMEOUT", "seconds the whole run may take before it stops (default 1800)"),
     ("--max-requests", "FPJS_MAX_REQUESTS", "a hard cap on the requests of the whole run; the coverage table first"),
     ("--require", "FPJS_REQUIRE", "all: fail the run (exit 7) when a MUST clause it selected was left unexercised"),
+    (
+        "--require-observed",
+        "FPJS_REQUIRE_OBSERVED",
+        "statuses: fail the run (exit 7) when a status the operation declares never came back",
+    ),
     ("--baseline", "FPJS_BASELINE", "an earlier reports/behaviour.json: report every change of behaviour (drift)"),
     ("--ca-bundle", "FPJS_CA_BUNDLE", "PEM file of CA certificates for a private TLS target"),
     ("--deviations", "FPJS_DEVIATIONS", "the known-deviations set(s) to apply (default: chosen by base URL)"),
@@ -61,6 +66,7 @@ FLAGS = [
         "do not write the designated event's values back at the end (and run on a target that cannot read it first)",
     ),
     ("--fail-on-drift", "with --baseline: a change of behaviour fails the run (exit 8)"),
+    ("--no-traffic", "do not record the run's traffic (reports/traffic.har)"),
 ]
 SECRET_OPTIONS = ("api_key", "wrong_region_api_key")
 LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
@@ -106,6 +112,8 @@ class Options:
     region: str | None = None
     userinfo: str | None = field(default=None, repr=False)
     baseline_snapshot: dict | None = field(default=None, repr=False)  # the baseline, read before anything is written
+    require_observed: tuple[str, ...] = ()
+    traffic: bool = True
     restore_from: Path | None = None
 
     @property
@@ -186,6 +194,9 @@ def parse(get, invocation_dir: Path) -> Options:
     max_requests = get("max_requests")
     if max_requests is not None:
         max_requests = _count(max_requests, "--max-requests")
+    observed = tuple(w.strip().lower() for w in (get("require_observed") or "").split(",") if w.strip())
+    if any(w not in ("statuses",) for w in observed):
+        raise OptionError(f"--require-observed must be 'statuses' (got {get('require_observed')!r})")
     require = (get("require") or "").strip().lower()
     if require not in ("", "all", "none"):
         raise OptionError(f"--require must be 'all' or 'none' (got {get('require')!r})")
@@ -232,6 +243,8 @@ def parse(get, invocation_dir: Path) -> Options:
         userinfo=userinfo,
         baseline_snapshot=snapshot,
         restore_from=restore_from,
+        require_observed=observed,
+        traffic=not get("no_traffic"),
     )
 
 

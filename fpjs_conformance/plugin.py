@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fpjs_conformance import clauses, options, redact, reporting
+from fpjs_conformance import clauses, observed, options, redact, reporting
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Violation, Violations
 from fpjs_conformance.explore import RUN_PROFILES, Exploration
@@ -396,7 +396,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     status = exit_status(run, int(session.exitstatus), model)
     reporting.settle(model, status, run.stopped)
     try:
-        run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets)
+        traffic = run.traffic.records if run.options.traffic else None
+        run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets, traffic)
     except OSError as exc:
         sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")
         if status == Exit.OK:
@@ -423,6 +424,8 @@ def exit_status(run: Run, pytest_status: int, model: dict) -> int:
     if pytest_status != Exit.OK:
         return pytest_status
     if model["budget_left_out"] or (run.options.require_all and model["incomplete"]):
+        return Exit.INCOMPLETE
+    if observed.unmet(model["observed"], run.options.require_observed):
         return Exit.INCOMPLETE
     if run.drift and run.drift["changes"] and run.options.fail_on_drift:
         return Exit.DRIFT

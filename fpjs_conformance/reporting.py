@@ -19,12 +19,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import clauses, redact
+from fpjs_conformance import clauses, har, observed, redact
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.runstate import rerun_line
 
 SUITE = "fpjs-update-event-conformance"
-FILES = ("summary.json", "summary.md", "junit.xml", "report.html", "behaviour.json")
+FILES = ("summary.json", "summary.md", "junit.xml", "report.html", "behaviour.json", har.FILE)
 NOT_RUN = "not exercised in this run"
 # Worst first: the order of the totals and of the failure sections.
 STATUSES = (
@@ -70,8 +70,10 @@ def write_placeholder(report_dir: Path) -> None:
     (report_dir / "summary.json").write_text(json.dumps(running) + "\n", encoding="utf-8")
 
 
-def write_all(report_dir: Path, model: dict, behaviour: dict, secrets: list[str]) -> list[Path]:
-    """Write every report into `report_dir`; the paths written."""
+def write_all(
+    report_dir: Path, model: dict, behaviour: dict, secrets: list[str], traffic: list | None = None
+) -> list[Path]:
+    """Write every report into `report_dir` (the traffic as HAR too, when it was recorded); the paths written."""
     run = _deep(model, secrets)
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -85,6 +87,8 @@ def write_all(report_dir: Path, model: dict, behaviour: dict, secrets: list[str]
         path = report_dir / name
         path.write_text(redact.scrub(text, secrets), encoding="utf-8")
         paths.append(path)
+    if traffic is not None:
+        paths.append(har.write(report_dir / har.FILE, traffic, secrets))
     return paths
 
 
@@ -115,6 +119,8 @@ def clause_status(tally, listed: bool, errors: list, selected: bool, budget_cut:
 
 def collect(run, exit_status: int) -> dict[str, Any]:
     """The run as plain data: what every report renders."""
+    judged = [v for v in run.options.versions if v in run.targets]
+    run.observed = {v: observed.surface(profiles.load(v), run.traffic.of(v)) for v in judged}
     dev = run.deviations or {}
     versions = list(run.options.versions)
     left_out: dict[str, set[str]] = {}
@@ -161,6 +167,7 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         "incomplete": incomplete,
         "budget_left_out": budget,
         "drift": run.drift,
+        "observed": run.observed,
         "failures": failures,
         "clauses": rows,
     }
@@ -371,6 +378,29 @@ def _drift_lines(drift: dict | None) -> list[str]:
     return [head] + [f"{c['probe']} {c['field']}: {c['before']!r} -> {c['after']!r}" for c in changes]
 
 
+def _surface_lines(seen: dict[str, dict]) -> list[str]:
+    """The contract surface a run observed, a line per version and aspect."""
+    lines = []
+    for version, s in seen.items():
+        statuses = ", ".join(f"{st} ({s['statuses']['seen'].get(str(st), 0)})" for st in s["statuses"]["declared"])
+        missing = s["statuses"]["missing"]
+        lines.append(
+            f"{version} declared statuses seen: {statuses}"
+            + (f"; never: {', '.join(map(str, missing))}" if missing else "")
+        )
+        codes = s["codes"]
+        lines.append(
+            f"{version} error codes seen: {', '.join(f'{c} ({n})' for c, n in codes['seen'].items()) or 'none'}"
+            + (f"; outside the enum: {', '.join(codes['outside_enum'])}" if codes["outside_enum"] else "")
+        )
+        places = ", ".join(f"{p} ({n})" for p, n in s["key_places"].items())
+        schemes = ", ".join(f"{k} ({n})" for k, n in s["schemes"].items())
+        lines.append(f"{version} key places tried: {places}" + (f"; schemes: {schemes}" if schemes else ""))
+        fields = "; ".join(f"{f}: {', '.join(t) or 'never sent'}" for f, t in s["fields"].items())
+        lines.append(f"{version} fields sent, by JSON type: {fields}")
+    return lines
+
+
 # -- summary.json ---------------------------------------------------------------------------------
 def to_json(run: dict) -> str:
     return json.dumps(run, indent=2, ensure_ascii=False, default=str) + "\n"
@@ -430,6 +460,9 @@ def to_markdown(run: dict) -> str:
             out += ["| probe | field | before | after |", "|---|---|---|---|"]
             for c in run["drift"]["changes"]:
                 out.append(f"| `{_md(c['probe'])}` | {c['field']} | `{_md(c['before'])}` | `{_md(c['after'])}` |")
+    surface = _surface_lines(run.get("observed") or {})
+    if surface:
+        out += ["", "### Contract surface observed", "", *[f"- {line}" for line in surface]]
     versions = [v["version"] for v in run["versions"]]
     totals = "; ".join(
         f"{v}: " + ", ".join(f"{MARKS[s]} {n} {s}" for s, n in run["totals"][v].items() if n) for v in versions
@@ -611,6 +644,11 @@ def to_html(run: dict) -> str:
             f"<li>{_h(b['version'])}::{_h(b['clause'])}: {_h(_budget_text(b))}</li>" for b in run["budget_left_out"]
         ]
         out.append("</ul>")
+    surface = _surface_lines(run.get("observed") or {})
+    if surface:
+        out.append("<h2>Contract surface observed</h2><ul>")
+        out += [f"<li>{_h(line)}</li>" for line in surface]
+        out.append("</ul>")
     drift = _drift_lines(run["drift"])
     if drift:
         out.append(f"<h2>Drift</h2><p>{_h(drift[0])}</p>")
@@ -694,6 +732,8 @@ def closing_lines(run) -> list[str]:
                 )
             if needs and not run.options.require_all:
                 lines.append(f"fpjs [{version}]: not exercised without optional inputs: {', '.join(needs)}")
+    for line in observed.unmet(run.observed, run.options.require_observed):
+        lines.append(f"fpjs: INCOMPLETE (--require-observed): {line}")
     for i, line in enumerate(_drift_lines(run.drift)):
         lines.append(("fpjs: DRIFT: " if i == 0 else "fpjs:   ") + line)
     if run.stopped:

@@ -31,6 +31,7 @@ from fpjs_conformance.restore import restore, restore_from
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
+from fpjs_conformance.traffic import Traffic
 from fpjs_conformance.transport import Budget, Policy, RunTimedOut, Secrets, Transport, split_userinfo, tls_context
 
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name))
@@ -63,6 +64,8 @@ class Run:
     drift: dict[str, Any] | None = None
     report_paths: list[Path] = field(default_factory=list)
     event: EventState = field(default_factory=EventState)  # the designated event, shared by the versions
+    traffic: Traffic = field(default_factory=Traffic)  # every exchange of the run, in order
+    observed: dict[str, Any] = field(default_factory=dict)  # version -> the contract surface it showed
     seed: str | None = None
     _server: Any = None
     _keys: Secrets | None = None
@@ -80,6 +83,7 @@ class Run:
         if self._started_up:
             return
         self._started_up = True
+        self.traffic.enabled = self.options.traffic
         for signum in SIGNALS:
             self._old_handlers[signum] = signal.signal(signum, self._on_signal)
         o = self.options
@@ -290,6 +294,7 @@ class Run:
             state=self.event,
         )
         target.exploration = self.exploration
+        target.traffic = self.traffic
         self.targets[version] = target
         return target
 

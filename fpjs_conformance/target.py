@@ -22,6 +22,7 @@ from fpjs_conformance.model import READ, VALID, Body, Credentials, Events, Excha
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.rules import responses, semantics, transient, transport
 from fpjs_conformance.table import Case, Table, probe_body
+from fpjs_conformance.traffic import Traffic
 from fpjs_conformance.transport import Transport
 
 
@@ -70,6 +71,9 @@ class Target:
     exploration: Any = None  # the run's Exploration settings (explore.py)
     unexplored: set[str] = field(default_factory=set)  # selected clauses whose random examples are still to come
     last_write: Exchange | None = None  # the last accepted write of the designated event: a later fault's likely cause
+    traffic: Traffic | None = None  # where every exchange is recorded (the run's, shared by the versions)
+    phase: str = "preflight"  # why requests are sent now: preflight, coverage, random, replay, proxy
+    case_id: str | None = None  # the coverage case being sent
     _sent: dict[tuple, Verdicts] = field(default_factory=dict)
     _accepted: set[tuple] = field(default_factory=set)
 
@@ -151,6 +155,11 @@ class Target:
         if writes is not None:
             self.state.sending(writes)
         ex = self.transport.send(request, reserved=reserved)
+        if self.traffic is not None:
+            kind = "restore" if reserved else self.phase
+            for earlier in ex.tries:  # every request that went on the wire: retried and lost tries too
+                self.traffic.add(earlier, kind=kind, events=self.events, case=self.case_id, retried=True)
+            self.traffic.add(ex, kind=kind, events=self.events, case=self.case_id)
         if ex.stray_after is not None:
             self._record(Verdicts(ex.stray_after, [(transport.COMPLETE, transport.stray_bytes(ex.stray_after))]))
         if ex.dropped is not None:
@@ -185,6 +194,8 @@ class Target:
         for violation in result.violations:
             self._name_cause(violation)
         self.ledger.record(result.verdicts)
+        if self.traffic is not None:
+            self.traffic.judged(result.exchange, result.verdicts)
         if result.violations and self.first_violation is None:
             self.first_violation = time.monotonic()
         for violation in result.violations:
@@ -274,17 +285,21 @@ class Target:
         found: list[Violation] = []
         exchanges: list[Exchange] = []
         state_matters = case.needs_read_back and self.reads_back
-        for request in case.requests:
-            result = self.submit(request, fresh=state_matters)
-            found += result.violations
-            exchanges.append(result.exchange)
-        read_back = None
-        if state_matters and all(ex.status == 200 for ex in exchanges):
-            try:
-                read_back = self._compare(case, exchanges)
-            except Violation as violation:
-                found.append(violation)
-                read_back = "differs"
+        self.case_id = case.id if observe else None
+        try:
+            for request in case.requests:
+                result = self.submit(request, fresh=state_matters)
+                found += result.violations
+                exchanges.append(result.exchange)
+            read_back = None
+            if state_matters and all(ex.status == 200 for ex in exchanges):
+                try:
+                    read_back = self._compare(case, exchanges)
+                except Violation as violation:
+                    found.append(violation)
+                    read_back = "differs"
+        finally:
+            self.case_id = None
         if observe:
             self.behaviour[case.id] = behaviour.observe(exchanges[-1], read_back)
         return found

@@ -505,18 +505,22 @@ class Transport:
             lost = self._once(built, ex, reserved)
             if lost and self._previous is not None:
                 self._lost_on_kept_connection(built, ex, lost, started, reserved)
+            if ex.status is not None:
+                ex.statuses.append(ex.status)
             limited = ex.status in self.profile.role("rate_limited").statuses
             if limited and "retry-after" in ex.response_headers:
                 self.stats.retry_after_seen += 1
             if limited and rate_limited < self.policy.max_429_retries:
                 rate_limited += 1
                 self.stats.retries_429 += 1
+                ex.tries.append(_snapshot(ex))
                 self._wait(min(_retry_after(ex.response_headers), self.policy.max_retry_after), reserved)
                 continue
             if request.op != READ and self.profile.role("not_ready").allows(ex.status, ex.error_code()):
                 wait = next(backoff, None)
                 if wait is not None:
                     self.stats.retries_409 += 1
+                    ex.tries.append(_snapshot(ex))
                     self._wait(wait, reserved)
                     continue
             break
@@ -558,6 +562,9 @@ class Transport:
         self.resends.append({"request": ex.describe_request(), "kind": kind, "why": self.secrets.scrub(why)})
         if ex.dropped is not None:
             ex.dropped.error = self.secrets.scrub(why)
+        lost = ex.dropped or _snapshot(ex)
+        lost.error = self.secrets.scrub(why)
+        ex.tries.append(lost)
         self._reset()
         self._pace(reserved)
         self._once(built, ex, reserved)
@@ -567,6 +574,13 @@ class Transport:
         self._client.close()
         self._client = self._new_client()
         self._previous = None
+
+
+def _snapshot(ex: Exchange) -> Exchange:
+    """A try of a request as it came back, kept before the request is sent again."""
+    kept = Exchange(ex.request, ex.method, ex.url, ex.headers, ex.status, dict(ex.response_headers), ex.body, ex.error)
+    kept.elapsed, kept.curl, kept.version = ex.elapsed, ex.curl, ex.version
+    return kept
 
 
 class _Decoder:
