@@ -25,8 +25,9 @@ from fpjs_conformance.transport import BudgetSpent, RunTimedOut
 
 
 @dataclass(frozen=True)
-class RunProfile:
-    """How much a run explores: examples per clause after the table, and a cap per version."""
+class HypothesisProfile:
+    """How much a run explores: examples per clause after the table, and a cap per version. Registered
+    with Hypothesis under its name and chosen with Hypothesis's own `--hypothesis-profile`."""
 
     name: str
     examples: int
@@ -35,11 +36,13 @@ class RunProfile:
     database: bool = False
 
 
-RUN_PROFILES = {
-    "table": RunProfile("table", examples=0, requests_per_version=400, derandomize=True),  # the coverage table only
-    "default": RunProfile("default", examples=8, requests_per_version=400, derandomize=True),
-    "ci": RunProfile("ci", examples=2, requests_per_version=200, derandomize=True),
-    "nightly": RunProfile("nightly", examples=120, requests_per_version=3000, derandomize=False, database=True),
+HYPOTHESIS_PROFILES = {
+    "table": HypothesisProfile(
+        "table", examples=0, requests_per_version=400, derandomize=True
+    ),  # the coverage table only
+    "default": HypothesisProfile("default", examples=8, requests_per_version=400, derandomize=True),
+    "ci": HypothesisProfile("ci", examples=2, requests_per_version=200, derandomize=True),
+    "nightly": HypothesisProfile("nightly", examples=120, requests_per_version=3000, derandomize=False, database=True),
 }
 # No explain phase: its "lines always run by failing cases" notes point into the suite, not the target.
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
@@ -49,16 +52,16 @@ PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrin
 class Exploration:
     """The run's exploration settings (one per run, shared by every version's target)."""
 
-    profile: RunProfile
+    hypothesis_profile: HypothesisProfile
     seed: int | None = None
 
     def settings(self, examples: int) -> settings:
         database = None
-        if self.profile.database:
+        if self.hypothesis_profile.database:
             database = DirectoryBasedExampleDatabase(os.environ.get("FPJS_HYPOTHESIS_DB", ".hypothesis/examples"))
         return settings(
             max_examples=max(1, examples),
-            derandomize=self.profile.derandomize,
+            derandomize=self.hypothesis_profile.derandomize,
             database=database,
             deadline=None,
             phases=PHASES,
@@ -84,7 +87,7 @@ def explore(
 ) -> None:
     """Run `step(target, drawn)` for random draws of `strategy`: the clause's random examples."""
     exploration: Exploration = target.exploration
-    examples = round(exploration.profile.examples * weight)
+    examples = round(exploration.hypothesis_profile.examples * weight)
     left = target.transport.budget_left()
     if left is not None:
         # Keep a few requests for every clause still to come, so that one explored last still gets

@@ -22,7 +22,7 @@ import pytest
 from fpjs_conformance import clauses, observed, options, redact, reporting
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Violation, Violations
-from fpjs_conformance.explore import RUN_PROFILES, Exploration
+from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import most_requests
 from fpjs_conformance.redact import ScrubbingStream, scrub
 from fpjs_conformance.runstate import PACKAGE, RUN, Exit, clause_of, rerun_line, version_of
@@ -58,7 +58,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     from hypothesis import settings
     from hypothesis.errors import InvalidArgument
 
-    for name in RUN_PROFILES:
+    for name in HYPOTHESIS_PROFILES:
         try:
             settings.get_profile(name)
         except InvalidArgument:
@@ -69,7 +69,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
             settings.get_profile(asked)
         except InvalidArgument:
             raise pytest.UsageError(
-                f"--hypothesis-profile {asked!r} is not a registered profile (the suite's: {', '.join(RUN_PROFILES)})"
+                f"--hypothesis-profile {asked!r} is not a registered profile (the suite's: {', '.join(HYPOTHESIS_PROFILES)})"
             ) from None
 
 
@@ -92,15 +92,15 @@ def pytest_configure(config: pytest.Config) -> None:
             f"take {least_requests(opts)} (for {', '.join(opts.versions)}); no request was sent"
         )
     from_env = os.environ.get("FPJS_HYPOTHESIS_PROFILE")
-    if from_env and from_env not in RUN_PROFILES:
-        raise pytest.UsageError(f"FPJS_HYPOTHESIS_PROFILE {from_env!r} is not one of {', '.join(RUN_PROFILES)}")
+    if from_env and from_env not in HYPOTHESIS_PROFILES:
+        raise pytest.UsageError(f"FPJS_HYPOTHESIS_PROFILE {from_env!r} is not one of {', '.join(HYPOTHESIS_PROFILES)}")
     if _contract_tests_asked(config) and _in_several_processes(config):
         raise pytest.UsageError(
             "the contract suite runs in one process (one designated event, one restore, one set of reports): "
             "drop -n (or addopts -n) for it, or pass -p no:xdist; no request was sent"
         )
     name = config.getoption("hypothesis_profile", None) or from_env or "default"
-    profile = RUN_PROFILES.get(name, RUN_PROFILES["default"])
+    profile = HYPOTHESIS_PROFILES.get(name, HYPOTHESIS_PROFILES["default"])
     seed = config.getoption("hypothesis_seed", None)
     if not profile.derandomize and seed is None:
         # A random run still gets a printed seed, so a failure can be replayed exactly.
@@ -454,7 +454,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         why = f" ({restore['why']})" if restore.get("why") else ""
         write(f"fpjs [{version}]: designated event: {restore['status']}{why}")
     if run.seed is not None:
-        name = run.exploration.profile.name
+        name = run.exploration.hypothesis_profile.name
         write(f"fpjs: Hypothesis profile {name}, seed {run.seed} (rerun --hypothesis-seed={run.seed})")
     for path in run.report_paths:
         with contextlib.suppress(ValueError):

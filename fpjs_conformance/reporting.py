@@ -159,7 +159,7 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         "duration_s": round(time.time() - run.started_at, 3),
         "first_violation_s": run.first_violation_s(),
         "seed": run.seed,
-        "hypothesis_profile": run.exploration.profile.name,
+        "hypothesis_profile": run.exploration.hypothesis_profile.name,
         "options": run.options.shown(),
         "deviations": {k: v for k, v in dev.items() if k != "entries"} or None,
         "versions": [_version(run, v) for v in versions],

@@ -53,8 +53,8 @@ def rerun_line(run: Any, clause_id: str, version: str) -> str:
         parts.append(f"--base-url={split_userinfo(o.base_urls[version])[0]}")
         if o.request_id:
             parts.append(f"--request-id={o.request_id}")
-    if run.exploration.profile.name != "default":
-        parts.append(f"--hypothesis-profile={run.exploration.profile.name}")
+    if run.exploration.hypothesis_profile.name != "default":
+        parts.append(f"--hypothesis-profile={run.exploration.hypothesis_profile.name}")
     if run.seed is not None:
         parts.append(f"--hypothesis-seed={run.seed}")
     return " ".join(shlex.quote(p) for p in parts)

@@ -248,7 +248,7 @@ class Run:
     def _prepare(self, version: str) -> None:
         """Build one version's target, preflight it, run its coverage table. A version that cannot be
         judged (not served, a setup problem, a target that stops answering) stops alone."""
-        target = self._new_target(version)
+        target = self.new_target(version)
         selected = self.selected.get(version, set())
         target.unexplored = set(selected)
         try:
@@ -276,10 +276,11 @@ class Run:
         self.plans.setdefault(version, {"cases": 0, "sent": 0, "left_out": []})
         self.stop_with(line, code)
 
-    def _new_target(self, version: str) -> Target:
+    def new_target(self, version: str) -> Target:
+        """A version's target, not yet preflighted (a proxy judges through one without sending)."""
         profile = profiles.load(version)
         # The exploration cap does not count the restore's requests; --max-requests keeps a reserve for them.
-        budgets = [Budget(self.exploration.profile.requests_per_version, reserve=None)]
+        budgets = [Budget(self.exploration.hypothesis_profile.requests_per_version, reserve=None)]
         if self._budget is not None:
             budgets.append(self._budget)
         transport = Transport(profile, self.base_url(version), self._keys, self.policy(), tuple(budgets))
@@ -312,7 +313,7 @@ class Run:
         if version not in self.options.versions:
             version = next((v for v in self.options.versions if v in data.get("targets", {})), self.options.versions[0])
         self.start()
-        target = self._new_target(version)
+        target = self.new_target(version)
         target.events = Events(data["event_id"])
         outcome = {k: printable(str(v)) for k, v in restore_from(target, data).items()}
         if outcome["status"] in designated.FINISHED:
@@ -325,13 +326,13 @@ class Run:
         """Before the first request: at most how many requests each version will send, and how long that
         takes at the rate limit (the coverage table's requests are counted exactly, random examples at most)."""
         out = {}
-        caps = [self.exploration.profile.requests_per_version]
+        caps = [self.exploration.hypothesis_profile.requests_per_version]
         if self.options.max_requests is not None:
             caps.append(self.options.max_requests)
         for version in self.options.versions:
             selected = self.selected.get(version, set())
             table_requests = sum(coverage.requests_of(c) for c in self.table(version) if c.clause_id in selected)
-            most = table_requests + 3 * self.exploration.profile.examples * len(selected) + 6
+            most = table_requests + 3 * self.exploration.hypothesis_profile.examples * len(selected) + 6
             planned = min([most, *caps])
             entry = {"coverage_requests": table_requests, "at_most": planned}
             if self.options.rate_limit:

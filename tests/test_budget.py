@@ -11,7 +11,7 @@ import pytest
 from hypothesis import strategies as st
 
 from fpjs_conformance.checks import Violation
-from fpjs_conformance.explore import RUN_PROFILES, Exploration, explore
+from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration, explore
 from fpjs_conformance.transport import BudgetSpent
 from tests.hostile import HostileServer, forwarding
 from tests.runner import ROOT, SUITE, clean_env, reference_server, run_suite
@@ -72,7 +72,7 @@ def test_budget_spent_while_a_failure_is_replayed_still_reports_the_failure():
     calls = []
     transport = SimpleNamespace(budget_left=lambda: 50)
     target = SimpleNamespace(
-        exploration=Exploration(RUN_PROFILES["default"]),
+        exploration=Exploration(HYPOTHESIS_PROFILES["default"]),
         transport=transport,
         unreachable="",
         unexplored=set(),
