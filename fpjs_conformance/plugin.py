@@ -69,7 +69,8 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
             settings.get_profile(asked)
         except InvalidArgument:
             raise pytest.UsageError(
-                f"--hypothesis-profile {asked!r} is not a registered profile (the suite's: {', '.join(HYPOTHESIS_PROFILES)})"
+                f"--hypothesis-profile {asked!r} is not a registered profile "
+                f"(the suite's: {', '.join(HYPOTHESIS_PROFILES)})"
             ) from None
 
 
@@ -121,8 +122,11 @@ def pytest_configure(config: pytest.Config) -> None:
     redact.scrub_logging(run.secrets)  # --log-file, --log-cli, caplog: httpx logs every URL it requests
     redact.scrub_reprs(run.secrets)  # pytest shortens reprs (locals, arguments): a key must not be cut in two
     tracer = config.trace.root
-    if getattr(tracer, "_writer", None) is not None:  # --debug's file
+    if getattr(tracer, "_writer", None) is not None:  # --debug's file: from now on, and what it holds already
+        handle = getattr(tracer._writer, "__self__", None)
         tracer.setwriter(redact.ScrubbingStream(_Writes(tracer._writer), run.secrets).write)
+        if handle is not None and getattr(handle, "name", None):
+            redact.mask_in_place(handle, run.secrets)
 
 
 def least_requests(opts: options.Options) -> int:

@@ -104,3 +104,19 @@ def scrub_reprs(secrets: list[str]) -> None:
 
     saferepr.fpjs_scrubs = secrets  # type: ignore[attr-defined]
     code.saferepr = saferepr
+
+
+def mask_in_place(handle, secrets: list[str]) -> None:
+    """Mask the secrets in what an open file already holds, keeping every byte where it is (the writer
+    goes on at its own offset): `--debug` writes pytest's command line before any plugin runs."""
+    handle.flush()
+    with open(handle.name, "r+b") as fh:
+        data = fh.read()
+        masked = data
+        for value in secret_variants(secrets):
+            raw = value.encode()
+            masked = masked.replace(raw, b"*" * len(raw))
+        if masked != data:
+            fh.seek(0)
+            fh.write(masked)
+
