@@ -7,4 +7,4 @@ repository keeps visible: `contracts/` (documents, profiles, clause catalogue, c
 `fpjs_conformance.contracts`, and `strategies/` as `fpjs_conformance.strategies`.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

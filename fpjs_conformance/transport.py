@@ -291,7 +291,7 @@ class Transport:
             transport=pool,
             timeout=httpx.Timeout(self.policy.timeout),
             follow_redirects=False,
-            headers={"User-Agent": "fpjs-update-event-conformance/0.2", "Accept-Encoding": "gzip, deflate"},
+            headers={"User-Agent": "fpjs-update-event-conformance/0.3", "Accept-Encoding": "gzip, deflate"},
         )
 
     def close(self) -> None:
@@ -419,10 +419,14 @@ class Transport:
         """One attempt, bounded in wall-clock time. When no answer came on the connection:
         "unparsable" (bytes that are not HTTP), "reset" (the connection was reset or broken under the
         request: the server closed it before it read the request), or "closed" (the connection ended
-        without an answer); otherwise None."""
+        without an answer); otherwise None. An attempt whose time was cut short by the run's (or the
+        restore's) deadline and ran out raises RunTimedOut: the deadline is the run's, not the server's
+        fault (it had the whole request timeout)."""
         lost: str | None = None
+        late = False  # no complete answer in time
         started = time.monotonic()
         timeout = self._timeout(reserved)
+        cut = timeout < self.policy.timeout  # the run's deadline comes before the request timeout
         deadline = started + timeout
         self._deadline.at = deadline
         ex.status, ex.response_headers, ex.body, ex.error = None, {}, b"", None
@@ -437,9 +441,11 @@ class Transport:
                 ex.status = response.status_code
                 ex.response_headers = {k.lower(): v for k, v in response.headers.items()}
                 ex.body, ex.error = self._read_body(response, deadline)
+                late = ex.error is not None and time.monotonic() > deadline
             finally:
                 response.close()
         except httpx.TimeoutException as exc:
+            late = True
             if ex.status is not None:  # the head came, the body did not
                 ex.error = f"response body not complete after {timeout:g}s ({type(exc).__name__})"
             else:
@@ -454,6 +460,9 @@ class Transport:
             ex.error = f"TLS error: {_one_line(exc)}"
         finally:
             self._deadline.at = None
+        if cut and late:
+            self._reset()
+            raise RunTimedOut("the run timeout passed while a request waited for its answer")
         ex.elapsed = time.monotonic() - started
         ex.body = self.secrets.scrub_bytes(ex.body)  # a server that echoes a key never gets it shown
         ex.response_headers = {k: self.secrets.scrub(v) for k, v in ex.response_headers.items()}
