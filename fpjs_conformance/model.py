@@ -171,12 +171,12 @@ class Body:
 
     @classmethod
     def decoded(cls, raw: bytes) -> Body:
-        """The body these bytes are: a JSON value where they are exactly what it encodes to, else raw bytes."""
+        """The body these bytes are: exactly these bytes on the wire, with the JSON value they stand for
+        where they are JSON (escapes and spacing kept: the value is what the server should store)."""
         try:
-            value = strict_json(raw)
+            return cls(json_value=strict_json(raw), raw=raw)
         except (UnicodeDecodeError, ValueError, RecursionError):
             return cls(raw=raw)
-        return cls.of(value) if cls.of(value).encode() == raw else cls(raw=raw)
 
     @property
     def present(self) -> bool:

@@ -20,10 +20,9 @@ from pathlib import Path
 import pytest
 
 from fpjs_conformance import clauses, observed, options, redact, reporting
-from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Violation, Violations
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
-from fpjs_conformance.preflight import most_requests
+from fpjs_conformance.preflight import least_requests
 from fpjs_conformance.redact import ScrubbingStream, scrub
 from fpjs_conformance.runstate import PACKAGE, RUN, Exit, clause_of, rerun_line, version_of
 from fpjs_conformance.session import Run
@@ -87,10 +86,11 @@ def pytest_configure(config: pytest.Config) -> None:
             clauses.check_pointers(version)
     except (options.OptionError, clauses.CatalogueError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    if opts.max_requests is not None and opts.max_requests < least_requests(opts):
+    least = least_requests(opts.versions, opts.no_restore)
+    if opts.max_requests is not None and opts.max_requests < least:
         raise pytest.UsageError(
             f"--max-requests {opts.max_requests} is too small: the preflight and the restore's reserve alone may "
-            f"take {least_requests(opts)} (for {', '.join(opts.versions)}); no request was sent"
+            f"take {least} (for {', '.join(opts.versions)}); no request was sent"
         )
     from_env = os.environ.get("FPJS_HYPOTHESIS_PROFILE")
     if from_env and from_env not in HYPOTHESIS_PROFILES:
@@ -127,12 +127,6 @@ def pytest_configure(config: pytest.Config) -> None:
         tracer.setwriter(redact.ScrubbingStream(_Writes(tracer._writer), run.secrets).write)
         if handle is not None and getattr(handle, "name", None):
             redact.mask_in_place(handle, run.secrets)
-
-
-def least_requests(opts: options.Options) -> int:
-    """The fewest requests a run can be judged in: every version's preflight, and the restore's reserve."""
-    preflights = sum(most_requests(profiles.load(v)) for v in opts.versions)
-    return preflights + (0 if opts.no_restore else options.RESTORE_RESERVE)
 
 
 class _Writes:

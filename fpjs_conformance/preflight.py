@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import UNKNOWN, Journal
 from fpjs_conformance.model import NO_KEY, Exchange
+from fpjs_conformance.options import RESTORE_RESERVE
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.table import MARKER, PROBE_MARK, UNKNOWN_LIVE_SHAPE, probe_body
 from fpjs_conformance.target import SERVER_FAULTS, ReadBack, SetupProblem, Target, TargetUnreachable
@@ -37,6 +39,12 @@ def most_requests(profile: Profile) -> int:
     """The most requests one version's preflight sends: an update without a key, the read-back and the
     harmless update with the key in each place, and a read of the expired event."""
     return 1 + 2 * len(profile.key_places) + 1
+
+
+def least_requests(versions: tuple[str, ...], no_restore: bool) -> int:
+    """The fewest requests a run can be judged in: every version's preflight, and the restore's reserve."""
+    reserve = 0 if no_restore else RESTORE_RESERVE
+    return sum(most_requests(profiles.load(v)) for v in versions) + reserve
 
 
 def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | None = None) -> None:

@@ -117,7 +117,12 @@ class Run:
 
     def stop(self) -> None:
         """Leave the designated event as found (the restore phase, once, whichever versions ran), finish
-        the journal, then stop the bundled server and give the signals back."""
+        the journal, then stop the bundled server and give the signals back. A deadline that passed in
+        the random examples of the last test (no later test noticed it) stops the run too."""
+        late = next((t.timed_out for t in self.targets.values() if t.timed_out), None)
+        if late and not self.timed_out:
+            self.timed_out = True
+            self.stop_with(f"{late} (--run-timeout={self.options.run_timeout:g}s)", Exit.VIOLATED)
         try:
             self._restore()
             for version, target in self.targets.items():
@@ -219,7 +224,8 @@ class Run:
             self.start()
             unfinished = self._unfinished_journal()
             for each in self.options.versions:
-                if each in self.selected or each == version:  # `-k v4` leaves v3's event alone
+                # `-k v4` leaves v3's event alone; with nothing selected (a replay), every version is prepared
+                if each in self.selected or each == version or not self.selected:
                     if unfinished:
                         self._stop_version(each, "setup problem", unfinished, Exit.SETUP)
                     else:

@@ -1,0 +1,70 @@
+"""What the `fpjs-conformance` commands share with a pytest run: the same options (each with its
+environment fallback), parsed and validated by `options.parse`; a `Run` outside pytest; the same
+reports, written the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+from fpjs_conformance import options, reporting
+from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
+from fpjs_conformance.runstate import Exit
+from fpjs_conformance.session import Run
+
+
+def add_suite_options(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """The suite's options named in `names` (dests such as "base_url"), as pytest has them, env fallbacks too."""
+    for flag, env, help_text in options.OPTIONS:
+        dest = flag.lstrip("-").replace("-", "_")
+        if dest in names:
+            alias, alias_env = options.ALIASES.get(flag, (None, None))
+            default = os.environ.get(env) or (os.environ.get(alias_env) if alias_env else None) or None
+            flags = [flag, *([alias] if alias else [])]
+            parser.add_argument(*flags, dest=dest, default=default, help=f"{help_text} [env {env}]")
+    for flag, help_text in options.FLAGS:
+        dest = flag.lstrip("-").replace("-", "_")
+        if dest in names:
+            parser.add_argument(flag, dest=dest, action="store_true", help=help_text)
+
+
+def parse_options(args: argparse.Namespace) -> options.Options:
+    """The options as a pytest run validates them; a bad value is one `ERROR:` line and exit 4."""
+    try:
+        return options.parse(lambda dest: getattr(args, dest, None), Path.cwd())
+    except options.OptionError as exc:
+        sys.stderr.write(f"ERROR: {exc}\n")
+        raise SystemExit(Exit.USAGE) from None
+
+
+def exploration(requests_per_version: int | None = None) -> Exploration:
+    """No random examples; the cap per version the `table` profile has, or `requests_per_version`."""
+    table = HYPOTHESIS_PROFILES["table"]
+    if requests_per_version is not None:
+        table = dataclasses.replace(table, requests_per_version=requests_per_version)
+    return Exploration(table)
+
+
+def new_run(opts: options.Options) -> Run:
+    """A run outside pytest (no Hypothesis exploration), secrets registered for the scrubber."""
+    run = Run(opts, exploration())
+    run.secrets += [s for s in (opts.api_key, opts.wrong_region_api_key) if s]
+    if opts.userinfo:
+        run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
+    return run
+
+
+def write_reports(run: Run, status: int) -> int:
+    """The reports of a command's run, as a pytest run writes them; the exit status (9 when they fail)."""
+    model = reporting.collect(run, status)
+    try:
+        traffic = run.traffic.records if run.options.traffic else None
+        run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets, traffic)
+    except OSError as exc:
+        sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")
+        return Exit.REPORTS if status == Exit.OK else status
+    return status
