@@ -6,7 +6,9 @@ schemathesis's) and repeats are judged by one set of rules, including the clause
 leaves open. One request may inform several clauses (a missing key on a bad body informs the
 missing-key clause and auth-first); each gets its own expectation, so each records its verdict.
 The pieces come from the clause rules: `auth.assess`, `ids.fault`, `body.fault`; here they are
-combined (credentials first; several faults: any of their answers).
+combined (credentials first; several faults: any of their answers). A request that leaves out or
+varies a header the contract does not require (`http.variation`) is judged as the same request
+without it, under UE-HTTP-02 too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from fpjs_conformance import rules, shapes
 from fpjs_conformance.checks import Expectation, Violation, outcome_as_expected, verdict
 from fpjs_conformance.model import READ, Events, Exchange, Request
 from fpjs_conformance.profile import Profile
-from fpjs_conformance.rules import auth, body, ids, left_open, responses, transient, transport
+from fpjs_conformance.rules import auth, body, http, ids, left_open, responses, transient, transport
 
 __all__ = ["Events", "expect", "judge"]
 
@@ -31,12 +33,15 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
     faults = [f for f in (ids.fault(profile, request, events), body.fault(profile, request)) if f is not None]
     hard = [f for f in faults if not f.soft]
     creds = auth.assess(profile, request)
+    varied = http.variation(request)
     if creds.refusal is not None:
         out = [creds.refusal]
         if hard:
             out.append(auth.first(creds.refusal))
         if creds.retired_valid and creds.refusal.clause_id != auth.RETIRED_PLACE_REFUSED:
             out.append(auth.retired_too(creds.refusal))
+        if varied:
+            out.append(http.still_refused(creds.refusal, varied, profile.refusal_statuses))
         return out
 
     rate_limited = profile.role("rate_limited").statuses
@@ -80,6 +85,8 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
     ]
     if not relaxed:
         out += list(creds.accepted)
+    if varied:
+        out.append(http.same_answer(lead, varied))
     return out
 
 

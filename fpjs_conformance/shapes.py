@@ -8,6 +8,7 @@ strategies both ask here, so a strategy's filter and the oracle's prediction nev
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fpjs_conformance.model import Body, Events, strict_json
@@ -29,23 +30,36 @@ def parse_json(raw: bytes) -> tuple[bool, Any]:
         return False, None
 
 
+def body_value(body: Body) -> tuple[bool, Any]:
+    """(well-formed, the JSON value) of a present body: its own text parsed when it has one."""
+    if body.raw is not None:
+        return parse_json(body.raw)
+    return True, body.json_value
+
+
+def _past(limit: Any, value: Any) -> bool:
+    """The limit's test; an object holding a lone surrogate (no UTF-8 of its own) sized as its escapes."""
+    try:
+        return limit.exceeded_by(value)
+    except UnicodeEncodeError:
+        size = len(json.dumps(value).encode())
+        return bool(limit.max_bytes) and isinstance(value, dict | list) and size > limit.max_bytes
+
+
 def body_kind(profile: Profile, body: Body) -> str:
     """What a request body is, for this version."""
     if not body.present:
         return ABSENT
-    if body.raw is not None:
-        ok, value = parse_json(body.raw)
-        if not ok:
-            return MALFORMED
-    else:
-        value = body.json_value
+    ok, value = body_value(body)
+    if not ok:
+        return MALFORMED
     if not isinstance(value, dict):
         return NOT_OBJECT
     if not profile.validator(profile.body_schema_name).is_valid(value):
         return WRONG_TYPE
     if not any(name in value for name in profile.fields):
         return NO_KNOWN_FIELD
-    if any(limit.exceeded_by(value.get(name)) for name, limit in profile.limits.items() if name in value):
+    if any(_past(limit, value.get(name)) for name, limit in profile.limits.items() if name in value):
         return PAST_LIMIT
     return VALID
 

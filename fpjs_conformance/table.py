@@ -2,19 +2,24 @@
 
 A clause's rule module (`fpjs_conformance.rules.<family>`) yields its cases from a `Table`: the
 version's profile and designated events, request builders (the valid key in each declared place in
-turn, so no answer may depend on the place), and the values every family shares. The walk over
-every rule, the de-duplication and the run of the cases are in `coverage`.
+turn, so no answer may depend on the place), and the values every family shares. What rides along
+on the cases of several families comes from here too, each from one rotation over the version's
+whole table (`fpjs_conformance.variety`): the header shapes of real clients (`shaped`), the string
+classes a single string field still has to carry (`ride`), near misses of the field names
+(`near_misses`), and bodies written with JSON's escapes (`text_body`). The walk over every rule,
+the de-duplication and the run of the cases are in `coverage`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
 from hypothesis import strategies as st
 
-from fpjs_conformance import strategies
-from fpjs_conformance.model import VALID, Body, Credentials, Events, Request
+from fpjs_conformance import strategies, variety
+from fpjs_conformance.model import VALID, Body, Credentials, Events, Request, strict_json
 from fpjs_conformance.profile import Profile
 
 # Impossible ids: millisecond timestamps from 2001, before any Fingerprint event existed.
@@ -60,8 +65,33 @@ def probe_body(profile: Profile) -> dict[str, Any]:
 
 
 def marked(request: Request, mark: str) -> Request:
-    """The request with a marker property added, so that it differs from an identical earlier one."""
-    return replace(request, body=Body.of({**request.body.json_value, MARKER: mark}))
+    """The request with a marker property added, so that it differs from an identical earlier one (a
+    body written as JSON text of its own keeps its text, the marker added at its end)."""
+    value = {**request.body.json_value, MARKER: mark}
+    raw = request.body.raw
+    if raw is not None and raw.rstrip().endswith(b"}"):
+        raw = raw.rstrip()[:-1] + b", " + json.dumps(MARKER).encode() + b": " + json.dumps(mark).encode() + b"}"
+        return replace(request, body=Body(json_value=value, raw=raw))
+    return replace(request, body=Body.of(value))
+
+
+def text_body(members: list[tuple[str, Any, str]]) -> Body:
+    """A body written member by member as JSON text (`variety.body_text`: raw, escaped, or with the name
+    escaped too), with the JSON value it stands for (what the read-back is compared with)."""
+    value = {name: v for name, v, _ in members}
+    raw = variety.body_text(members)
+    if strict_json(raw) != value:
+        raise ValueError(f"JSON text that does not stand for its value: {raw[:200]!r}")
+    return Body(json_value=value, raw=raw)
+
+
+def unlike(kind: str, tag: str, other: Any) -> Any:
+    """A valid value of a JSON type that differs from `other` (a boolean: the other one)."""
+    if kind == "boolean":
+        return not other if isinstance(other, bool) else False
+    if kind == "object":
+        return {PROBE_MARK: tag}
+    return valid_value_of(kind, tag)
 
 
 def valid_value_of(kind: str, tag: str) -> Any:
@@ -80,6 +110,10 @@ class Table:
         self.wrong_region = wrong_region
         self.places = [place.name for place in profile.key_places]
         self._turn = 0
+        self._shapes = {"refusal": 0, "accepted": 0}
+        # Values of only one class (by group) each single string field has still to carry.
+        self._rides = {f: variety.field_values(profile, f) for f in profile.fields_of_type("string")}
+        self._near = variety.field_near_misses(profile)
 
     def key(self) -> Credentials:
         """The valid key, in each declared place in turn: no answer may depend on the place."""
@@ -106,6 +140,42 @@ class Table:
 
     def valid_value(self, field: str, tag: str) -> Any:
         return valid_value_of(self.p.field_types[field], tag)
+
+    # -- what rides along ---------------------------------------------------------------------------
+    def shaped(self, answer: str) -> dict[str, Any]:
+        """The next header shape of a real client for a request answered this way ("refusal" or
+        "accepted"), as request keywords: each rotation goes over every shape, so each is seen both
+        refused and accepted."""
+        shapes = variety.shapes()
+        turn = self._shapes[answer]
+        self._shapes[answer] += 1
+        return shapes[turn % len(shapes)].request_kw()
+
+    def ride(self, *, but: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The next value of only one class for a single string field that still has one to carry (not
+        one of `but`), as a body member ({} when every field has carried every class)."""
+        for field, values in self._rides.items():
+            if values and field not in but:
+                return {field: values.pop(0)[1]}
+        return {}
+
+    def rides_left(self) -> list[tuple[str, str, str]]:
+        """What no case carried: (field, class group, value), each to be sent in a case of its own."""
+        out = [(f, group, value) for f, values in self._rides.items() for group, value in values]
+        for values in self._rides.values():
+            values.clear()
+        return out
+
+    def near_misses(self, fields: Any, tag: str, against: dict[str, Any]) -> dict[str, Any]:
+        """Members named as near misses of `fields` (unknown members: nothing may store them), each a valid
+        value of its field's type that differs from `against[field]`, so that a store that takes one
+        as the field shows it."""
+        out: dict[str, Any] = {}
+        for field in fields:
+            kind = self.p.field_types[field]
+            for i, miss in enumerate(self._near[field]):
+                out[miss] = unlike(kind, f"near-{tag}-{i}", against.get(field))
+        return out
 
     # -- random exploration -----------------------------------------------------------------------
     def updates(

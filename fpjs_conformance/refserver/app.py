@@ -187,13 +187,15 @@ class ReferenceServer:
         return event
 
     def parse_body(self, raw: bytes, d: Dialect) -> dict[str, Any]:
-        """The body as a JSON object; anything else is 400."""
+        """The body as a JSON object of Unicode text; anything else is 400 (a lone surrogate escape is
+        JSON but not Unicode: the contract leaves it open, and this server refuses it)."""
         bad = self.error(d, "bad_request", "request body is not valid")
         if not raw or len(raw) > BODY_LIMIT:
             raise bad
         try:
             value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError, RecursionError):
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except (UnicodeDecodeError, UnicodeEncodeError, ValueError, RecursionError):
             raise bad from None
         if not isinstance(value, dict):
             raise bad

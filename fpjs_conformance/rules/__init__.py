@@ -1,14 +1,15 @@
 """Each clause's rule, in the module of its family: the one place a clause id is written in code.
 
-A family module (`auth`, `body`, `ids`, `left_open`, `semantics`, `transient`, `responses`,
-`transport`) declares its clauses with `registry.clause(...)` and, next to each, what the clause
-needs: its coverage cases (`@cases`, built from a `Table`), its random examples (`@explores`), its
-checks (`@check`, `universal=True` for those every response gets). The oracle asks the families
+A family module (`auth`, `body`, `http`, `ids`, `left_open`, `semantics`, `transient`, `responses`,
+`transport`) declares its clauses with
+`registry.clause(...)` and, next to each, what the clause needs: its coverage cases (`@cases`, built
+from a `Table`), its random examples (`@explores`), its checks (`@check`, `universal=True` for those
+every response gets). The oracle asks the families
 what a request's answer may be (`auth.assess`, `body.fault`, `ids.fault`); `coverage` walks every
 family's cases; the contract test of a clause asks its rule what it needs and what to explore.
 
-Importing this package loads every family, in the order the coverage table runs their cases and
-the checks judge a response.
+Importing this package loads every family; `coverage.FAMILY_ORDER` orders their cases, and
+`UNIVERSAL_ORDER` below the checks every response gets.
 """
 
 from fpjs_conformance.clauses import catalogue
@@ -16,6 +17,7 @@ from fpjs_conformance.registry import CASE_MAKERS, RULES, UNIVERSAL, check_funct
 from fpjs_conformance.rules import (
     auth,
     body,
+    http,
     ids,
     left_open,
     responses,
@@ -23,6 +25,11 @@ from fpjs_conformance.rules import (
     transient,
     transport,
 )
+
+# The checks every response gets, in the order they judge it: whether an answer came at all, then
+# whether it is a 429 left after the waits, then its shape (stable: a family's own order is kept).
+UNIVERSAL_ORDER = ("transport", "transient", "responses")
+UNIVERSAL.sort(key=lambda fn: UNIVERSAL_ORDER.index(fn.__module__.rsplit(".", 1)[-1]))
 
 _missing = sorted(set(catalogue()) - set(RULES))
 if _missing:
@@ -36,6 +43,7 @@ __all__ = [
     "body",
     "check_functions",
     "get",
+    "http",
     "ids",
     "left_open",
     "responses",

@@ -2,17 +2,19 @@
 names, retired places, and authentication before anything else.
 
 `assess` says how a request's credentials stand (refused, and as which role; accepted, and which
-clauses say so; or left open); the coverage table sends every situation in every place.
+clauses say so; or left open); the coverage table sends every situation in every place, the valid
+key under near misses of each place's name and after near misses of its scheme word too, and rides
+the header shapes of real clients on refusals and acceptances alike (`Table.shaped`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import strategies as st
 
-from fpjs_conformance import strategies
+from fpjs_conformance import strategies, variety
 from fpjs_conformance.checks import Expectation
 from fpjs_conformance.model import (
     EMPTY,
@@ -70,6 +72,23 @@ def _well_formed(profile: Profile, cred: Credential) -> bool:
     return cred.scheme is not None and cred.scheme.lower() == scheme.lower()
 
 
+def placed(profile: Profile, cred: Credential) -> Credential | None:
+    """The credential in the place its name puts it: a name other than the place's field (exactly, for a
+    query parameter; ignoring case, for a header: RFC 9110, 5.1) is the field of another place of the
+    same kind, or no place at all (None: the key is no key)."""
+    if not cred.name:
+        return cred
+    place = profile.place(cred.place)
+    for other in (place, *profile.key_places, *profile.retired_places):
+        if other.location != place.location:
+            continue
+        if cred.name == other.field:
+            return replace(cred, place=other.name, name="")
+        if other.location == "header" and cred.name.lower() == other.field.lower():
+            return replace(cred, place=other.name, name="", name_case=cred.name_case or "other")
+    return None
+
+
 def _key_clause(profile: Profile, cred: Credential) -> str:
     """The clause a valid key in this place, so spelled, informs."""
     if cred.name_case:
@@ -92,8 +111,9 @@ class Auth:
 
 def assess(profile: Profile, request: Request) -> Auth:
     declared = {p.name for p in profile.key_places}
-    items = [c for c in request.credentials.items if c.place in declared]
-    retired = [c for c in request.credentials.items if c.place not in declared]
+    where = [c for c in (placed(profile, c) for c in request.credentials.items) if c is not None]
+    items = [c for c in where if c.place in declared]
+    retired = [c for c in where if c.place not in declared]
     retired_valid = any(c.key.kind == "valid" for c in retired)
     rate_limited = profile.role("rate_limited").statuses
 
@@ -148,6 +168,13 @@ def retired_too(refusal: Expectation) -> Expectation:
 @cases
 def key_situations(t: Table) -> Iterator[Case]:
     p, c = t.p, t.case
+
+    def refused(creds: Credentials) -> object:  # a refusal, sent as the next real client would
+        return t.update(creds=creds, **t.shaped("refusal"))
+
+    def accepted(creds: Credentials) -> object:
+        return t.update(creds=creds, **t.shaped("accepted"))
+
     yield c("auth/no-key", NO_KEY_REFUSED, t.update(creds=NO_KEY))
     for place in p.key_places:
         at = place.name
@@ -155,34 +182,36 @@ def key_situations(t: Table) -> Iterator[Case]:
         def one(key: Key, at: str = at, **spelling) -> Credentials:
             return Credentials((Credential(at, key, **spelling),))
 
-        yield c(f"auth/{at}/empty", EMPTY_KEY_REFUSED, t.update(creds=one(EMPTY)))
+        yield c(f"auth/{at}/empty", EMPTY_KEY_REFUSED, refused(one(EMPTY)))
         for variant in NEAR_MISSES:
-            yield c(f"auth/{at}/near:{variant}", WRONG_KEY_REFUSED, t.update(creds=one(Key("near", variant))))
-        yield c(f"auth/{at}/unrelated", WRONG_KEY_REFUSED, t.update(creds=one(UNRELATED_KEY)))
+            yield c(f"auth/{at}/near:{variant}", WRONG_KEY_REFUSED, refused(one(Key("near", variant))))
+        yield c(f"auth/{at}/unrelated", WRONG_KEY_REFUSED, refused(one(UNRELATED_KEY)))
         if t.wrong_region:
-            yield c(f"auth/{at}/wrong-region", OTHER_REGION_REFUSED, t.update(creds=one(WRONG_REGION)))
+            yield c(f"auth/{at}/wrong-region", OTHER_REGION_REFUSED, refused(one(WRONG_REGION)))
         valid_clause = QUERY_KEY_WORKS if place.location == "query" else HEADER_KEY_WORKS
-        yield c(f"auth/{at}/valid", valid_clause, t.update(creds=one(VALID)))
+        yield c(f"auth/{at}/valid", valid_clause, accepted(one(VALID)))
+        # The valid key under every near miss of the place's name at once: no key in any place.
+        misses = variety.near_misses(place.field, place.location)
+        if misses:
+            creds = Credentials(tuple(Credential(at, VALID, name=name) for name in misses))
+            yield c(f"auth/{at}/name:near-misses", NO_KEY_REFUSED, refused(creds))
         if place.location == "header":
             for case in ("lower", "upper"):
-                yield c(f"auth/{at}/name:{case}", HEADER_NAME_CASE, t.update(creds=one(VALID, name_case=case)))
+                yield c(f"auth/{at}/name:{case}", HEADER_NAME_CASE, accepted(one(VALID, name_case=case)))
         if place.scheme:
             for word in (place.scheme.lower(), place.scheme.upper()):
-                yield c(f"auth/{at}/scheme:{word}", SCHEME_CASE, t.update(creds=one(VALID, scheme=word)))
-            yield c(f"auth/{at}/scheme:none", UNREADABLE_KEY_REFUSED, t.update(creds=one(VALID, scheme=None)))
-            for other in ("Basic", "Token"):
-                yield c(f"auth/{at}/scheme:{other}", UNREADABLE_KEY_REFUSED, t.update(creds=one(VALID, scheme=other)))
+                yield c(f"auth/{at}/scheme:{word}", SCHEME_CASE, accepted(one(VALID, scheme=word)))
+            yield c(f"auth/{at}/scheme:none", UNREADABLE_KEY_REFUSED, refused(one(VALID, scheme=None)))
+            for other in ("Basic", "Token", *variety.near_misses(place.scheme, "scheme")):
+                yield c(f"auth/{at}/scheme:{other}", UNREADABLE_KEY_REFUSED, refused(one(VALID, scheme=other)))
             for name, sep in (("glued", ""), ("colon", ":")):
-                creds = one(VALID, separator=sep)
-                yield c(f"auth/{at}/separator:{name}", UNREADABLE_KEY_REFUSED, t.update(creds=creds))
-            yield c(f"auth/{at}/scheme:only", UNREADABLE_KEY_REFUSED, t.update(creds=one(EMPTY, scheme=place.scheme)))
+                yield c(f"auth/{at}/separator:{name}", UNREADABLE_KEY_REFUSED, refused(one(VALID, separator=sep)))
+            yield c(f"auth/{at}/scheme:only", UNREADABLE_KEY_REFUSED, refused(one(EMPTY, scheme=place.scheme)))
     if len(p.key_places) > 1:
         empties = Credentials(tuple(Credential(pl.name, EMPTY) for pl in p.key_places))
-        yield c("auth/all-empty", EMPTY_KEY_REFUSED, t.update(creds=empties))
+        yield c("auth/all-empty", EMPTY_KEY_REFUSED, refused(empties))
     for place in p.retired_places:
-        yield c(
-            f"auth/{place.name}/valid", RETIRED_PLACE_REFUSED, t.update(creds=Credentials.of(**{place.name: VALID}))
-        )
+        yield c(f"auth/{place.name}/valid", RETIRED_PLACE_REFUSED, refused(Credentials.of(**{place.name: VALID})))
 
 
 @cases

@@ -3,7 +3,12 @@ malformed shape refused with the bad-request answer, and the shapes the contract
 
 `fault` says what is wrong with a request's body, as the clause it breaks and what that clause
 allows; the coverage table sends every field x every JSON type, strings at their boundaries,
-objects empty, wide, deep and at their byte limit, and every way a body can fail to be one.
+objects empty, wide, deep and at their byte limit, and every way a body can fail to be one. The
+character classes of `contracts/variety.toml` ride along (`fpjs_conformance.variety`): an object
+carries every class as keys and as values at once, raw in one request and escaped in another, a
+single string field a value of only one class on each case that leaves it free (`Table.ride`) and
+every class mixed with ASCII letters, escaped and raw; near misses of every field name ride with
+the fields they miss; a class a version leaves open (`[open_strings]`) goes in a request of its own.
 """
 
 from __future__ import annotations
@@ -13,14 +18,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from fpjs_conformance import profile as profiles
-from fpjs_conformance import shapes, strategies
+from fpjs_conformance import shapes, strategies, variety
 from fpjs_conformance.checks import Fault
 from fpjs_conformance.model import NO_BODY, Body, Request
 from fpjs_conformance.profile import BAD_JSON_TYPES, Profile
 from fpjs_conformance.registry import cases, clause, explores
 from fpjs_conformance.rules.left_open import CONTENT_TYPE
 from fpjs_conformance.rules.semantics import STORED
-from fpjs_conformance.table import CANONICAL, PROBE_MARK, Case, Table, probe_body, valid_value_of
+from fpjs_conformance.table import CANONICAL, PROBE_MARK, Case, Table, probe_body, text_body, valid_value_of
 
 VALID_ACCEPTED = clause("UE-BODY-01")
 WRONG_TYPE_REFUSED = clause("UE-BODY-02")
@@ -54,8 +59,12 @@ def fault(profile: Profile, request: Request) -> Fault | None:
     if kind in KINDS:
         clause_id, role, soft = KINDS[kind]
         return Fault(clause_id, dict(profile.role(role).answers), soft=soft)
+    found = open_string(profile, request)
+    if found is not None:
+        return found
     bad = dict(profile.role("bad_request").answers)
-    if request.content_type != "application/json" or request.extra_headers:
+    # A JSON media type in any letter case or with parameters is the same request (UE-HTTP-02).
+    if not variety.json_media(request.content_type) or request.extra_headers:
         return Fault(CONTENT_TYPE, bad, soft=True)
     key_params = {p.field for p in (*profile.key_places, *profile.retired_places) if p.location == "query"}
     if any(name not in key_params for name, _ in request.extra_query):
@@ -63,19 +72,25 @@ def fault(profile: Profile, request: Request) -> Fault | None:
     return None
 
 
+def open_string(profile: Profile, request: Request) -> Fault | None:
+    """A valid body holding a class of characters the version leaves open (`[open_strings]`): stored and
+    read back exactly, or refused with the answer of the role the profile names."""
+    if not request.body.present:
+        return None
+    ok, value = shapes.body_value(request.body)
+    name = variety.open_class_in(value) if ok else None
+    spec = variety.open_strings(profile).get(name or "")
+    if spec is None:
+        return None
+    allowed = {200: None, **profile.role(spec["role"]).answers}
+    return Fault(VALID_ACCEPTED, allowed, soft=True, why=f"a {name} (left open: {spec['why']})")
+
+
 # Wrong values a lenient parser would coerce into the field's type.
 COERCIBLE: dict[str, list[Any]] = {
     "boolean": ["true", "false", 0, 1],
     "string": [["x"], {"x": "y"}],
     "object": [[{}], "{}"],
-}
-UNICODE: dict[str, str] = {
-    "astral": "fox \U0001f98a math \U0001d4b3",
-    "nul": "a\x00b",
-    "rtl": "\u202eevil \u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627",
-    "combining": "e\u0301 n\u0303 (decomposed)",
-    "zwj": "\U0001f469\u200d\U0001f4bb",
-    "whitespace": " \u00a0padded\tby white space\r\n ",
 }
 MALFORMED: dict[str, bytes] = {
     "open-brace": b"{",
@@ -92,32 +107,51 @@ NOT_JSON_NUMBERS: dict[str, bytes] = {"nan": b"NaN", "infinity": b"Infinity", "m
 DEEPER = 200  # levels of nesting: past what a recursive parser or store may handle, far within the byte limit
 
 
+# Every kind of JSON value inside an object (white space kept, null, nesting): the object of classes carries them.
+VALUE_KINDS: dict[str, Any] = {
+    "s": "x",
+    "w": " x\t",
+    "n": 1,
+    "f": 1.5,
+    "b": False,
+    "z": None,
+    "a": [1, {"b": []}],
+    "o": {},
+}
+
+
 # -- the coverage table ------------------------------------------------------------------------------
 @cases
 def field_types(t: Table) -> Iterator[Case]:
     p, c, u = t.p, t.case, t.update
+
+    def stored(field: str, value: Any) -> object:
+        """A valid update of `field`, the next string class and header shape riding along."""
+        return u({field: value, **t.ride(but=(field,))}, **t.shaped("accepted"))
+
     for field, kind in p.field_types.items():
         for json_type in BAD_JSON_TYPES:
             value = CANONICAL[json_type]
             if json_type == kind or (kind == "number" and json_type == "integer"):
-                yield c(f"body/{field}/type:{json_type}", STORED, u({field: value}), compare="fold")
+                # {} alone: the same request as the empty object below (sent once)
+                request = u({field: value}) if kind == "object" else stored(field, value)
+                yield c(f"body/{field}/type:{json_type}", STORED, request, compare="fold")
             else:
                 yield c(f"body/{field}/type:{json_type}", WRONG_TYPE_REFUSED, u({field: value}))
         for i, value in enumerate(COERCIBLE.get(kind, [])):
             yield c(f"body/{field}/coercible:{i}", WRONG_TYPE_REFUSED, u({field: value}))
         if kind == "boolean":
-            yield c(f"body/{field}/false", STORED, u({field: False}), compare="fold")
+            yield c(f"body/{field}/false", STORED, stored(field, False), compare="fold")
         if kind == "string":
-            yield from _strings(t, field)
+            yield from _strings(t, field, stored)
         if kind == "object":
-            yield from _objects(t, field)
+            yield from _objects(t, field, stored)
 
 
 @cases
 def whole_bodies(t: Table) -> Iterator[Case]:
     p, c, u = t.p, t.case, t.update
-    everything = {f: t.valid_value(f, "all") for f in p.fields}
-    yield c("body/all-fields", STORED, u(everything), compare="fold")
+    yield from _packed(t)
     yield c("body/extra-property", VALID_ACCEPTED, u({**probe_body(p), "fpjs_extra": {"kept": [1]}}))
     # The field names of the other versions are unknown here: a server migrating between versions
     # may take them as aliases.
@@ -151,26 +185,63 @@ def whole_bodies(t: Table) -> Iterator[Case]:
     yield c("body/missing-no-content-type", MISSING_REFUSED, u(NO_BODY, content_type=None))
 
 
-def _strings(t: Table, field: str) -> Iterator[Case]:
+def _packed(t: Table) -> Iterator[Case]:
+    """Every field at once, twice: every character class in the object fields as keys and values, every
+    class mixed with ASCII letters in the string fields; once with the strings of the objects raw
+    and those of the string fields escaped (and the near misses of every field name after the fields
+    they miss: the read-back shows the fields exactly as sent), once the other way round with every
+    field name escaped (JSON text for the same names)."""
+    p, c, u = t.p, t.case, t.update
+    mixed = {f: variety.mixed_values(p, f) for f in p.fields_of_type("string")}
+    for name, tag, strings, objects in (
+        ("all-fields", "all", "escaped", "raw"),
+        ("escaped", "escaped", "raw", "ESCAPED"),
+    ):
+        members: list[tuple[str, Any, str]] = []
+        for field, kind in p.field_types.items():
+            if kind == "string":
+                members.append((field, mixed[field][0], strings))
+            elif kind == "object":
+                members.append((field, {**variety.object_of_classes((PROBE_MARK, tag)), **VALUE_KINDS}, objects))
+            else:
+                members.append((field, t.valid_value(field, tag) if tag == "all" else False, "raw"))
+        if tag == "all":
+            known = {n: v for n, v, _ in members}
+            members += [(n, v, "raw") for n, v in t.near_misses(p.fields, tag, known).items()]
+        else:
+            members = [(n, v, f"name+{how}") for n, v, how in members]
+        yield c(f"body/{name}", STORED, u(text_body(members), **t.shaped("accepted")), compare="fold")
+    # Every class mixed with ASCII letters that one value could not hold, one value each.
+    for field, values in mixed.items():
+        for i, value in enumerate(values[1:], start=1):
+            yield c(f"body/{field}/classes-mixed:{i}", STORED, u({field: value}), compare="fold")
+
+
+def _strings(t: Table, field: str, stored) -> Iterator[Case]:
     c, u = t.case, t.update
     limit = t.p.limits.get(field)
     top = limit.max_chars if limit and limit.max_chars else None
     lengths = {"0": 0, "1": 1, **({"limit": top} if top else {})}
     for name, n in lengths.items():
-        yield c(f"body/{field}/length:{name}", STORED, u({field: "L" * n}), compare="fold")
+        yield c(f"body/{field}/length:{name}", STORED, stored(field, "L" * n), compare="fold")
     if top:
-        yield c(f"body/{field}/length:limit-multibyte", STORED, u({field: "\u00e9" * top}), compare="fold")
+        yield c(f"body/{field}/length:limit-multibyte", STORED, stored(field, "\u00e9" * top), compare="fold")
         # a 200 to it must store it whole (UE-SEM-01), never cut to the limit
         yield c(f"body/{field}/length:past-limit", PAST_LIMIT_SURVIVED, u({field: "L" * (top + 1)}), compare="fold")
-    for name, text in UNICODE.items():
-        yield c(f"body/{field}/unicode:{name}", STORED, u({field: text}), compare="fold")
+    # A class the version leaves open: alone, then mixed, each in a request of its own (escaped: UTF-8
+    # cannot carry it), so that the refusal it may get hides nothing else; early, so that the cases
+    # after it leave the field holding text again.
+    for name in variety.open_strings(t.p, sent=True):
+        cls = variety.open_classes()[name]
+        for form, value in (("only", cls.only()), ("mixed", cls.mixed())):
+            body = text_body([(field, value, "escaped")])
+            yield c(f"body/{field}/open:{name}:{form}", STORED, u(body), compare="fold")
 
 
-def _objects(t: Table, field: str) -> Iterator[Case]:
+def _objects(t: Table, field: str, stored) -> Iterator[Case]:
     c, u = t.case, t.update
     limit = t.p.limits.get(field)
     top = limit.max_bytes if limit and limit.max_bytes else 16 * 1024
-    kinds = {"s": "x", "w": " x\t", "n": 1, "f": 1.5, "b": False, "z": None, "a": [1, {"b": []}], "o": {}}
     deep: Any = {"leaf": True}
     for _ in range(31):
         deep = {"d": deep}
@@ -178,18 +249,17 @@ def _objects(t: Table, field: str) -> Iterator[Case]:
     for _ in range(DEEPER - 1):
         deeper = {"d": deeper}
     shapes_ = {
-        "empty": {},
-        "value-kinds": {PROBE_MARK: "value-kinds", **kinds},
         "deep": {PROBE_MARK: "deep", **deep},
         "deeper": {PROBE_MARK: "deeper", **deeper},
         "long-key": {PROBE_MARK: "long-key", "k" * 1000: 1},
-        "unicode-keys": {PROBE_MARK: "unicode-keys", "\u043a\u043b\u044e\u0447": "\u5024", "\U0001f98a": "e\u0301"},
         "wide": _wide(top, past=False),
         "at-limit": _padded(top),
         "at-limit-multibyte": _padded(top, "\u00e9"),
     }
+    # {} alone: the same request as the field's own type (sent once, unless the key's place differs)
+    yield c(f"body/{field}/empty", STORED, u({field: {}}), compare="fold")
     for name, value in shapes_.items():
-        yield c(f"body/{field}/{name}", STORED, u({field: value}), compare="fold")
+        yield c(f"body/{field}/{name}", STORED, stored(field, value), compare="fold")
     yield c(f"body/{field}/past-limit", PAST_LIMIT_SURVIVED, u({field: _padded(top + 1)}), compare="fold")
     yield c(f"body/{field}/wide-past-limit", PAST_LIMIT_SURVIVED, u({field: _wide(top, past=True)}), compare="fold")
 

@@ -2,7 +2,10 @@
 
 An accepted update is stored exactly; updates are partial; a sent object replaces the stored one;
 an identical repeat gives the same outcome. Every case that may be answered 200 on the designated
-event is read back (`compare`), wherever its family builds it.
+event is read back (`compare`), wherever its family builds it. A partial update carries near misses
+of the names of the fields it leaves out (a store that takes one as the field, even only when the
+field is absent, changes what must keep its value); what the other families' cases left of the
+string classes a single string field must carry goes last, a case each.
 """
 
 from __future__ import annotations
@@ -54,16 +57,35 @@ def sequences(t: Table) -> Iterator[Case]:
 
     for field in p.fields:
         base = {f: t.valid_value(f, f"base-for-{field}") for f in p.fields}
+        if field not in t.p.fields_of_type("string"):
+            base.update(t.ride())  # kept by the partial update: read back at the end
         changed = {field: t.valid_value(field, f"partial-{field}")}
         if p.field_types[field] == "boolean":
             changed = {field: False}
-        yield c(f"semantics/partial:{field}", PARTIAL, u(base), u(changed), compare="fold")
+        left_out = [f for f in p.fields if f != field]
+        if p.field_types[field] == "string":
+            changed.update(t.ride(but=tuple(left_out)))
+        changed.update(t.near_misses(left_out, f"partial-{field}", base))
+        yield c(
+            f"semantics/partial:{field}",
+            PARTIAL,
+            u(base),
+            t.update(changed, creds=key, **t.shaped("accepted")),
+            compare="fold",
+        )
     for field in p.fields_of_type("object"):
         first = {field: {PROBE_MARK: "first", "first": 1, "shared": {"a": 1}}}
         second = {field: {PROBE_MARK: "second", "second": 2, "shared": {"b": 2}}}
         yield c(f"semantics/replace:{field}", REPLACES, u(first), u(second), compare="fold")
-    repeat = {f: t.valid_value(f, "repeat") for f in p.fields}
-    yield c("semantics/repeat", REPEATABLE, u(repeat), compare="repeat")
+    repeat = {f: t.valid_value(f, "repeat") for f in p.fields} | t.ride()
+    yield c("semantics/repeat", REPEATABLE, t.update(repeat, creds=key, **t.shaped("accepted")), compare="repeat")
+
+
+@cases
+def classes_left(t: Table) -> Iterator[Case]:
+    """The values of only one class no other case carried: one case each (after every other family's)."""
+    for field, group, value in t.rides_left():
+        yield t.case(f"semantics/{field}/class:{group}", STORED, t.update({field: value}), compare="fold")
 
 
 @explores(STORED, step="case")

@@ -5,7 +5,7 @@ Each variant overrides one step of `fpjs_conformance.refserver.ReferenceServer`.
 version's `Dialect`, so one variant is broken (or correct) under every API version it applies to:
 by default the versions where one of its clauses applies, or those it names. Run one standalone
 with `python -m tests.variants NAME --port 0` (same options as `fpjs-refserver`). The catalogue is
-split by area (auth, body, request_id, response, semantics, transport, coverage, controls); see
+split by area (auth, body, request_id, response, semantics, transport, coverage, variety, controls); see
 docs/self-test.md.
 """
 
@@ -87,6 +87,17 @@ def answer_of(d, role: str, status: int | None = None, code: str | None = None) 
 
 
 def load_all() -> dict[str, Variant]:
-    from tests.variants import auth, body, controls, coverage, request_id, response, semantics, transport  # noqa: F401
+    from tests.variants import (  # noqa: F401
+        auth,
+        body,
+        controls,
+        coverage,
+        request_id,
+        response,
+        semantics,
+        transport,
+        variety,
+        versions,
+    )
 
     return REGISTRY

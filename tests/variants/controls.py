@@ -3,11 +3,12 @@ all, under every version; a failure here is a false alarm the suite would raise 
 server."""
 
 import asyncio
+import json
 import threading
 import time
 
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from fpjs_conformance.refserver import Answer, ReferenceServer
 from tests.variants import answer_of, control
@@ -185,3 +186,64 @@ class OmitemptyReadBack(ReferenceServer):
         for wire in [w for w, value in node.items() if w in d.fields and value in (False, "")]:
             del node[wire]
         return body
+
+
+def _json_media(content_type: str | None) -> bool:
+    return content_type is not None and content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def _lone_surrogate(value) -> bool:
+    if isinstance(value, str):
+        return any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(map(_lone_surrogate, value))
+    return False
+
+
+@control("strict-but-correct")
+class StrictButCorrect(ReferenceServer):
+    """Refuses with the bad-request answer all the contract lets it refuse (after the key): a
+    Content-Type that is not the JSON media type (or none), query parameters it does not know (the
+    SDK's `ii`), a lone surrogate escape, {} (as the reference does); the JSON media type in any case
+    and with any parameters, and any optional header, it answers as the reference does."""
+
+    async def update(self, request, d):
+        try:
+            self.authenticate(request, d)
+        except Answer as answer:
+            return answer.response
+        known = {p.field for p in d.places if p.location == "query"}
+        if not _json_media(request.headers.get("content-type")) or set(request.query_params) - known:
+            return self.error(d, "bad_request", "send application/json, with no other parameters").response
+        return await super().update(request, d)
+
+    def parse_body(self, raw, d):
+        body = super().parse_body(raw, d)
+        if _lone_surrogate(body):
+            raise self.error(d, "bad_request", "a lone surrogate is not text")
+        return body
+
+
+@control("loose-but-correct")
+class LooseButCorrect(ReferenceServer):
+    """Answers as loosely as the contract allows: {} and unknown-only bodies accepted (nothing changed),
+    values past the documented limits accepted and stored whole, a lone surrogate escape stored and
+    read back escaped (every non-ASCII character of the read-back is escaped), any Content-Type, every
+    unknown member and optional header ignored."""
+
+    def validate(self, body, d):
+        kinds = {"string": str, "object": dict, "boolean": bool}
+        for name, kind in d.types.items():
+            if name in body and not isinstance(body[name], kinds[kind]):
+                raise self.error(d, "bad_request", f"{name} must be a {kind}")
+
+    async def get(self, request, d):
+        try:
+            self.authenticate(request, d)
+            with self.lock:
+                content = self.read(self.find_event(request.path_params["event_id"], d), d)
+        except Answer as answer:
+            return answer.response
+        return Response(json.dumps(content, separators=(",", ":")), media_type="application/json")
