@@ -7,10 +7,10 @@ by every clause it informs, wherever it was sent.
 
 import pytest
 
-from fpjs_conformance.clauses import catalogue, clause
+from fpjs_conformance.clauses import clause, server_clauses
 from fpjs_conformance.contract import judge_clause
 
 
-@pytest.mark.parametrize("clause_id", [pytest.param(c, marks=clause(c), id=c) for c in catalogue()])
+@pytest.mark.parametrize("clause_id", [pytest.param(c, marks=clause(c), id=c) for c in server_clauses()])
 def test_clause(target, clause_id):
     judge_clause(target, clause_id)

@@ -55,6 +55,11 @@ def catalogue() -> dict[str, Clause]:
     return found
 
 
+def server_clauses() -> dict[str, Clause]:
+    """The clauses a run against a server judges: a client's (level CLIENT) are the proxy's to judge."""
+    return {cid: c for cid, c in catalogue().items() if c.level != "CLIENT"}
+
+
 class CatalogueError(ValueError):
     """A clause whose pointer does not resolve in its version's document."""
 
@@ -79,7 +84,8 @@ def get(clause_id: str) -> Clause:
 
 
 def applicable(version: str) -> list[str]:
-    return [cid for cid, c in catalogue().items() if c.applies_to(version)]
+    """The clauses a run judges in `version`."""
+    return [cid for cid, c in server_clauses().items() if c.applies_to(version)]
 
 
 def _and(items: list[str]) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 from fpjs_conformance import clauses, har, observed, redact
 from fpjs_conformance import profile as profiles
+from fpjs_conformance.model import printable
 from fpjs_conformance.runstate import rerun_line
 
 SUITE = "fpjs-update-event-conformance"
@@ -129,7 +130,7 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         left_out[version] = {c.clause_id for c in run.table(version) if c.id in cut}
     stopped = stopped_versions(run)
     rows, incomplete, budget = [], [], []
-    for cid, clause in clauses.catalogue().items():
+    for cid, clause in clauses.server_clauses().items():
         per_version = {}
         for version in versions:
             per_version[version] = _cell(run, clause, version, dev, left_out, rerun_line)
@@ -388,11 +389,10 @@ def _surface_lines(seen: dict[str, dict]) -> list[str]:
             f"{version} declared statuses seen: {statuses}"
             + (f"; never: {', '.join(map(str, missing))}" if missing else "")
         )
-        codes = s["codes"]
-        lines.append(
-            f"{version} error codes seen: {', '.join(f'{c} ({n})' for c, n in codes['seen'].items()) or 'none'}"
-            + (f"; outside the enum: {', '.join(codes['outside_enum'])}" if codes["outside_enum"] else "")
-        )
+        codes = s["codes"]  # what the server sent: shown escaped
+        seen = ", ".join(f"{printable(c)} ({n})" for c, n in codes["seen"].items()) or "none"
+        outside = ", ".join(printable(c) for c in codes["outside_enum"])
+        lines.append(f"{version} error codes seen: {seen}" + (f"; outside the enum: {outside}" if outside else ""))
         places = ", ".join(f"{p} ({n})" for p, n in s["key_places"].items())
         schemes = ", ".join(f"{k} ({n})" for k, n in s["schemes"].items())
         lines.append(f"{version} key places tried: {places}" + (f"; schemes: {schemes}" if schemes else ""))

@@ -18,6 +18,7 @@ come from it, never from this file. Bodies are `Body` values and credentials sym
     unknown_event_ids(p)            well-formed ids (the live API's shape) that cannot name an event
     odd_event_ids(p)                ids with escapes, unicode, controls, or great length
     schemathesis_bodies(p, negative=False, event_id=...)   schemathesis's own schema-derived bodies
+    interoperable(value)            a JSON value with integers clamped to the range every implementation holds
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "bad_credentials",
     "empty_update_bodies",
     "field_values",
+    "interoperable",
     "json_values",
     "malformed_bodies",
     "near_miss_keys",
@@ -273,15 +275,15 @@ def _case_body(case) -> Body:
         return Body()
     if isinstance(body, bytes | bytearray):
         return Body.bytes_(bytes(body))
-    return Body.of(_interoperable(body))
+    return Body.of(interoperable(body))
 
 
-def _interoperable(value):
+def interoperable(value):
     """The value with integers clamped into the range every JSON implementation holds exactly."""
     if isinstance(value, dict):
-        return {k: _interoperable(v) for k, v in value.items()}
+        return {k: interoperable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interoperable(v) for v in value]
+        return [interoperable(v) for v in value]
     if isinstance(value, int) and not isinstance(value, bool):
         return max(-EXACT_INTEGERS, min(EXACT_INTEGERS, value))
     return value

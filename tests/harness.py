@@ -16,8 +16,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fpjs_conformance import clauses, rules
 from fpjs_conformance import profile as profiles
-from fpjs_conformance import rules
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.refserver.launch import LaunchError, ServerProcess
 from tests.runner import ROOT, SuiteRun, files_text, run_suite
@@ -31,8 +31,11 @@ TABLE_ONLY = "table"  # the run profile without random examples: what mutants ru
 
 
 def check_functions() -> dict[str, str | None]:
-    """Every check function of the clause rules and the generic ones -> its fixed clause id (None: varies)."""
-    return rules.check_functions()
+    """Every check function a broken server can trip -> its fixed clause id (None: varies). The client
+    clauses' checks judge what clients send: broken clients trip them (tests/test_proxy.py)."""
+    client = set(clauses.catalogue()) - set(clauses.server_clauses())
+    client = {fn.__name__ for cid in client for fn in rules.get(cid).checks}
+    return {name: cid for name, cid in rules.check_functions().items() if name not in client}
 
 
 @dataclass

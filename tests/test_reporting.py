@@ -69,7 +69,7 @@ def cell(status: str, **kw) -> dict:
 def model(key: str, body: str | None = None) -> dict:
     ex = example(key, body or f"echoed {key} and {key[:-1]} {HOSTILE}")
     rows = []
-    for cid, c in clauses.catalogue().items():
+    for cid, c in clauses.server_clauses().items():
         versions = {}
         for v in ("v3", "v4"):
             if not c.applies_to(v):
@@ -151,7 +151,7 @@ def test_junit_one_stable_testcase_per_version_and_clause(tmp_path):
     _, files = render(tmp_path)
     cases = ET.fromstring(files["junit.xml"]).find("testsuite").findall("testcase")
     names = [c.get("name") for c in cases]
-    assert names == [f"{v}::{cid}" for cid in clauses.catalogue() for v in ("v3", "v4")]
+    assert names == [f"{v}::{cid}" for cid in clauses.server_clauses() for v in ("v3", "v4")]
     by_name = {c.get("name"): c for c in cases}
     assert by_name["v3::UE-AUTH-03"].find("failure") is not None
     assert by_name["v4::UE-AUTH-05"].find("skipped").get("message") == "not applicable to v4"
@@ -211,7 +211,7 @@ def test_bundled_server_run_writes_every_report_for_both_versions(tmp_path):
         timeout=240,
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    assert sorted(p.name for p in report_dir.iterdir()) == sorted([*KINDS, "restore.json"])
+    assert sorted(p.name for p in report_dir.iterdir()) == sorted([*KINDS, "restore.json", "traffic.har"])
     summary = json.loads((report_dir / "summary.json").read_text())
     assert summary["result"] == "passed" and [v["version"] for v in summary["versions"]] == ["v3", "v4"]
     assert all(v["embedded"] and v["stats"]["requests_sent"] > 0 for v in summary["versions"])

@@ -1,7 +1,7 @@
 """Each clause's rule, in the module of its family: the one place a clause id is written in code.
 
 A family module (`auth`, `body`, `http`, `ids`, `left_open`, `semantics`, `transient`, `responses`,
-`transport`) declares its clauses with
+`transport`, and `client` for what clients send, judged by the proxy) declares its clauses with
 `registry.clause(...)` and, next to each, what the clause needs: its coverage cases (`@cases`, built
 from a `Table`), its random examples (`@explores`), its checks (`@check`, `universal=True` for those
 every response gets). The oracle asks the families
@@ -17,6 +17,7 @@ from fpjs_conformance.registry import CASE_MAKERS, RULES, UNIVERSAL, check_funct
 from fpjs_conformance.rules import (
     auth,
     body,
+    client,
     http,
     ids,
     left_open,
@@ -42,6 +43,7 @@ __all__ = [
     "auth",
     "body",
     "check_functions",
+    "client",
     "get",
     "http",
     "ids",
