@@ -20,6 +20,7 @@ import json
 import os
 import time
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,7 @@ class EventState:
     stored_as: dict[tuple[str, str], Any] = field(default_factory=dict)
     sent: dict[str, dict[str, Any]] = field(default_factory=dict)  # field -> canonical -> every value sent
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # sent since, but never answered
+    unanswered: Counter = field(default_factory=Counter)  # (field, canonical) -> sends of it not answered yet
     read: bool = False  # the original was read (or could not be)
     wrote: bool = False  # an update of it was accepted (or may have been)
     journal: Journal | None = None
@@ -165,15 +167,21 @@ class EventState:
             c = canonical(value)
             self.sent.setdefault(k, {})[c] = value
             self.pending.setdefault(k, {})[c] = value
+            self.unanswered[k, c] += 1
         if fields:
             self.wrote = True  # it may be applied whatever comes back
         if self.journal is not None:
             self.journal.sending(fields)
 
     def refused(self, fields: dict[str, Any]) -> None:
-        """The write was answered, and not with 200: a correct server did not apply it."""
+        """The write was answered, and not with 200: a correct server did not apply it (an earlier send of
+        the same value that got no answer stays pending: that one may have been applied)."""
         for k, value in fields.items():
-            self.pending.get(k, {}).pop(canonical(value), None)
+            c = canonical(value)
+            self.unanswered[k, c] -= 1
+            if self.unanswered[k, c] <= 0:
+                del self.unanswered[k, c]
+                self.pending.get(k, {}).pop(c, None)
 
     def accepted(self, fields: dict[str, Any], *, trusted: bool) -> None:
         """An update of the event was answered 200 (`trusted`: as the contract says it should be)."""
@@ -181,6 +189,8 @@ class EventState:
         self.written.update(fields if trusted else dict.fromkeys(fields, UNKNOWN))
         for k in fields:
             self.pending.get(k, {}).clear()
+        for k, c in [kc for kc in self.unanswered if kc[0] in fields]:
+            del self.unanswered[k, c]
         self.seen = None
 
     # -- what a read-back shows -----------------------------------------------------------------------

@@ -119,4 +119,3 @@ def mask_in_place(handle, secrets: list[str]) -> None:
         if masked != data:
             fh.seek(0)
             fh.write(masked)
-

@@ -6,6 +6,7 @@ test process; the suite under test talks to them over loopback from its own proc
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import ssl
@@ -47,6 +48,36 @@ def _respond(status: str, body: bytes, extra: str = "") -> bytes:
     return (
         f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
     ).encode() + body
+
+
+def answer(status: str, payload: object, extra: str = "") -> bytes:
+    """A whole JSON answer (`extra`: more header lines, each ending in CRLF), for `always` or a front."""
+    return _respond(status, json.dumps(payload).encode(), extra)
+
+
+def always(data: bytes) -> Behaviour:
+    """Answers every request on a kept-alive connection with `data`."""
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        while _read_request(conn):
+            conn.sendall(data)
+
+    return behaviour
+
+
+def echoing_key(conn: socket.socket, stop: threading.Event) -> None:
+    """Refuses every request 403, its error code and message quoting the key it was sent (the Auth-API-Key or
+    Authorization header, or the api_key query parameter): a server that echoes secrets where they are shown."""
+    from urllib.parse import parse_qs, urlsplit
+
+    while (got := _receive(conn)) is not None:
+        lines = got[0].decode("latin-1").split("\r\n")
+        key = parse_qs(urlsplit(lines[0].split(" ")[1]).query).get("api_key", [""])[0]
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() in ("auth-api-key", "authorization"):
+                key = value.strip()
+        conn.sendall(answer("403 Forbidden", {"error": {"code": key, "message": f"no such key: {key}"}}))
 
 
 def hang(conn: socket.socket, stop: threading.Event) -> None:
@@ -107,11 +138,17 @@ def storm_429(conn: socket.socket, stop: threading.Event) -> None:
         conn.sendall(_respond("429 Too Many Requests", body))
 
 
-def gzip_bomb(conn: socket.socket, stop: threading.Event) -> None:
-    """Answers a 20 KB gzip body that expands to 64 MB."""
+@functools.cache
+def _bomb() -> bytes:
     import gzip
 
-    bomb = gzip.compress(b" " * (64 * 1024 * 1024), compresslevel=9)
+    return gzip.compress(b" " * (64 * 1024 * 1024), compresslevel=9)
+
+
+def gzip_bomb(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers a 64 KB gzip body that expands to 64 MB (made once, before the server accepts: making it
+    takes a busy machine longer than a short request timeout)."""
+    bomb = _bomb()
     while _read_request(conn):
         conn.sendall(
             f"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
@@ -119,6 +156,8 @@ def gzip_bomb(conn: socket.socket, stop: threading.Event) -> None:
             + bomb
         )
 
+
+gzip_bomb.prepare = _bomb  # type: ignore[attr-defined]
 
 BEHAVIOURS: dict[str, Behaviour] = {
     "hang": hang,
@@ -146,6 +185,8 @@ def forwarding(
     instead: dict[str, bytes] | None = None,
     per_connection: int | None = None,
     idle_close: float | None = None,
+    respond: Callable[[bytes, bytes], bytes | None] | None = None,
+    hold: Callable[[bytes, bytes, bytes], float] | None = None,
 ) -> Behaviour:
     """A front to `backend` on raw sockets, keeping connections alive. It drops every header in `names`
     not spelled exactly so (a hand-written stack comparing header names case-sensitively). `first`:
@@ -155,7 +196,10 @@ def forwarding(
     answer. `observe(head, body)` sees every request as it arrived. `per_connection`: answers that many
     requests on a connection, then closes it unanswered when the next one arrives (a server dropping
     requests it has read). `idle_close`: once in all, a request that arrives on a connection idle that
-    long is not answered and the connection closed (its keep-alive timeout racing the request)."""
+    long is not answered and the connection closed (its keep-alive timeout racing the request).
+    `respond(head, body)`: an answer to send instead of forwarding the request, or None to forward it.
+    `hold(head, body, answer)`: seconds to hold the backend's `answer` back (the backend has acted on the
+    request: an update is stored, then answered late, or never if the client gave up first)."""
     import http.client
     import time
     from urllib.parse import urlsplit
@@ -210,9 +254,15 @@ def forwarding(
                 conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
             elif instead and got[0].split(b" ", 1)[0].decode() in instead:
                 conn.sendall(instead[got[0].split(b" ", 1)[0].decode()])
+            elif respond is not None and (reply := respond(*got)) is not None:
+                conn.sendall(reply)
             else:
-                conn.sendall(late + forward(*got))
+                data = late + forward(*got)
                 late = b""
+                wait = hold(*got, data) if hold is not None else 0.0
+                if wait > 0 and stop.wait(wait):
+                    return
+                conn.sendall(data)
             last = time.monotonic()
 
     return behaviour
@@ -258,6 +308,9 @@ class HostileServer:
             conn.close()
 
     def __enter__(self) -> HostileServer:
+        prepare = getattr(self.behaviour, "prepare", None)  # what a behaviour makes once, before any client
+        if prepare is not None:
+            prepare()
         thread = threading.Thread(target=self._serve, daemon=True)
         thread.start()
         self.threads.append(thread)
