@@ -70,6 +70,11 @@ class Exploration:
         )
 
 
+class _OutOfTime(BaseException):
+    """The run's deadline passed inside an example: Hypothesis stops at once (a BaseException it does not
+    catch as a failure), instead of generating examples it would only reject."""
+
+
 KEPT_PER_CLAUSE = 3  # requests of the budget kept for each clause whose random examples are still to come
 
 
@@ -102,15 +107,13 @@ def explore(
     found: list[AssertionError] = []
 
     def explore_clause(drawn) -> None:
-        if target.timed_out:
-            reject()
         try:
             step(target, drawn)
         except BudgetSpent:
             reject()
         except RunTimedOut as exc:  # the run's deadline: no more examples, the clause is not judged
             target.timed_out = str(exc)
-            reject()
+            raise _OutOfTime from None
         except (checks.Violation, checks.Violations) as failure:
             found.append(failure)
             raise
@@ -120,7 +123,7 @@ def explore(
     if exploration.seed is not None:
         test = seed(exploration.seed)(test)
     try:
-        with contextlib.suppress(Unsatisfiable):  # every example rejected: the budget was spent before this clause
+        with contextlib.suppress(Unsatisfiable, _OutOfTime):  # every example rejected (the budget); the deadline
             test()
     except Flaky:
         # The budget ran out while Hypothesis shrank or replayed a failure (or the server answered it

@@ -31,7 +31,7 @@ from fpjs_conformance.transport import RunTimedOut, split_userinfo
 
 pytest_plugins = ["fpjs_conformance.gate"]
 # Cheap, broad probes first; the clauses every response informs last, so their verdict covers the whole run.
-AREA_ORDER = ("auth", "request-id", "body", "semantics", "left-open", "transient", "response", "transport")
+AREA_ORDER = ("auth", "http", "request-id", "body", "semantics", "left-open", "transient", "response", "transport")
 
 
 # -- options --------------------------------------------------------------------------------------
@@ -214,11 +214,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if reporter is not None:
             reporter.write_line(f"fpjs: restoring the designated event from {run.options.restore_from}")
         return
+    if config.option.collectonly:
+        return
     if run.selected and getattr(config, "workerinput", None) is None:
         try:  # the contract suite will run: its report folder must take files before the first request
             reporting.write_placeholder(run.options.report_dir)
         except OSError as exc:
             raise pytest.UsageError(f"--report-dir {run.options.report_dir}: cannot write there ({exc})") from None
+        run.start()  # from here on a signal only asks the run to stop: the reports say so
         run.plans_ahead = run.estimate()
         if reporter is not None:
             reporter.write_line(f"fpjs: target: {describe_target(run)}")
@@ -376,18 +379,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if not (run._started_up or (run.selected and run.stopped)):  # the suite did not run here
         return
-    from fpjs_conformance import behaviour
-
     if run.options.restore_from is not None:
         try:
             outcome = run.restore_from(run.options.restore_from)
         finally:
             run.stop()
+            run.release()
         session.exitstatus = Exit.OK if outcome["status"] in ("restored", "partly restored") else Exit.SETUP
         return
     if int(session.exitstatus) == Exit.INTERRUPTED or run.stop_request:
         run.stop_with(run.stop_request or "interrupted (Ctrl-C)", Exit.INTERRUPTED)
-    run.stop()
+    try:
+        run.stop()
+        _report(session, run)
+    finally:
+        run.release()
+
+
+def _report(session: pytest.Session, run: Run) -> None:
+    """The reports, and the exit status they record."""
+    from fpjs_conformance import behaviour
+
     if run.options.baseline_snapshot is not None:
         run.drift = behaviour.compare(run.options.baseline_snapshot, run.behaviour())
     model = reporting.collect(run, Exit.OK)

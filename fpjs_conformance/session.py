@@ -72,6 +72,7 @@ class Run:
     _budget: Budget | None = None
     _old_handlers: dict = field(default_factory=dict)
     _started_up: bool = False
+    _prepared: bool = False
 
     def __repr__(self) -> str:  # --full-trace and -l show it: no options, no secrets
         return f"Run({', '.join(self.options.versions)})"
@@ -117,8 +118,9 @@ class Run:
 
     def stop(self) -> None:
         """Leave the designated event as found (the restore phase, once, whichever versions ran), finish
-        the journal, then stop the bundled server and give the signals back. A deadline that passed in
-        the random examples of the last test (no later test noticed it) stops the run too."""
+        the journal, then stop the bundled server. A deadline that passed in the random examples of the
+        last test (no later test noticed it) stops the run too. The signals stay the run's until
+        `release` (the reports are written in between)."""
         late = next((t.timed_out for t in self.targets.values() if t.timed_out), None)
         if late and not self.timed_out:
             self.timed_out = True
@@ -135,9 +137,14 @@ class Run:
         finally:
             if self._server is not None:
                 self._server.stop()
-            for signum, handler in self._old_handlers.items():
-                signal.signal(signum, handler)
-            self._old_handlers.clear()
+        if self.stop_request and self.stop_code != Exit.INTERRUPTED:  # a signal during the restore
+            self.stop_with(self.stop_request, Exit.INTERRUPTED)
+
+    def release(self) -> None:
+        """Give the signals back: the run's last step, after its reports."""
+        for signum, handler in self._old_handlers.items():
+            signal.signal(signum, handler)
+        self._old_handlers.clear()
 
     def _restore(self) -> None:
         """Restore through a version that read the event (a version not served, or stopped before it read
@@ -220,7 +227,8 @@ class Run:
         """The version's target. The first call prepares every version's (preflight, then the coverage
         table), so the table runs before any random example and its findings are all in, whatever
         test stops the run first (`-x`). A version that stopped raises why (SetupProblem)."""
-        if not self._started_up:
+        if not self._prepared:
+            self._prepared = True
             self.start()
             unfinished = self._unfinished_journal()
             for each in self.options.versions:
