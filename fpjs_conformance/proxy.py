@@ -994,6 +994,7 @@ def command_main(args: argparse.Namespace) -> int:
     opts, port = parse(args)
     sock = listen(port)
     run = commands.new_run(opts)
+    run.judges_clients = True
     reporting.write_placeholder(opts.report_dir)
     run.start()  # the run's keys (`Secrets`); the proxy's own signal handling follows in `serve`
     proxy = Proxy(run, opts.base_urls[opts.versions[0]], opts.timeout, tls_context(opts.ca_bundle))

@@ -130,7 +130,8 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         left_out[version] = {c.clause_id for c in run.table(version) if c.id in cut}
     stopped = stopped_versions(run)
     rows, incomplete, budget = [], [], []
-    for cid, clause in clauses.server_clauses().items():
+    judged_clauses = clauses.catalogue() if run.judges_clients else clauses.server_clauses()
+    for cid, clause in judged_clauses.items():
         per_version = {}
         for version in versions:
             per_version[version] = _cell(run, clause, version, dev, left_out, rerun_line)

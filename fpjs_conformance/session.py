@@ -66,6 +66,7 @@ class Run:
     event: EventState = field(default_factory=EventState)  # the designated event, shared by the versions
     traffic: Traffic = field(default_factory=Traffic)  # every exchange of the run, in order
     observed: dict[str, Any] = field(default_factory=dict)  # version -> the contract surface it showed
+    judges_clients: bool = False  # a proxy session: the client clauses are judged and reported too
     seed: str | None = None
     _server: Any = None
     _keys: Secrets | None = None
