@@ -137,8 +137,8 @@ def latency_run() -> dict:
 def bare_loop(seconds: float, version: str = "v3") -> float:
     """Requests per second of a plain keep-alive httpx loop (valid updates, a read-back, no key, a bad body,
     an unknown id), built by the suite's own transport so that the loop speaks the version's dialect."""
-    from fpjs_conformance.coverage import probe_body
     from fpjs_conformance.model import NO_KEY, READ, VALID, Body, Credentials, Request
+    from fpjs_conformance.table import probe_body
     from fpjs_conformance.transport import Secrets, Transport
 
     key = "bench" + secrets.token_hex(12)
