@@ -71,9 +71,9 @@ class Exploration:
         )
 
 
-class _OutOfTime(BaseException):
-    """The run's deadline passed inside an example: Hypothesis stops at once (a BaseException it does not
-    catch as a failure), instead of generating examples it would only reject."""
+class _NoMoreExamples(BaseException):
+    """The budget is spent or the run's deadline passed inside an example: Hypothesis stops at once (a
+    BaseException it does not catch as a failure), instead of generating examples it would only reject."""
 
 
 KEPT_PER_CLAUSE = 3  # requests of the budget kept for each clause whose random examples are still to come
@@ -111,10 +111,12 @@ def explore(
         try:
             step(target, drawn)
         except BudgetSpent:
-            reject()
+            if found:  # shrinking a failure: it stands as found
+                reject()
+            raise _NoMoreExamples from None
         except RunTimedOut as exc:  # the run's deadline: no more examples, the clause is not judged
             target.timed_out = str(exc)
-            raise _OutOfTime from None
+            raise _NoMoreExamples from None
         except (checks.Violation, checks.Violations) as failure:
             found.append(failure)
             raise
@@ -124,7 +126,7 @@ def explore(
     if exploration.seed is not None:
         test = seed(exploration.seed)(test)
     try:
-        with contextlib.suppress(Unsatisfiable, _OutOfTime):  # every example rejected (the budget); the deadline
+        with contextlib.suppress(Unsatisfiable, _NoMoreExamples):
             test()
     except Flaky:
         # The budget ran out while Hypothesis shrank or replayed a failure (or the server answered it
