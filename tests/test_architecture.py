@@ -122,3 +122,26 @@ def test_architecture_table_matches_the_code():
         if actual[p] != table[p]
     }
     assert wrong == {}
+
+
+def test_every_package_and_data_file_is_installed():
+    """A non-editable install ships only what pyproject.toml lists: a new subpackage or data file left
+    out of it passes every test in the checkout and breaks `pip install` (scripts/check_installed.sh)."""
+    import fnmatch
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    packages, data = set(setuptools["packages"]), setuptools.get("package-data", {})
+    for package, folder in SOURCES.items():
+        for init in folder.rglob("__init__.py"):
+            parts = init.parent.relative_to(folder).parts
+            if package == "fpjs_conformance" and parts and parts[0] in ("contracts", "strategies"):
+                continue
+            name = ".".join([package, *parts])
+            assert name in packages, f"{name} is missing from [tool.setuptools] packages in pyproject.toml"
+        for path in folder.iterdir():
+            if path.is_file() and path.suffix != ".py":
+                globs = data.get(package, [])
+                assert any(fnmatch.fnmatch(path.name, g) for g in globs), (
+                    f"{path.relative_to(ROOT)} is missing from [tool.setuptools.package-data] {package!r}"
+                )
