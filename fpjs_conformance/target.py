@@ -212,7 +212,6 @@ class Target:
 
     def record_violation(self, violation: Violation) -> None:
         """A finding outside any request's judgement (the restore's read-back), under its clause."""
-        self.ledger.tally(violation.clause_id).requests += 1
         self._record(Verdicts(violation.exchange, [(violation.clause_id, violation)]))
 
     def verify(self, request: Request, *, also: tuple[str, ...] = (), fresh: bool = False) -> Exchange:
@@ -226,7 +225,6 @@ class Target:
         try:
             fn(*args)
         except Violation as violation:
-            self.ledger.tally(violation.clause_id).requests += 1
             self._record(Verdicts(violation.exchange, [(violation.clause_id, violation)]))
             raise
         self.ledger.tally(clause_id).requests += 1

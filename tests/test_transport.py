@@ -173,6 +173,29 @@ def test_the_target_shows_a_short_repr():
     assert repr(target) == "Target(v3 http://127.0.0.1:9)"
 
 
+def test_a_read_back_finding_counts_its_request_once():
+    """A failed read-back check and the restore's finding count one request under their clause, as a
+    passed check does (they were counted twice)."""
+    from fpjs_conformance.checks import Violation
+    from fpjs_conformance.ledger import Ledger
+    from fpjs_conformance.model import Events
+    from fpjs_conformance.target import Target
+
+    target = Target(
+        V3, "http://127.0.0.1:9", Events("x"), Transport(V3, "http://127.0.0.1:9", Secrets("k" * 12)), Ledger("v3")
+    )
+
+    def broken():
+        raise Violation("UE-SEM-01", "the written value", "another")
+
+    with pytest.raises(Violation):
+        target.record_check("UE-SEM-01", broken)
+    target.record_check("UE-SEM-02", lambda: None)
+    target.record_violation(Violation("UE-SEM-03", "the original", "another"))
+    counts = {c: (t.requests, t.passed, t.failed) for c, t in target.ledger.clauses.items()}
+    assert counts == {"UE-SEM-01": (1, 0, 1), "UE-SEM-02": (1, 1, 0), "UE-SEM-03": (1, 0, 1)}
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("7", 7.0), ("Thu, 01 Jan 2026 00:00:09 GMT", 9.0), ("Thu, 01 Jan 2026 00:00:00 GMT", 0.0), ("soon", 1.0)],
