@@ -146,7 +146,7 @@ def parse(get, invocation_dir: Path) -> Options:
         raise OptionError("give --base-url or --region, not both (FPJS_BASE_URL and FPJS_REGION count too)")
     if base_url:
         check_base_url(base_url)
-    versions = _versions(get("api_version"), base_url)
+    versions = choose_versions(get("api_version"), base_url)
     base_urls = _base_urls(base_url, region, versions)
     userinfo = None
     if base_urls:
@@ -154,11 +154,7 @@ def parse(get, invocation_dir: Path) -> Options:
         _check_userinfo(userinfo, versions)
     api_key, wrong_region = get("api_key"), get("wrong_region_api_key")
     for flag, key in (("--api-key", api_key), ("--wrong-region-api-key", wrong_region)):
-        if key is not None and not KEY_SHAPE.fullmatch(key):
-            raise OptionError(
-                f"{flag} must be printable ASCII without spaces or control characters (as given it "
-                "could not go into a header or URL unchanged); no request was sent"
-            )
+        check_key(flag, key)
     ids = {
         flag: get(dest)
         for flag, dest in (
@@ -211,14 +207,12 @@ def parse(get, invocation_dir: Path) -> Options:
     restore_from = _journal_path(get("restore_from"), invocation_dir)
     ca_bundle = get("ca_bundle")
     if ca_bundle:
-        _check_ca_bundle(ca_bundle)
+        check_ca_bundle(ca_bundle)
     baseline = get("baseline")
     snapshot = _baseline(Path(baseline)) if baseline else None
     if get("fail_on_drift") and not baseline:
         raise OptionError("--fail-on-drift needs --baseline (an earlier run's reports/behaviour.json)")
-    report_dir = Path(get("report_dir") or "reports")
-    report_dir = report_dir if report_dir.is_absolute() else invocation_dir / report_dir
-    check_writable(report_dir)
+    report_dir = report_folder(get("report_dir"), invocation_dir)
     return Options(
         versions=versions,
         base_urls=base_urls,
@@ -271,13 +265,29 @@ def _check_userinfo(userinfo: str | None, versions: tuple[str, ...]) -> None:
             )
 
 
-def _check_ca_bundle(path: str) -> None:
+def check_key(flag: str, key: str | None) -> None:
+    if key is not None and not KEY_SHAPE.fullmatch(key):
+        raise OptionError(
+            f"{flag} must be printable ASCII without spaces or control characters (as given it "
+            "could not go into a header or URL unchanged); no request was sent"
+        )
+
+
+def check_ca_bundle(path: str) -> None:
     if not Path(path).is_file():
         raise OptionError(f"--ca-bundle {path!r} is not a file")
     try:
         tls_context(path)
     except (ssl.SSLError, OSError, ValueError) as exc:
         raise OptionError(f"--ca-bundle {path!r} holds no usable PEM certificate ({exc}); nothing sent") from None
+
+
+def report_folder(option: str | None, invocation_dir: Path) -> Path:
+    """`--report-dir` (default ./reports) against the folder the command runs in, checked writable."""
+    report_dir = Path(option or "reports")
+    report_dir = report_dir if report_dir.is_absolute() else invocation_dir / report_dir
+    check_writable(report_dir)
+    return report_dir
 
 
 def _baseline(path: Path) -> dict:
@@ -292,7 +302,8 @@ def _baseline(path: Path) -> dict:
         raise OptionError(f"{exc}; no request was sent") from None
 
 
-def _versions(option: str | None, base_url: str | None) -> tuple[str, ...]:
+def choose_versions(option: str | None, base_url: str | None) -> tuple[str, ...]:
+    """The versions `--api-version` names, else the one whose servers' path ends the base URL, else the oldest."""
     known = profiles.versions()
     if option:
         chosen = tuple(dict.fromkeys(v.strip().lower() for v in option.split(",") if v.strip()))
@@ -302,13 +313,8 @@ def _versions(option: str | None, base_url: str | None) -> tuple[str, ...]:
                 f"--api-version must be one or more of {', '.join(known)}, comma-separated (got {option!r})"
             )
         return chosen
-    if base_url:
-        path = urlsplit(base_url).path.rstrip("/")
-        for version in known:
-            suffix = profiles.load(version).server_path
-            if suffix and path.endswith(suffix):
-                return (version,)
-    return (known[0],)
+    served = profiles.served_at(base_url) if base_url else []
+    return (served[0] if served else known[0],)
 
 
 def _base_urls(base_url: str | None, region: str | None, versions: tuple[str, ...]) -> dict[str, str] | None:

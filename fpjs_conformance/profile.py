@@ -95,6 +95,12 @@ def load(version: str) -> Profile:
     return Profile(data)
 
 
+def served_at(url: str) -> list[str]:
+    """The versions whose servers' path (the document's) ends the path of `url`, oldest first."""
+    path = urlsplit(url).path.rstrip("/")
+    return [v for v in versions() if (suffix := load(v).server_path) and path.endswith(suffix)]
+
+
 @functools.cache
 def _document(name: str) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on these large files
@@ -268,6 +274,16 @@ class Profile:
 
     def place(self, name: str) -> KeyPlace:
         return next(p for p in (*self.key_places, *self.retired_places) if p.name == name)
+
+    @functools.cached_property
+    def key_headers(self) -> dict[str, KeyPlace]:
+        """Header name (lower case) -> its key place, declared or retired: where a key header is read."""
+        return {p.field.lower(): p for p in (*self.key_places, *self.retired_places) if p.location == "header"}
+
+    @functools.cached_property
+    def key_params(self) -> dict[str, KeyPlace]:
+        """Query parameter name -> its key place, declared or retired."""
+        return {p.field: p for p in (*self.key_places, *self.retired_places) if p.location == "query"}
 
     # -- statuses and codes -----------------------------------------------------------------------
     @functools.cached_property

@@ -65,8 +65,6 @@ from fpjs_conformance import checks, clauses, commands, options, oracle, redact,
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Verdicts, Violation
 from fpjs_conformance.model import (
-    EMPTY,
-    NEAR_MISSES,
     NO_BODY,
     READ,
     UPDATE,
@@ -79,6 +77,8 @@ from fpjs_conformance.model import (
     Exchange,
     Key,
     Request,
+    key_as_sent,
+    read_key_header,
 )
 from fpjs_conformance.profile import KeyPlace, Profile
 from fpjs_conformance.refserver.serve import READY, WATCH_PARENT
@@ -87,7 +87,7 @@ from fpjs_conformance.runstate import Exit
 from fpjs_conformance.session import Run
 from fpjs_conformance.strategies import interoperable
 from fpjs_conformance.target import Target
-from fpjs_conformance.transport import API_KEY_VAR, Built, split_userinfo, tls_context
+from fpjs_conformance.transport import API_KEY_VAR, Built, Secrets, split_userinfo, tls_context
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
@@ -194,48 +194,21 @@ class Reader:
         self.profile = profile
         self.api_key = api_key
         self.shown_origin = shown_origin.rstrip("/")  # scheme://host:port of the upstream: paths come as sent
-        places = (*profile.key_places, *profile.retired_places)
-        self.header_places = {p.field.lower(): p for p in places if p.location == "header"}
-        self.query_places = {p.field: p for p in places if p.location == "query"}
+        self.header_places, self.query_places = profile.key_headers, profile.key_params
+        self.shells = Secrets(api_key or "")  # how a named key is shown: as the replay variable
 
     def symbolic(self, text: str) -> tuple[Key, str]:
         """(the key as the suite names it, how it is shown): never the text of a key the proxy cannot name."""
-        if text == "":
-            return EMPTY, ""
-        if self.api_key is None:
-            return UNCHECKED_KEY, UNCHECKED_KEY.variant
-        if text == self.api_key:
-            return VALID, f"${{{API_KEY_VAR}}}"
-        for name, mutate in NEAR_MISSES.items():
-            value, shell = mutate(self.api_key, API_KEY_VAR)
-            if value == text:
-                return Key("near", name), shell
-        return WRONG_KEY, WRONG_KEY.variant
+        key = key_as_sent(text, self.api_key)
+        if key is None:
+            stand_in = UNCHECKED_KEY if self.api_key is None else WRONG_KEY
+            return stand_in, stand_in.variant
+        return key, self.shells.value(key)[1]
 
     def header_credential(self, place: KeyPlace, value: str) -> tuple[Credential, str, str]:
-        """(the credential a header value is, its shown value, the key's text), with its spelling: the scheme
-        word, the separator (as `fpjs_conformance.schemathesis.header_credential` reads them)."""
-        value = value.strip()  # HTTP takes the white space around a field value away (RFC 9110, 5.5)
-        scheme = place.scheme
-        if scheme is None or value == "":
-            key, shown = self.symbolic(value)
-            return Credential(place.name, key), shown, value
-        word, space, rest = value.partition(" ")
-        if space:
-            key, shown = self.symbolic(rest)
-            return Credential(place.name, key, scheme="" if word == scheme else word), f"{word} {shown}", rest
-        if value.lower() == scheme.lower():  # the scheme word alone
-            return Credential(place.name, EMPTY, scheme=value), value, ""
-        head, tail = value[: len(scheme)], value[len(scheme) :]
-        if head.lower() == scheme.lower():
-            spelled = "" if head == scheme else head
-            if tail.startswith(":"):
-                key, shown = self.symbolic(tail[1:])
-                return Credential(place.name, key, scheme=spelled, separator=":"), f"{head}:{shown}", tail[1:]
-            if self.api_key is not None and tail == self.api_key:  # the scheme glued to the key
-                return Credential(place.name, VALID, scheme=spelled, separator=""), f"{head}${{{API_KEY_VAR}}}", tail
-        key, shown = self.symbolic(value)
-        return Credential(place.name, key, scheme=None), shown, value
+        """(the credential a header value is, its shown value, the key's text), spelled as sent."""
+        credential, before, text = read_key_header(place.name, place.scheme, value, lambda t: self.symbolic(t)[0])
+        return credential, before + self.symbolic(text)[1], text
 
     def read(
         self,
@@ -922,11 +895,7 @@ def parse(args: argparse.Namespace) -> tuple[options.Options, int]:
             raise options.OptionError("--upstream must not carry a user:password (the proxy would add a header)")
         version = _version(args.api_version, upstream)
         api_key = args.api_key or None
-        if api_key is not None and not options.KEY_SHAPE.fullmatch(api_key):
-            raise options.OptionError(
-                "--api-key must be printable ASCII without spaces or control characters (as given it could not "
-                "go into a header or URL unchanged)"
-            )
+        options.check_key("--api-key", api_key)
         timeout = options.positive(args.request_timeout or "10", "--request-timeout", options.MAX_REQUEST_TIMEOUT)
         try:
             port = int(str(args.port))
@@ -936,17 +905,8 @@ def parse(args: argparse.Namespace) -> tuple[options.Options, int]:
             raise options.OptionError(f"--port must be a port number, 0 for a free one (got {args.port!r})")
         ca_bundle = args.ca_bundle or None
         if ca_bundle:
-            if not Path(ca_bundle).is_file():
-                raise options.OptionError(f"--ca-bundle {ca_bundle!r} is not a file")
-            try:
-                tls_context(ca_bundle)
-            except (OSError, ValueError) as exc:
-                raise options.OptionError(
-                    f"--ca-bundle {ca_bundle!r} holds no usable PEM certificate ({exc})"
-                ) from None
-        report_dir = Path(args.report_dir or "reports")
-        report_dir = report_dir if report_dir.is_absolute() else Path.cwd() / report_dir
-        options.check_writable(report_dir)
+            options.check_ca_bundle(ca_bundle)
+        report_dir = options.report_folder(args.report_dir, Path.cwd())
     except options.OptionError as exc:
         sys.stderr.write(f"ERROR: {exc}\n")
         raise SystemExit(Exit.USAGE) from None
@@ -976,18 +936,11 @@ def parse(args: argparse.Namespace) -> tuple[options.Options, int]:
 
 
 def _version(option: str | None, upstream: str) -> str:
-    known = profiles.versions()
-    if option:
-        chosen = option.strip().lower()
-        if chosen not in known:
-            raise options.OptionError(f"--api-version must be one of {', '.join(known)} (got {option!r})")
-        return chosen
-    path = urlsplit(upstream).path.rstrip("/")
-    for version in known:
-        suffix = profiles.load(version).server_path
-        if suffix and path.endswith(suffix):
-            return version
-    return known[0]
+    """The one version the session judges (a proxy fronts one API version)."""
+    chosen = options.choose_versions(option, upstream)
+    if len(chosen) != 1:
+        raise options.OptionError(f"--api-version must be one of {', '.join(profiles.versions())} (got {option!r})")
+    return chosen[0]
 
 
 def command_main(args: argparse.Namespace) -> int:

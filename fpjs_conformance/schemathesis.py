@@ -43,7 +43,7 @@ import atexit
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
@@ -59,7 +59,6 @@ from fpjs_conformance.checks import Expectation, Violation
 from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.model import (
     EMPTY,
-    NEAR_MISSES,
     NO_BODY,
     READ,
     VALID,
@@ -70,6 +69,8 @@ from fpjs_conformance.model import (
     Exchange,
     Key,
     Request,
+    key_as_sent,
+    read_key_header,
 )
 from fpjs_conformance.profile import KeyPlace, Profile
 from fpjs_conformance.rules import auth, body, http, ids, left_open, responses, semantics, transient, transport
@@ -206,8 +207,8 @@ def profile_for(operation: Any, settings: Settings, base_url: str = "") -> Profi
     found = [p for p in map(profiles.load, names) if p.update_path == operation.path and p.update_method == method]
     if len(found) <= 1:
         return found[0] if found else None
-    path = urlsplit(base_url).path.rstrip("/")
-    by_server = [p for p in found if p.server_path and path.endswith(p.server_path)]
+    served = profiles.served_at(base_url)
+    by_server = [p for p in found if p.version in served]
     if len(by_server) == 1:
         return by_server[0]
     return next((p for p in found if p.version == DEFAULT_VERSION), found[-1])
@@ -216,15 +217,7 @@ def profile_for(operation: Any, settings: Settings, base_url: str = "") -> Profi
 # -- a schemathesis case as the suite's request ------------------------------------------------------
 def _symbolic(text: str, api_key: str | None) -> Key:
     """A key as sent, symbolically: the valid key, empty, a near miss of the key, or a literal."""
-    if text == "":
-        return EMPTY
-    if api_key:
-        if text == api_key:
-            return VALID
-        for name, mutate in NEAR_MISSES.items():
-            if mutate(api_key, API_KEY_VAR)[0] == text:
-                return Key("near", name)
-    return Key("literal", text)
+    return key_as_sent(text, api_key) or Key("literal", text)
 
 
 def _name_spelling(sent: str, field: str) -> dict[str, str]:
@@ -237,25 +230,8 @@ def _name_spelling(sent: str, field: str) -> dict[str, str]:
 
 def header_credential(place: KeyPlace, name: str, value: str, api_key: str | None) -> Credential:
     """The credential a header value is, with its spelling (scheme word, separator, name case)."""
-    spelling = _name_spelling(name, place.field)
-    value = value.strip()  # HTTP takes the white space around a field value away (RFC 9110, 5.5)
-    scheme = place.scheme
-    if scheme is None or value == "":
-        return Credential(place.name, _symbolic(value, api_key), **spelling)
-    word, space, rest = value.partition(" ")
-    if space:
-        spelled = "" if word == scheme else word  # "" is the documented spelling
-        return Credential(place.name, _symbolic(rest, api_key), scheme=spelled, **spelling)
-    if value.lower() == scheme.lower():  # the scheme word alone
-        return Credential(place.name, EMPTY, scheme=value, **spelling)
-    head, tail = value[: len(scheme)], value[len(scheme) :]
-    if head.lower() == scheme.lower():
-        spelled = "" if head == scheme else head
-        if tail.startswith(":"):
-            return Credential(place.name, _symbolic(tail[1:], api_key), scheme=spelled, separator=":", **spelling)
-        if _symbolic(tail, api_key) == VALID:  # the scheme glued to the key
-            return Credential(place.name, VALID, scheme=spelled, separator="", **spelling)
-    return Credential(place.name, _symbolic(value, api_key), scheme=None, **spelling)
+    credential = read_key_header(place.name, place.scheme, value, lambda text: _symbolic(text, api_key))[0]
+    return replace(credential, **_name_spelling(name, place.field))
 
 
 def _query_text(value: Any) -> str:
@@ -301,9 +277,7 @@ def to_request(case: Any, profile: Profile, api_key: str | None, sent: Any = Non
     extras. `sent` (the prepared request, optional) gives the query exactly as it went out.
     """
     event_id = unquote(str(case.path_parameters.get(profile.id_param, "")))
-    places = (*profile.key_places, *profile.retired_places)
-    header_places = {p.field.lower(): p for p in places if p.location == "header"}
-    query_places = {p.field: p for p in places if p.location == "query"}
+    header_places, query_places = profile.key_headers, profile.key_params
     creds: list[Credential] = []
     extra_headers: list[tuple[str, str]] = []
     content_type: str | None = None
@@ -588,9 +562,7 @@ def _wire(profile: Profile, settings: Settings) -> Transport:
 def _place_key(case: Any, profile: Profile, settings: Settings, credentials: Credentials) -> Any:
     """Put `credentials` on the case instead of whatever key places it had (declared and retired)."""
     built = _wire(profile, settings).build(Request("x", credentials, op=READ))
-    places = (*profile.key_places, *profile.retired_places)
-    header_names = {p.field.lower() for p in places if p.location == "header"}
-    query_names = {p.field for p in places if p.location == "query"}
+    header_names, query_names = profile.key_headers, profile.key_params
     headers = {k: v for k, v in _items(case.headers) if k.lower() not in header_names}
     headers.update((k, v) for k, v in built.headers.items() if k.lower() in header_names)
     query = {k: v for k, v in _items(case.query) if k not in query_names}

@@ -66,8 +66,7 @@ def fault(profile: Profile, request: Request) -> Fault | None:
     # A JSON media type in any letter case or with parameters is the same request (UE-HTTP-02).
     if not variety.json_media(request.content_type) or request.extra_headers:
         return Fault(CONTENT_TYPE, bad, soft=True)
-    key_params = {p.field for p in (*profile.key_places, *profile.retired_places) if p.location == "query"}
-    if any(name not in key_params for name, _ in request.extra_query):
+    if any(name not in profile.key_params for name, _ in request.extra_query):
         return Fault(CONTENT_TYPE, bad, soft=True)
     return None
 
