@@ -52,7 +52,6 @@ import socket
 import sys
 import threading
 import time
-import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -87,7 +86,7 @@ from fpjs_conformance.runstate import Exit
 from fpjs_conformance.session import Run
 from fpjs_conformance.strategies import interoperable
 from fpjs_conformance.target import Target
-from fpjs_conformance.transport import API_KEY_VAR, Built, Secrets, split_userinfo, tls_context
+from fpjs_conformance.transport import API_KEY_VAR, Built, Secrets, decode, split_userinfo, tls_context
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
@@ -518,7 +517,7 @@ class Proxy:
             name = name.lower()
             value = redact.scrub(value, secrets)
             received[name] = f"{received[name]}, {value}" if name in received else value
-        body = _scrub_bytes(_decoded(raw, received.get("content-encoding", "")), secrets)
+        body = redact.scrub_bytes(decode(raw, received.get("content-encoding", ""), JUDGED_BODY), secrets)
         request = seen.request
         wire_body = request.body.encode() if request.op != READ else None
         method = self.profile.read_back_method if request.op == READ else self.profile.update_method
@@ -726,30 +725,6 @@ class Proxy:
             return None
         seconds = stamp / 1000 if stamp > 1e11 else stamp
         return EXPIRED if time.time() - seconds > self.profile.update_window_days * 86400 else UPDATABLE
-
-
-def _decoded(raw: bytes, encoding: str) -> bytes:
-    """The answer's body as judged: gzip or deflate undone, at most JUDGED_BODY bytes (a bomb stays harmless)."""
-    encoding = encoding.strip().lower()
-    try:
-        if encoding in ("gzip", "x-gzip"):
-            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, JUDGED_BODY)
-        if encoding == "deflate":
-            try:
-                return zlib.decompressobj().decompress(raw, JUDGED_BODY)
-            except zlib.error:
-                return zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, JUDGED_BODY)
-    except zlib.error:
-        return raw[:JUDGED_BODY]
-    return raw[:JUDGED_BODY]
-
-
-def _scrub_bytes(data: bytes, secrets: list[str]) -> bytes:
-    for value in redact.secret_variants(secrets):
-        raw = value.encode("utf-8", "ignore")
-        if raw and raw in data:
-            data = data.replace(raw, redact.SECRET.encode())
-    return data
 
 
 async def _answer(send, status: int, text: str) -> None:

@@ -47,6 +47,15 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def scrub_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
+    """`scrub` for bytes (what a server sent back, echoed keys included)."""
+    for value in secret_variants(secrets):
+        raw = value.encode("utf-8", "ignore")
+        if raw and raw in data:
+            data = data.replace(raw, SECRET.encode())
+    return data
+
+
 class ScrubbingStream:
     """A text stream that scrubs what is written through it (pytest's terminal writer writes here).
 

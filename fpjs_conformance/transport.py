@@ -77,11 +77,7 @@ class Secrets:
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """What a server sent back, with any key (or identifying near miss) it echoed replaced."""
-        for value in redact.secret_variants(self.all()):
-            raw = value.encode("utf-8", "ignore")
-            if raw and raw in data:
-                data = data.replace(raw, redact.SECRET.encode())
-        return data
+        return redact.scrub_bytes(data, self.all())
 
 
 @dataclass
@@ -620,6 +616,19 @@ class _Decoder:
         if self._z is None:
             return b""
         return self._z.flush()[: max(0, room)]
+
+
+def decode(raw: bytes, content_encoding: str, cap: int) -> bytes:
+    """A whole body as judged: gzip or deflate undone, at most `cap` bytes (a bomb stays small); the bytes
+    as they came, capped, when they do not decode."""
+    decoder = _Decoder(content_encoding)
+    try:
+        data = decoder.feed(raw, cap)
+        if decoder.overflowed:
+            return data
+        return (data + decoder.flush(cap - len(data)))[:cap]
+    except zlib.error:
+        return raw[:cap]
 
 
 def _retry_after(headers: dict[str, str], now: float | None = None) -> float:

@@ -331,6 +331,20 @@ def test_wrong_key_missing_code_is_flagged_through_the_v4_sdk(tmp_path):
         s.assert_no_secret()
 
 
+def test_an_echoed_key_is_flagged_and_kept_out_of_every_report(tmp_path):
+    """An upstream quoting the key a client sent (not the API key, nor a near miss of it: only the request it
+    came in says it is a secret): the proxy judges the answer with it scrubbed, and no report holds it."""
+    with session(tmp_path, "v4", "wrong-key-echoed") as s:
+        wrong = wrong_key()
+        s.said.append(wrong)
+        fs, api = v4_api(s, wrong)
+        with pytest.raises(fs.ApiException):
+            api.update_event(IDS.request_id, fs.EventUpdate(linked_id="x"), _request_timeout=TIMEOUT)
+        assert s.stop() == 1
+        assert s.failed() == {"UE-AUTH-03"}, s.stderr
+        s.assert_no_secret()
+
+
 # -- a hand-made client: client violations --------------------------------------------------------------
 def test_hand_made_client_violations_v4(tmp_path):
     """The key in the v4-retired `api_key` query parameter: UE-CLIENT-02; a body that breaks the schema:

@@ -142,6 +142,21 @@ def test_a_gzip_bomb_stays_within_the_cap():
     assert len(out) <= 1024 * 1024 + 1 and decoder.overflowed
 
 
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "raw-deflate", "identity", "br"])
+def test_a_whole_body_is_decoded_once_and_capped(coding):
+    """`decode` (the proxy's judged body) undoes what `_Decoder` undoes; what it cannot decode, or was not
+    asked to, stays the bytes that came; a bomb stops at the cap."""
+    from fpjs_conformance.transport import decode
+
+    data = b'{"error": {"code": "x", "message": "' + b"y" * 5000 + b'"}}'
+    packed = {"gzip": gzip.compress(data), "deflate": zlib.compress(data), "raw-deflate": zlib.compress(data)[2:-4]}
+    header = "deflate" if "deflate" in coding else coding
+    assert decode(packed.get(coding, data), header, 10**6) == data
+    assert decode(packed.get(coding, data), header, 100) == data[:100]
+    assert decode(b"not gzip at all", "gzip", 10**6) == b"not gzip at all"
+    assert len(decode(gzip.compress(b"\0" * (50 * 1024 * 1024)), "gzip", 1024)) == 1024
+
+
 def test_rate_limit_caps_the_peak(tmp_path):
     key = "k" + secrets.token_hex(10)
     with reference_server(key) as server:
