@@ -99,6 +99,13 @@ def start_suite(*args: str, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def reap(proc: subprocess.Popen) -> None:
+    """Kill a suite process still running (a test that failed midway) and collect it: none is left behind."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate(timeout=30)
+
+
 def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
     """Until pytest reports its first test, a line of progress that starts with its mark (the coverage
     table has run: the event has been changed)."""

@@ -8,7 +8,17 @@ import pytest
 
 from fpjs_conformance import options
 from fpjs_conformance import profile as profiles
-from tests.runner import IDS, ROOT, SUITE, clean_env, reference_server, run_suite, start_suite, wait_for_first_test
+from tests.runner import (
+    IDS,
+    ROOT,
+    SUITE,
+    clean_env,
+    reap,
+    reference_server,
+    run_suite,
+    start_suite,
+    wait_for_first_test,
+)
 
 REMOTE = ["--base-url=http://127.0.0.1:9", "--api-key=abcdefgh12345678", f"--request-id={IDS.request_id}"]
 
@@ -183,7 +193,7 @@ def test_reports_that_cannot_be_written_at_the_end_fail_a_passing_run(tmp_path):
             report_dir.write_text("not a folder any more")
             output = seen + proc.communicate(timeout=120)[0]
         finally:
-            proc.kill()
+            reap(proc)
     assert proc.returncode == 9, output[-2000:]
     assert "could not write the reports" in output
 

@@ -27,7 +27,7 @@ import pytest
 
 from fpjs_conformance import designated
 from tests.hostile import HostileServer, forwarding
-from tests.runner import IDS, clean_env, reference_server, start_suite
+from tests.runner import IDS, clean_env, reap, reference_server, start_suite
 from tests.test_restore import ORIGINAL, put_original, stored, wire
 
 RATE = 100  # requests per second: a run of a few seconds (the ci profile sends about 200 requests)
@@ -129,9 +129,7 @@ def suite(backend: Backend, front: Front, report_dir: Path, *extra: str) -> tupl
         try:
             output = proc.communicate(timeout=RUN_BOUND)[0]
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=30)
+            reap(proc)
     return proc.returncode, output
 
 

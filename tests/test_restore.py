@@ -16,7 +16,7 @@ import pytest
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.refserver import Settings
 from tests.hostile import HostileServer, forwarding
-from tests.runner import clean_env, reference_server, run_suite, start_suite, wait_for_first_test
+from tests.runner import clean_env, reap, reference_server, run_suite, start_suite, wait_for_first_test
 
 IDS = Settings()
 ORIGINAL = {"linked_id": "customer-42", "tags": {"order": {"id": 7, "items": [1, 2]}}, "suspect": True}
@@ -155,7 +155,7 @@ def test_sigterm_restores_writes_reports_and_stops_the_bundled_server(tmp_path):
         output, _ = proc.communicate(timeout=60)
         output = seen + output
     finally:
-        proc.kill()
+        reap(proc)
     summary = __import__("json").loads((report_dir / "summary.json").read_text())
     assert proc.returncode == 2, output[-2000:]
     assert summary["result"] == "interrupted"

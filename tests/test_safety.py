@@ -32,6 +32,7 @@ from tests.runner import (
     SUITE,
     clean_env,
     files_text,
+    reap,
     reference_server,
     run_suite,
     start_suite,
@@ -238,9 +239,7 @@ def test_a_second_run_on_an_event_in_use_stops_before_writing(tmp_path):
                 output_a = a.communicate(timeout=120)[0]
             finally:
                 b_done.set()
-                if a.poll() is None:
-                    a.kill()
-                    a.communicate(timeout=30)
+                reap(a)
         after = stored(backend.url, key)
     assert b.returncode == 6, b.output[-3000:]
     assert b.summary["result"] == "setup-problem"
@@ -308,9 +307,7 @@ def test_after_sigkill_the_journal_holds_the_original_and_restore_from_puts_it_b
             proc.kill()
             proc.communicate(timeout=30)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=30)
+            reap(proc)
         journal = designated.read(journal_path)
         assert journal is not None and journal["state"] == "open", journal
         assert journal["original"] == ORIGINAL and journal["event_id"] == IDS.request_id
@@ -419,9 +416,7 @@ def test_full_trace_with_locals_after_ctrl_c_shows_no_part_of_the_key(tmp_path, 
                 proc[0].send_signal(signal.SIGINT)
             output += proc[0].communicate(timeout=120)[0]
         finally:
-            if proc[0].poll() is None:
-                proc[0].kill()
-                proc[0].communicate(timeout=30)
+            reap(proc[0])
     assert proc[0].returncode == 2, output[-3000:]
     assert "KeyboardInterrupt" in output and ".py:" in output  # the trace was printed
     if when == "twice-inside-a-request":
@@ -570,9 +565,7 @@ def test_a_run_timeout_inside_the_last_tests_random_examples_fails_the_run(tmp_p
                 output += proc.communicate(timeout=120)[0]
             finally:
                 known.set()
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.communicate(timeout=30)
+                reap(proc)
         after = stored(backend.url, key)
     assert len(seen.requests) > preflight[0] + planned[0] + 3, output[-3000:]  # held, then the restore
     assert proc.returncode == 1, output[-3000:]
@@ -637,8 +630,6 @@ def test_sigterm_between_the_plan_and_the_first_request_is_exit_2(tmp_path):
             proc.send_signal(signal.SIGTERM)
             output = seen + proc.communicate(timeout=120)[0]
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=30)
+            reap(proc)
     assert proc.returncode == 2, output[-3000:]
     assert json.loads((tmp_path / "reports" / "summary.json").read_text())["result"] == "interrupted"

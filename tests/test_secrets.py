@@ -4,7 +4,7 @@ with pytest's --full-trace after Ctrl-C, not in the reports. Scrubbing never gar
 import secrets
 import signal
 
-from tests.runner import IDS, clean_env, files_text, reference_server, run_suite, start_suite, wait_for_first_test
+from tests.runner import IDS, clean_env, files_text, reap, reference_server, run_suite, start_suite, wait_for_first_test
 
 
 def test_full_trace_after_ctrl_c_shows_no_key(tmp_path):
@@ -25,7 +25,7 @@ def test_full_trace_after_ctrl_c_shows_no_key(tmp_path):
             proc.send_signal(signal.SIGINT)
             output = seen + proc.communicate(timeout=60)[0]
         finally:
-            proc.kill()
+            reap(proc)
     assert proc.returncode == 2 and "KeyboardInterrupt" in output, output[-2000:]
     assert "Traceback" in output or "File " in output or ".py:" in output  # the trace was printed
     assert key not in output and key[:-1] not in output and key not in files_text(tmp_path)
