@@ -92,6 +92,10 @@ class Expectation:
     def judges(self, status: int | None) -> bool:
         return status not in self.defer
 
+    def allows_status(self, status: int) -> bool:
+        """The clause allows the status (whatever error code comes with it)."""
+        return status not in self.forbidden if self.allowed is None else status in self.allowed
+
 
 @dataclass(frozen=True)
 class Fault:

@@ -492,8 +492,7 @@ def accepted(judged: Judged) -> bool:
     status = judged.exchange.status
     if status is None or status not in judged.profile.declared_statuses or status // 100 != 2:
         return False
-    allowed = all(e.allowed is None or status in e.allowed for e in judged.expectations)
-    return allowed and not any(e.allowed is None and status in e.forbidden for e in judged.expectations)
+    return all(e.allows_status(status) for e in judged.expectations)
 
 
 def fields_to_compare(judged: Judged) -> dict[str, Any]:
