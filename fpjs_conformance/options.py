@@ -86,29 +86,29 @@ def env_name(dest: str) -> str:
     return next(env for flag, env, _ in OPTIONS if flag.lstrip("-").replace("-", "_") == dest)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Options:
-    """The parsed, validated command line."""
+    """The parsed, validated command line (the defaults: a command that leaves a value out)."""
 
     versions: tuple[str, ...]
-    base_urls: dict[str, str] | None = field(repr=False)  # version -> base URL (None: the bundled server)
-    api_key: str | None = field(repr=False)
-    request_id: str | None
-    expired_request_id: str | None
-    not_ready_request_id: str | None
-    wrong_region_api_key: str | None = field(repr=False)
     report_dir: Path
-    rate_limit: float | None
-    timeout: float
-    run_timeout: float
-    max_requests: int | None
-    require_all: bool
-    baseline: Path | None
-    fail_on_drift: bool
-    ca_bundle: str | None
-    deviations: str | None
-    deviations_file: str | None
-    no_restore: bool
+    base_urls: dict[str, str] | None = field(default=None, repr=False)  # version -> base URL (None: bundled)
+    api_key: str | None = field(default=None, repr=False)
+    request_id: str | None = None
+    expired_request_id: str | None = None
+    not_ready_request_id: str | None = None
+    wrong_region_api_key: str | None = field(default=None, repr=False)
+    rate_limit: float | None = None
+    timeout: float = 10.0
+    run_timeout: float = 1800.0
+    max_requests: int | None = None
+    require_all: bool = False
+    baseline: Path | None = None
+    fail_on_drift: bool = False
+    ca_bundle: str | None = None
+    deviations: str | None = None
+    deviations_file: str | None = None
+    no_restore: bool = False
     region: str | None = None
     userinfo: str | None = field(default=None, repr=False)
     baseline_snapshot: dict | None = field(default=None, repr=False)  # the baseline, read before anything is written

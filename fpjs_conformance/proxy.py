@@ -887,23 +887,13 @@ def parse(args: argparse.Namespace) -> tuple[options.Options, int]:
         raise SystemExit(Exit.USAGE) from None
     opts = options.Options(
         versions=(version,),
+        report_dir=report_dir,
         base_urls={version: upstream},
         api_key=api_key,
-        request_id=None,
-        expired_request_id=None,
-        not_ready_request_id=None,
-        wrong_region_api_key=None,
-        report_dir=report_dir,
         rate_limit=None,  # the client's pace, not the proxy's
         timeout=timeout,
-        run_timeout=options.MAX_RUN_TIMEOUT,
-        max_requests=None,
-        require_all=False,
-        baseline=None,
-        fail_on_drift=False,
+        run_timeout=options.MAX_RUN_TIMEOUT,  # a session lasts until it is stopped
         ca_bundle=ca_bundle,
-        deviations=None,
-        deviations_file=None,
         no_restore=True,  # the proxy writes nothing of its own: there is nothing to restore
         traffic=not getattr(args, "no_traffic", False),
     )
