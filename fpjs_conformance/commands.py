@@ -62,7 +62,7 @@ def write_reports(run: Run, status: int) -> int:
     """The reports of a command's run, as a pytest run writes them; the exit status (9 when they fail)."""
     model = reporting.collect(run, status)
     try:
-        traffic = run.traffic.records if run.options.traffic else None
+        traffic = run.traffic if run.options.traffic else None
         run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets, traffic)
     except OSError as exc:
         sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")

@@ -355,7 +355,7 @@ class Exchange:
     headers: dict[str, str]  # redacted
     status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""  # decoded (gzip and deflate undone)
+    body: bytes = b""  # decoded (gzip and deflate undone), as it came: what is judged
     error: str | None = None  # transport failure, if any
     elapsed: float = 0.0
     attempts: int = 1
@@ -365,6 +365,9 @@ class Exchange:
     dropped: Exchange | None = field(default=None, repr=False)  # this request's first try, closed unanswered
     statuses: list[int] = field(default_factory=list)  # the status of every try (a 409 or 429 retried, then 200)
     tries: list[Exchange] = field(default_factory=list, repr=False)  # earlier tries: answers retried, connections lost
+    # The body as it may be shown: the secrets scrubbed out whole before any excerpt is cut from it (an
+    # excerpt cut first could keep part of an echoed key). None: nothing to scrub (the body itself).
+    shown_body: bytes | None = field(default=None, repr=False)
     _parsed: tuple[bytes, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -404,8 +407,10 @@ class Exchange:
         return None
 
     def body_excerpt(self, limit: int = 300) -> str:
-        text = printable(self.body[:limit].decode("utf-8", errors="backslashreplace"))
-        return text + ("..." if len(self.body) > limit else "")
+        """The start of the body as it may be shown (secrets scrubbed before it is cut)."""
+        body = self.body if self.shown_body is None else self.shown_body
+        text = printable(body[:limit].decode("utf-8", errors="backslashreplace"))
+        return text + ("..." if len(body) > limit else "")
 
     def received(self) -> str:
         if self.error:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fpjs_conformance import designated, provenance
 from fpjs_conformance import profile as profiles
-from fpjs_conformance.transport import is_loopback, split_userinfo, tls_context
+from fpjs_conformance.transport import RESTORE_BACKOFF, is_loopback, split_userinfo, tls_context
 
 # (option, environment variable, help); aliases below.
 OPTIONS = [
@@ -67,14 +68,21 @@ FLAGS = [
     ),
     ("--fail-on-drift", "with --baseline: a change of behaviour fails the run (exit 8)"),
     ("--no-traffic", "do not record the run's traffic (reports/traffic.har)"),
+    (
+        "--force-restore",
+        "with --restore-from: put the original values back even over values the journaled run never sent "
+        "(a later writer's)",
+    ),
 ]
 SECRET_OPTIONS = ("api_key", "wrong_region_api_key")
 LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
 MAX_REQUEST_TIMEOUT = 3600.0  # seconds: bounds past which timers overflow and a run never ends
 MAX_RUN_TIMEOUT = 7 * 86400.0
-# The restore's requests (read, write back, read again), each with its 429 retries: kept back from
+# The restore's requests (read before, write back, read again; a second round after a write that got no
+# answer lands late), each with its 429 retries and its tries after a transient failure: kept back from
 # --max-requests, and only they may use it.
-RESTORE_RESERVE = 3 * (1 + 5)
+RESTORE_REQUESTS = 6
+RESTORE_RESERVE = RESTORE_REQUESTS * (1 + 5 + len(RESTORE_BACKOFF))
 KEY_SHAPE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a header or URL can carry as is
 
 
@@ -115,6 +123,7 @@ class Options:
     require_observed: tuple[str, ...] = ()
     traffic: bool = True
     restore_from: Path | None = None
+    force_restore: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -197,7 +206,7 @@ def parse(get, invocation_dir: Path) -> Options:
     if require not in ("", "all", "none"):
         raise OptionError(f"--require must be 'all' or 'none' (got {get('require')!r})")
     if base_urls is not None:
-        needed = (("--api-key", api_key),) if get("restore_from") else (("--api-key", api_key), *list(ids.items())[:1])
+        needed = (("--api-key", api_key), *list(ids.items())[:1])
         missing = [o for o, v in needed if not v]
         if missing:
             raise OptionError(
@@ -205,6 +214,8 @@ def parse(get, invocation_dir: Path) -> Options:
                 "(or FPJS_API_KEY / FPJS_REQUEST_ID); no request was sent"
             )
     restore_from = _journal_path(get("restore_from"), invocation_dir)
+    if restore_from is not None:
+        _check_journal(restore_from, base_urls, ids["--request-id"], api_key)
     ca_bundle = get("ca_bundle")
     if ca_bundle:
         check_ca_bundle(ca_bundle)
@@ -237,6 +248,7 @@ def parse(get, invocation_dir: Path) -> Options:
         userinfo=userinfo,
         baseline_snapshot=snapshot,
         restore_from=restore_from,
+        force_restore=bool(get("force_restore")),
         require_observed=observed,
         traffic=not get("no_traffic"),
     )
@@ -249,6 +261,25 @@ def _journal_path(option: str | None, invocation_dir: Path) -> Path | None:
     if not path.is_file():
         raise OptionError(f"--restore-from {str(path)!r} is not a file (a run's reports/restore.json)")
     return path
+
+
+def _check_journal(path: Path, base_urls: dict[str, str] | None, event_id: str | None, api_key: str | None) -> None:
+    """A journal handed to --restore-from must be this target's, this event's and this key's (its provenance:
+    the API root, the event, the key's fingerprint), or nothing is sent."""
+    if base_urls is None:
+        raise OptionError(
+            "--restore-from needs the target the journal was written against: pass --base-url or --region "
+            "(the bundled server starts empty every run); no request was sent"
+        )
+    journal = designated.read(path)
+    if journal is None:
+        raise OptionError(f"--restore-from {str(path)!r} is not a journal ({designated.FORMAT}); no request was sent")
+    wrong = provenance.mismatches(journal.get("provenance"), next(iter(base_urls.values())), event_id, api_key)
+    if wrong:
+        raise OptionError(
+            f"--restore-from {str(path)!r} is not a journal of this target, event and key: {'; '.join(wrong)}; "
+            "no request was sent"
+        )
 
 
 def _check_userinfo(userinfo: str | None, versions: tuple[str, ...]) -> None:

@@ -380,19 +380,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not (run._started_up or (run.selected and run.stopped)):  # the suite did not run here
         return
     if run.options.restore_from is not None:
+        run.finishing = True  # the restore phase: a signal only sets a flag from here on
         try:
             outcome = run.restore_from(run.options.restore_from)
         finally:
             run.stop()
-            run.release()
-        session.exitstatus = Exit.OK if outcome["status"] in ("restored", "partly restored") else Exit.SETUP
+        restored = outcome["status"] in ("restored", "partly restored", "unchanged")
+        session.exitstatus = Exit.INTERRUPTED if run.stop_request else Exit.OK if restored else Exit.SETUP
         return
     if int(session.exitstatus) == Exit.INTERRUPTED or run.stop_request:
         run.stop_with(run.stop_request or "interrupted (Ctrl-C)", Exit.INTERRUPTED)
-    try:
-        run.stop()
-        _report(session, run)
-    finally:
+    run.stop()
+    _report(session, run)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give the signals back, last: until here, a signal after the restore began only sets a flag."""
+    run = config.stash.get(RUN, None)
+    if run is not None:
         run.release()
 
 
@@ -406,7 +411,7 @@ def _report(session: pytest.Session, run: Run) -> None:
     status = exit_status(run, int(session.exitstatus), model)
     reporting.settle(model, status, run.stopped)
     try:
-        traffic = run.traffic.records if run.options.traffic else None
+        traffic = run.traffic if run.options.traffic else None
         run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets, traffic)
     except OSError as exc:
         sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fpjs_conformance import profile as profiles
+from fpjs_conformance import provenance
 from fpjs_conformance.designated import UNKNOWN, Journal
 from fpjs_conformance.model import NO_KEY, Exchange
 from fpjs_conformance.options import RESTORE_RESERVE
@@ -37,8 +38,9 @@ class NotServed(SetupProblem):
 
 def most_requests(profile: Profile) -> int:
     """The most requests one version's preflight sends: an update without a key, the read-back and the
-    harmless update with the key in each place, and a read of the expired event."""
-    return 1 + 2 * len(profile.key_places) + 1
+    harmless update with the key in each place, the claim and its read-back, and a read of the expired
+    event."""
+    return 1 + 2 * len(profile.key_places) + 2 + 1
 
 
 def least_requests(versions: tuple[str, ...], no_restore: bool) -> int:
@@ -47,7 +49,9 @@ def least_requests(versions: tuple[str, ...], no_restore: bool) -> int:
     return sum(most_requests(profiles.load(v)) for v in versions) + reserve
 
 
-def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | None = None) -> None:
+def preflight(
+    target: Target, *, no_restore: bool = False, journal_dir: Path | None = None, claim: str | None = None
+) -> None:
     """Check the target answers and the designated events are usable, before judging anything.
 
     Raises SetupProblem (NotServed) with one line when they are not; records the original values to
@@ -83,7 +87,7 @@ def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | N
             try:
                 state.journal = Journal.begin(
                     journal_dir,
-                    event_id=target.events.live,
+                    provenance=provenance.record(target.base_url, target.events.live, target.transport.secrets.api_key),
                     target=target.base_url,
                     version=target.version,
                     original=original,
@@ -102,8 +106,11 @@ def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | N
             f"cannot read the designated event {target.events.live} first ({_READ_PROBLEMS[got.problem]}: {got.why}),"
             " so it could not be restored: pass --no-restore to let the suite change it anyway"
         )
+    first = not state.read
     state.read = True
     _probe_update(target, got.stored)
+    if claim and first and target.reads_back and not no_restore:
+        _claim(target, claim)
     expired = target.events.expired
     if expired and target.reads_back:
         days = _age_days(target, target.read_back(expired).stored)
@@ -179,6 +186,39 @@ def _probe_update(target: Target, stored: dict[str, Any] | None) -> None:
     bad_request = profile.role("bad_request")
     if ex.status in bad_request.statuses and not bad_request.allows(ex.status, code):
         raise SetupProblem(f"designated event {live} is not updatable ({ex.status} {code!r}){age}")
+
+
+def claim_body(profile: Profile, claim: str) -> dict[str, Any]:
+    """This run's claim on the designated event: a value marked as the suite's (an object carrying the probe
+    mark, else a marked string) that names the run, in the first field that can hold one."""
+    for name in profile.fields_of_type("object"):
+        return {name: {PROBE_MARK: "claim", "run": claim}, MARKER: "preflight"}
+    for name in profile.fields_of_type("string"):
+        return {name: f"{PROBE_MARK}-claim-{claim}", MARKER: "preflight"}
+    return {**probe_body(profile), MARKER: "preflight"}
+
+
+def _claim(target: Target, claim: str) -> None:
+    """Claim the designated event and read the claim back. Two runs started on one event at once both pass
+    the rest of the preflight; the one whose claim the other's replaced stops here, before its table, with
+    a line naming what it found (it restores nothing: the event is the other run's to put back)."""
+    profile = target.profile
+    body = claim_body(profile, claim)
+    ex = target.send(target.build_update(body))
+    if ex.status != 200:
+        return  # the table judges what the target does with updates
+    got = target.read_back()
+    if got.stored is None:
+        return
+    mine = {k: v for k, v in body.items() if k in profile.fields}
+    shown = {k: got.stored.get(k) for k in mine}
+    if shown != mine and looks_like_probe(profile, got.stored):
+        target.state.yielded = True
+        raise SetupProblem(
+            f"another run of this suite is on designated event {target.events.live}: right after this run "
+            f"claimed it, it showed {_short(shown)}. Each run needs its own event; this run stops and leaves the "
+            "event to the other (which restores it)"
+        )
 
 
 def _age_note(target: Target, stored: dict[str, Any] | None) -> str:

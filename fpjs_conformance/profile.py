@@ -11,6 +11,7 @@ is handed a `Profile`.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import os
 import re
@@ -195,6 +196,10 @@ class Profile:
         self.time_field: str = event["time_field"]
         self.live_id = re.compile(event["live_id"])
         self.plain_id = re.compile(event["plain_id"])
+        since = event.get("issued_since")  # a TOML date: ids whose `ms` group is older name no event
+        self.issued_since_ms: int | None = (
+            None if since is None else int(dt.datetime.combine(since, dt.time(), dt.UTC).timestamp() * 1000)
+        )
         self.retry_after: bool = data["rate_limit"]["retry_after"]
         self.roles: dict[str, Role] = {name: self._role(name, spec) for name, spec in data.get("roles", {}).items()}
         self.sdk_query: dict[str, str] = dict(data.get("sdk", {}).get("query", {}))

@@ -1,16 +1,24 @@
 """The one scrubber: secrets, and the near misses of them the suite derives, out of any text.
 
-Used on failure text, captured output, everything pytest writes to the terminal, and every report
-file. A derived near miss is scrubbed only when it is long enough to identify the key
-(`MIN_FRAGMENT`): half of a short key is an ordinary word, and scrubbing it would garble file names
-and pytest's own output.
+Used where data leaves, never where it arrives: on failure text, captured output, everything pytest
+writes to the terminal, log records, and every report file. What the server sent is judged (and
+the designated event restored) from the bytes as they came; a key equal to a field name would
+otherwise bend the data. A secret is scrubbed in every form it can take on its way out
+(`forms`): as it is, percent-encoded (both letter cases of the hex digits, and a space as `+`),
+JSON-escaped, and a `user:password` pair as the base64 of a Basic credential. A derived near
+miss is scrubbed only when it is long enough to identify the key (`MIN_FRAGMENT`): half of a short
+key is an ordinary word, and scrubbing it would garble file names and pytest's own output.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import logging
+import re
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 from fpjs_conformance.model import NEAR_MISSES
 
@@ -18,11 +26,42 @@ SECRET = "[secret]"
 MIN_SECRET = 4  # a shorter "secret" is not one: replacing it everywhere would destroy the output
 MIN_FRAGMENT = 8  # characters a near miss needs before it counts as identifying the key
 API_KEY_VAR = "FPJS_API_KEY"
+# The characters a URL encoder may leave as they are: none, a path's `/`, a query's sub-delimiters, or
+# every reserved character (RFC 3986, 2.2), as encoders differ.
+URL_SAFE_SETS = ("", "/", "/=", "/:=+", ":/?#[]@!$&'()*+,;=")
 
 
 def secret_variants(secrets: Iterable[str]) -> list[str]:
     """Every string to scrub, longest first (so a key is replaced before its own prefix)."""
     return _variants(tuple(secrets))
+
+
+def forms(secret: str) -> set[str]:
+    """Every form `secret` can take in what the suite writes or shows: as it is; percent-encoded as a URL
+    carries it (`quote`, `quote_plus`, with upper- and lower-case hex digits); JSON-escaped (as JSON
+    text carries it, `/` escaped too, and with `<`, `>`, `&` as `\\u003c`-style escapes, as Go writes
+    them); and, for a `user:password` pair, the base64 of the Basic credential (RFC 7617) a URL's
+    userinfo goes out as."""
+    out = {secret}
+    encoded = {quote_plus(secret, safe="")} | {quote(secret, safe=safe) for safe in URL_SAFE_SETS}
+    for form in encoded:
+        out |= {form, _lower_hex(form)}
+    escaped = json.dumps(secret)[1:-1]
+    out |= {escaped, escaped.replace("/", "\\/"), _json_html_escaped(escaped)}
+    if ":" in secret:
+        raw = secret.encode("utf-8", "surrogateescape")
+        for b64 in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+            text = b64.decode("ascii")
+            out |= {text, text.rstrip("=")}
+    return {form for form in out if len(form) >= MIN_SECRET}
+
+
+def _lower_hex(encoded: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded)
+
+
+def _json_html_escaped(escaped: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" if c in "<>&'=+" else c for c in escaped)
 
 
 @functools.lru_cache(maxsize=32)
@@ -31,11 +70,11 @@ def _variants(secrets: tuple[str, ...]) -> list[str]:
     for secret in secrets:
         if len(secret) < MIN_SECRET:
             continue
-        found.add(secret)
+        found |= forms(secret)
         for mutate in NEAR_MISSES.values():
             value = mutate(secret, API_KEY_VAR)[0]
             if len(value) >= MIN_FRAGMENT and value != secret:
-                found.add(value)
+                found |= forms(value)
     return sorted(found, key=len, reverse=True)
 
 

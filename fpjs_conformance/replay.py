@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import behaviour, commands, coverage, har, redact, reporting
+from fpjs_conformance import behaviour, commands, coverage, har, redact, reporting, writegate
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.model import NEAR_MISSES, READ, UPDATE, Events, Exchange, Request, printable
 from fpjs_conformance.preflight import least_requests, most_requests
@@ -139,14 +139,42 @@ class UsageError(ValueError):
 
 
 def read_entries(path: str) -> list[dict[str, Any]]:
-    """The suite's entries of the HAR; UsageError when it is not a HAR with any."""
+    """The suite's entries of the HAR, checked against the provenance the suite wrote in it; UsageError when
+    it is not a HAR with any, has no provenance, or its entries name designated events its provenance does
+    not (an edited or crafted HAR)."""
     try:
-        entries = har.read(Path(path))
+        found, entries = har.read_log(Path(path))
     except ValueError as exc:
         raise UsageError(f"{exc}; nothing was sent") from None
     if not entries:
         raise UsageError(f"{path} holds no entries of this suite (`_fpjs`): not a run's traffic.har; nothing was sent")
+    if found is None:
+        raise UsageError(
+            f"{path} carries no provenance (the target, events and key it was recorded with): not written by "
+            "this suite since 0.4, or edited; nothing was sent"
+        )
+    for index, entry in enumerate(entries):
+        meta = entry["_fpjs"]
+        event = (meta.get("request") or {}).get("event") or {}
+        recorded = (found.get(meta.get("version")) or {}).get("events") or {}
+        role = event.get("role")
+        if role is not None and recorded.get(role) != event.get("id"):
+            raise UsageError(
+                f"{path}: entry {index} names {printable(str(event.get('id')))!r} as the {role} event, but the HAR "
+                f"was recorded with {printable(str(recorded.get(role)))!r}: edited or crafted; nothing was sent"
+            )
     return entries
+
+
+def undesignated(replay: Plan, run: Any) -> list[str]:
+    """The events the plan would write that no one designated (the write gate would refuse them)."""
+    out = []
+    for group in replay.groups:
+        profile, events = profiles.load(group.version), run.events(group.version)
+        for item in group.items:
+            if writegate.classify(profile, events, item.request) == writegate.UNDESIGNATED:
+                out.append(item.request.event_id)
+    return sorted(set(out))
 
 
 def recorded_versions(entries: list[dict[str, Any]]) -> list[str]:
@@ -569,6 +597,13 @@ def main(args: argparse.Namespace) -> int:
         print(redact.scrub(line, run.secrets), flush=True)
 
     replay = plan(entries, run)
+    foreign = undesignated(replay, run)
+    if foreign:
+        shown = ", ".join(repr(printable(i)) for i in foreign[:5])
+        return _usage(
+            f"{args.har}: its updates name events no one designated ({shown}): the suite writes only to the "
+            "designated event and to ids that name no event; nothing was sent"
+        )
     if not replay.groups:
         for note in _notes(replay):
             sys.stderr.write(f"fpjs: {note}\n")

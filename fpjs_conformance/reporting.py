@@ -71,9 +71,7 @@ def write_placeholder(report_dir: Path) -> None:
     (report_dir / "summary.json").write_text(json.dumps(running) + "\n", encoding="utf-8")
 
 
-def write_all(
-    report_dir: Path, model: dict, behaviour: dict, secrets: list[str], traffic: list | None = None
-) -> list[Path]:
+def write_all(report_dir: Path, model: dict, behaviour: dict, secrets: list[str], traffic: Any = None) -> list[Path]:
     """Write every report into `report_dir` (the traffic as HAR too, when it was recorded); the paths written."""
     run = _deep(model, secrets)
     report_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import coverage, designated
+from fpjs_conformance import coverage, designated, provenance
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import EventState
 from fpjs_conformance.explore import Exploration
@@ -32,7 +32,8 @@ from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
 from fpjs_conformance.traffic import Traffic
-from fpjs_conformance.transport import Budget, Policy, RunTimedOut, Secrets, Transport, split_userinfo, tls_context
+from fpjs_conformance.transport import Budget, Policy, RunTimedOut, Secrets, Transport, tls_context
+from fpjs_conformance.writegate import UndesignatedWrite
 
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name))
 
@@ -74,6 +75,8 @@ class Run:
     _old_handlers: dict = field(default_factory=dict)
     _started_up: bool = False
     _prepared: bool = False
+    finishing: bool = False  # the restore phase has begun: from here to the end, signals only set flags
+    claim: str = field(default_factory=lambda: pysecrets.token_hex(6))  # names this run on the event it claims
 
     def __repr__(self) -> str:  # --full-trace and -l show it: no options, no secrets
         return f"Run({', '.join(self.options.versions)})"
@@ -97,10 +100,17 @@ class Run:
             self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
+        """The first signal asks the run to stop at its next safe point. A second one stops it at once, unless
+        the restore has begun (it runs to its end, bounded by its own deadline) or a write of the designated
+        event is on the wire (its answer is awaited, within the request timeout, so that it cannot land after
+        the restore): then it is noted, and the run stops at the next safe point as after the first."""
         name = signal.Signals(signum).name
-        if self.stop_request is not None:  # the second one: now
-            raise KeyboardInterrupt(f"{name} again: stopping now")
-        self.stop_request = f"interrupted by {name}"
+        if self.stop_request is None:
+            self.stop_request = f"interrupted by {name}"
+            return
+        if self.finishing or any(t.transport.in_flight_write for t in self.targets.values()):
+            return
+        raise KeyboardInterrupt(f"{name} again: stopping now")
 
     def requested_stop(self) -> str | None:
         return self.stop_request
@@ -122,6 +132,7 @@ class Run:
         the journal, then stop the bundled server. A deadline that passed in the random examples of the
         last test (no later test noticed it) stops the run too. The signals stay the run's until
         `release` (the reports are written in between)."""
+        self.finishing = True
         late = next((t.timed_out for t in self.targets.values() if t.timed_out), None)
         if late and not self.timed_out:
             self.timed_out = True
@@ -249,8 +260,8 @@ class Run:
         o = self.options
         if o.embedded or o.no_restore:
             return None
-        shown = {v: split_userinfo(self.base_url(v).rstrip("/"))[0] for v in o.versions}
-        data = designated.unfinished(o.report_dir, shown, o.request_id or "")
+        mine = provenance.record(self.base_url(o.versions[0]), o.request_id or "", self._keys.api_key)
+        data = designated.unfinished(o.report_dir, mine)
         if data is None:
             return None
         path = o.report_dir / designated.JOURNAL
@@ -267,17 +278,24 @@ class Run:
         selected = self.selected.get(version, set())
         target.unexplored = set(selected)
         try:
-            preflight(target, no_restore=self.options.no_restore, journal_dir=self.options.report_dir)
-            if self.event.journal is not None and not any(n.startswith("fpjs: designated event") for n in self.notices):
+            claim = None if self.options.embedded else self.claim  # the bundled server is never shared
+            preflight(target, no_restore=self.options.no_restore, journal_dir=self.options.report_dir, claim=claim)
+            journal = self.event.journal
+            if journal is not None and not any(n.startswith("fpjs: designated event") for n in self.notices):
                 original = json.dumps(target.profile.to_wire(self.event.original or {}), ensure_ascii=False)
                 self.notices.append(
                     f"fpjs: designated event {target.events.live}: original values {original[:300]} "
-                    f"(journal {self.event.journal.path})"
+                    f"(journal {journal.path})"
                 )
+                if journal.kept_aside is not None:
+                    self.notices.append(
+                        f"fpjs: an unfinished journal of another target, event or key was in its place: kept as "
+                        f"{journal.kept_aside} (put its event back with --restore-from {journal.kept_aside})"
+                    )
             self.plans[version] = coverage.cover(target, self.table(version), selected)
         except NotServed as exc:
             self._stop_version(version, "not served", str(exc), Exit.SETUP)
-        except SetupProblem as exc:
+        except (SetupProblem, UndesignatedWrite) as exc:
             self._stop_version(version, "setup problem", f"setup problem ({version}): {exc}", Exit.SETUP)
         except TargetUnreachable as exc:
             target.unreachable = str(exc)
@@ -311,6 +329,11 @@ class Run:
         )
         target.exploration = self.exploration
         target.traffic = self.traffic
+        events = target.events
+        self.traffic.provenance[version] = {
+            **provenance.record(self.base_url(version), events.live, self._keys.api_key),
+            "events": {"live": events.live, "expired": events.expired, "not_ready": events.not_ready},
+        }
         self.targets[version] = target
         return target
 
@@ -320,7 +343,8 @@ class Run:
 
     # -- --restore-from ----------------------------------------------------------------------------
     def restore_from(self, path: Path) -> dict[str, Any]:
-        """Put back the original values of an unfinished run's journal (nothing is judged)."""
+        """Put back the original values of an unfinished run's journal (nothing is judged). The journal's
+        provenance was checked against this target, event and key before any request (options)."""
         data = designated.read(path)
         if data is None:
             return {"status": "could not restore", "why": f"{path} is not a journal ({designated.FORMAT})"}
@@ -329,8 +353,9 @@ class Run:
             version = next((v for v in self.options.versions if v in data.get("targets", {})), self.options.versions[0])
         self.start()
         target = self.new_target(version)
-        target.events = Events(data["event_id"])
-        outcome = {k: printable(str(v)) for k, v in restore_from(target, data).items()}
+        target.events = Events(self.options.request_id or data["event_id"])
+        outcome = restore_from(target, data, force=self.options.force_restore)
+        outcome = {k: printable(str(v)) for k, v in outcome.items()}
         if outcome["status"] in designated.FINISHED:
             data.update(state=outcome["status"], outcome=outcome)
             designated.Journal(path, data).finish(outcome)

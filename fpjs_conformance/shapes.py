@@ -77,3 +77,26 @@ def id_kind(profile: Profile, event_id: str, events: Events) -> str:
     if profile.plain_id.match(event_id):
         return INVALID
     return ODD
+
+
+def near_ids(live: str) -> dict[str, str]:
+    """Ids the suite derives from the designated id, each a near miss of it that names no event of the
+    target's (letter case swapped, last character changed, one shorter, one longer)."""
+    return {
+        "case-swapped": live.swapcase(),
+        "last-changed": live[:-1] + ("y" if live[-1:] != "y" else "z"),
+        "prefix": live[:-1],
+        "extended": live + "x",
+    }
+
+
+def may_name_an_event(profile: Profile, event_id: str) -> bool:
+    """Whether an id could name an event the target issued: the live shape, from when ids were issued on
+    (`issued_since`; without a time in the id's shape, every live-shaped id could)."""
+    found = profile.live_id.match(event_id)
+    if not found:
+        return False
+    stamp = found.groupdict().get("ms")
+    if stamp is None or profile.issued_since_ms is None:
+        return True
+    return int(stamp) >= profile.issued_since_ms

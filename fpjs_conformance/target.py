@@ -24,6 +24,7 @@ from fpjs_conformance.rules import responses, semantics, transient, transport
 from fpjs_conformance.table import Case, Table, probe_body
 from fpjs_conformance.traffic import Traffic
 from fpjs_conformance.transport import Transport
+from fpjs_conformance.writegate import WriteGate
 
 
 class SetupProblem(Exception):
@@ -134,10 +135,10 @@ class Target:
         self._record(result)
         if ex.status == 200 and request.op != READ:
             self._accepted.add(key)
-            writes = self._writes(request)
+            writes = self.gate.writes(request)
             if writes is not None and result.violations:
                 # accepted what it should have refused: what it stored is anyone's guess
-                self.state.accepted(writes, trusted=False)
+                self.state.distrust(writes)
         self._sent[key] = result
         if self.transport.unreachable:
             self.unreachable = (
@@ -147,14 +148,17 @@ class Target:
             raise TargetUnreachable(self.unreachable)
         return result
 
+    @property
+    def gate(self) -> WriteGate:
+        """The write gate every request of this target passes (writegate: who may be written, journal first)."""
+        return WriteGate(self.transport, self.profile, self.events, self.state)
+
     def send(self, request: Request, *, reserved: bool = False) -> Exchange:
-        """The transport's send. A write of the designated event is on record (journal included) before it
-        goes out; an earlier answer that left stray bytes on the connection is blamed for them, and a
-        request the server took and dropped unanswered is recorded."""
-        writes = self._writes(request)
-        if writes is not None:
-            self.state.sending(writes)
-        ex = self.transport.send(request, reserved=reserved)
+        """Send through the write gate (a write of the designated event is on record, journal included,
+        before it goes out; none to an event no one designated goes out at all). An earlier answer that
+        left stray bytes on the connection is blamed for them, and a request the server took and dropped
+        unanswered is recorded."""
+        ex = self.gate.send(request, reserved=reserved)
         if self.traffic is not None:
             kind = "restore" if reserved else self.phase
             for earlier in ex.tries:  # every request that went on the wire: retried and lost tries too
@@ -164,19 +168,9 @@ class Target:
             self._record(Verdicts(ex.stray_after, [(transport.COMPLETE, transport.stray_bytes(ex.stray_after))]))
         if ex.dropped is not None:
             self._record(Verdicts(ex.dropped, [(transport.COMPLETE, transport.dropped(ex.dropped))]))
-        if writes is not None and ex.status == 200:
-            self.state.accepted(writes, trusted=True)
+        if ex.status == 200 and self.gate.writes(request) is not None:
             self.last_write = ex
-        elif writes is not None and ex.status is not None:
-            self.state.refused(writes)
         return ex
-
-    def _writes(self, request: Request) -> dict[str, Any] | None:
-        """The fields an update of the designated event sets (store names), or None for any other request."""
-        if request.op == READ or request.event_id != self.events.live:
-            return None
-        body = request.body.json_value
-        return self.profile.to_store(body) if isinstance(body, dict) else None
 
     def _rejudge(self, earlier: Verdicts, request: Request, also: tuple[str, ...]) -> Verdicts:
         """An answer already judged; clauses in `also` that have not judged it yet do now."""

@@ -40,6 +40,8 @@ class Traffic:
 
     enabled: bool = True
     records: list[Record] = field(default_factory=list)
+    # Whose traffic it is (provenance.record per version, by version): what a replay checks the HAR by.
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
     _by_exchange: dict[int, Record] = field(default_factory=dict, repr=False)
 
     def add(

@@ -33,6 +33,12 @@ WRONG_REGION_VAR = "FPJS_WRONG_REGION_API_KEY"
 USERINFO_VAR = "FPJS_BASE_URL_USERINFO"
 
 
+# The restore tries a request again after a transport failure or one of these (RFC 9110, 15.6: the server or
+# a gateway could not answer now), after each wait in turn.
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+RESTORE_BACKOFF = (0.5, 1.0, 2.0)
+
+
 class BudgetSpent(Exception):
     """The request budget is used up: nothing more is sent (the run reports what it left out)."""
 
@@ -116,9 +122,11 @@ class Policy:
     max_429_retries: int = 5
     max_retry_after: float = 30.0
     not_ready_backoff: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    restore_backoff: tuple[float, ...] = RESTORE_BACKOFF  # the restore's waits before it tries a request again
     verify: ssl.SSLContext | bool = True
     deadline: float | None = None  # time.monotonic() past which the run stops
     grace: float = 60.0  # seconds after the deadline the restore may still take (its own deadline)
+    late_write_settle: float = 5.0  # seconds the restore waits for a write that got no answer to land
     race_idle: float = 1.0  # a kept-alive connection idle this long may race the server's keep-alive timeout
     stop_requested: Callable[[], str | None] = lambda: None  # why the run must stop now (a signal), if it must
     max_consecutive_failures: int = 3  # requests in a row without a usable answer: the target is unreachable
@@ -276,6 +284,8 @@ class Transport:
         self._previous_at = 0.0  # time.monotonic() when that answer was complete
         self._deadline = _Deadline()
         self._client = self._new_client()
+        self._writing = False  # the request being sent may change the designated event
+        self.in_flight_write = False  # such a request is on the wire now: a signal waits for its answer
 
     def __repr__(self) -> str:
         return f"Transport({self.profile.version} {self.shown_base_url})"
@@ -389,6 +399,10 @@ class Transport:
             self._check_stop(reserved)
             time.sleep(min(left, 0.1))
 
+    def settle(self, seconds: float) -> None:
+        """The restore's wait for a write that got no answer (within the restore's own deadline)."""
+        self._wait(seconds, reserved=True)
+
     def _pace(self, reserved: bool) -> None:
         """Take a request from every budget and wait for the next send slot (counted from actual send times)."""
         self._check_stop(reserved)
@@ -403,13 +417,15 @@ class Transport:
             self.stats.send_times.append(now)
 
     def _timeout(self, reserved: bool) -> float:
+        """The time the next attempt may take: the request timeout, cut to the deadline, except a write's:
+        once sent, a write is awaited to its answer (the write gate's rule), so none lands after the restore."""
         deadline = self._run_deadline(reserved)
         if deadline is None:
             return self.policy.timeout
         left = deadline - time.monotonic()
         if left <= 0:
             raise RunTimedOut("the run timeout passed")
-        return min(self.policy.timeout, left)
+        return self.policy.timeout if self._writing else min(self.policy.timeout, left)
 
     def _once(self, built: Built, ex: Exchange, reserved: bool) -> str | None:
         """One attempt, bounded in wall-clock time. When no answer came on the connection:
@@ -426,6 +442,7 @@ class Transport:
         deadline = started + timeout
         self._deadline.at = deadline
         ex.status, ex.response_headers, ex.body, ex.error = None, {}, b"", None
+        self.in_flight_write = self._writing
         try:
             request = self._client.build_request(
                 built.method, built.url, headers=built.headers, content=built.body, timeout=timeout
@@ -456,12 +473,14 @@ class Transport:
             ex.error = f"TLS error: {_one_line(exc)}"
         finally:
             self._deadline.at = None
+            self.in_flight_write = False
         if cut and late:
             self._reset()
             raise RunTimedOut("the run timeout passed while a request waited for its answer")
         ex.elapsed = time.monotonic() - started
-        ex.body = self.secrets.scrub_bytes(ex.body)  # a server that echoes a key never gets it shown
-        ex.response_headers = {k: self.secrets.scrub(v) for k, v in ex.response_headers.items()}
+        # Judged as it came: scrubbing what the server said would bend it (a key may equal a field name).
+        # Only the copy excerpts are cut from is scrubbed now; whatever is written is scrubbed where it leaves.
+        ex.shown_body = self.secrets.scrub_bytes(ex.body)
         if ex.error:
             ex.status = None
             self.stats.transport_errors += 1
@@ -491,17 +510,26 @@ class Transport:
             return body[:cap], f"response body larger than the {cap}-byte cap"
         return body, None
 
-    def send(self, request: Request, *, reserved: bool = False) -> Exchange:
+    def send(self, request: Request, *, reserved: bool = False, write: bool = False) -> Exchange:
         """Send `request` (retrying 429 and 409 not-ready within bounds) and record what came back.
 
         `reserved`: one of the restore's requests (its own budget reserve and deadline; no stop request
-        interrupts it).
+        interrupts it). `write`: it may change the designated event (the write gate says so): each attempt,
+        once sent, is awaited to its answer within the request timeout, whatever deadline passes meanwhile.
         """
+        self._writing = write
+        try:
+            return self._send(request, reserved)
+        finally:
+            self._writing = False
+
+    def _send(self, request: Request, reserved: bool) -> Exchange:
         built = self.build(request)
         ex = Exchange(request, built.method, built.shown_url, built.shown_headers, version=self.profile.version)
         ex.curl = self.curl(built)
         rate_limited = 0
         backoff = iter(self.policy.not_ready_backoff)
+        transient = iter(self.policy.restore_backoff if reserved else ())
         attempts = 0
         while True:
             attempts += 1
@@ -528,6 +556,15 @@ class Transport:
                     ex.tries.append(_snapshot(ex))
                     self._wait(wait, reserved)
                     continue
+            if ex.error is not None or ex.status in TRANSIENT_STATUSES:
+                # The restore's own request: a reset, a timeout or a gateway's 5xx is tried again within its
+                # reserve (a write-back sent twice sets the same values).
+                wait = next(transient, None)
+                if wait is not None:
+                    ex.tries.append(_snapshot(ex))
+                    self._reset()
+                    self._wait(wait, reserved)
+                    continue
             break
         ex.attempts = attempts
         # A 429 that outlasted every wait counts as no answer: a target that only rate-limits ends the run too.
@@ -535,7 +572,6 @@ class Transport:
         self.failures += failed
         self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
         if ex.error:
-            ex.error = self.secrets.scrub(ex.error)
             self.errors.append({"request": ex.describe_request(), "error": ex.error, "curl": ex.curl})
             self._reset()
         else:
@@ -564,11 +600,11 @@ class Transport:
             )
             ex.dropped.elapsed = ex.elapsed
         why = f"{kind}: {ex.error} ({idle:.2f}s after the previous answer on the connection)"
-        self.resends.append({"request": ex.describe_request(), "kind": kind, "why": self.secrets.scrub(why)})
+        self.resends.append({"request": ex.describe_request(), "kind": kind, "why": why})
         if ex.dropped is not None:
-            ex.dropped.error = self.secrets.scrub(why)
+            ex.dropped.error = why
         lost = ex.dropped or _snapshot(ex)
-        lost.error = self.secrets.scrub(why)
+        lost.error = why
         ex.tries.append(lost)
         self._reset()
         self._pace(reserved)
@@ -584,6 +620,7 @@ class Transport:
 def _snapshot(ex: Exchange) -> Exchange:
     """A try of a request as it came back, kept before the request is sent again."""
     kept = Exchange(ex.request, ex.method, ex.url, ex.headers, ex.status, dict(ex.response_headers), ex.body, ex.error)
+    kept.shown_body = ex.shown_body
     kept.elapsed, kept.curl, kept.version = ex.elapsed, ex.curl, ex.version
     return kept
 

@@ -65,13 +65,7 @@ def event_ids(t: Table) -> Iterator[Case]:
     yield c("id/unknown:token", UNKNOWN_NOT_FOUND, u(event_id="fpjsUnknownEvent"))
     yield c("id/unknown:longest-plain", UNKNOWN_NOT_FOUND, u(event_id="P" * _plain_max(t.p)))
     live = t.events.live
-    near_ids = {
-        "case-swapped": live.swapcase(),
-        "last-changed": live[:-1] + ("y" if live[-1:] != "y" else "z"),
-        "prefix": live[:-1],
-        "extended": live + "x",
-    }
-    for name, event_id in near_ids.items():
+    for name, event_id in shapes.near_ids(live).items():
         if event_id not in (live, t.events.expired, t.events.not_ready):
             yield c(f"id/unknown:{name}", UNKNOWN_NOT_FOUND, u(event_id=event_id))
     for name, event_id in ODD_IDS.items():
