@@ -95,6 +95,16 @@ class Journal:
         if new:
             self._write()
 
+    def other_written(self, event_id: str, fields: dict[str, Any]) -> None:
+        """An update of another event the user designated (the not-ready one) was accepted: it is not restored
+        (the run never read it), but it is on record, with the digests of what it set."""
+        seen = self.data.setdefault("other_events", {}).setdefault(event_id, {})
+        for k, value in fields.items():
+            known = seen.setdefault(k, [])
+            if digest(value) not in known:
+                known.append(digest(value))
+        self._write()
+
     def finish(self, outcome: dict[str, Any]) -> None:
         self.data["state"] = outcome.get("status", "could not restore")
         self.data["outcome"] = outcome

@@ -86,7 +86,7 @@ class WriteGate:
     def send(self, request: Request, *, reserved: bool = False) -> Exchange:
         """Admit, journal, send (a write awaited to its answer), and note what the answer means for the
         designated event's state."""
-        self.admit(request)
+        kind = self.admit(request)
         writes = self.writes(request)
         if writes is not None:
             self.state.sending(writes)  # on record (the journal) before it goes out
@@ -95,4 +95,9 @@ class WriteGate:
             self.state.accepted(writes, trusted=True)
         elif writes is not None and ex.status is not None:
             self.state.refused(writes)
+        elif kind == OTHER_DESIGNATED and ex.status == 200 and self.state.journal is not None:
+            body = request.body.json_value
+            self.state.journal.other_written(
+                request.event_id, self.profile.to_store(body) if isinstance(body, dict) else {}
+            )
         return ex
