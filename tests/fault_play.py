@@ -57,7 +57,6 @@ HELD_PAST = 1.5  # seconds past the run's latest possible deadline a held reques
 class Proc:
     label: str
     popen: subprocess.Popen
-    report_dir: Path | None
     output: str = ""
     overran: bool = False  # still running after RUN_BOUND: killed by the harness
 
@@ -137,8 +136,7 @@ class Play:
         )
         for front in (self.front, self.decoy):
             front.register(popen.pid, label)
-        report = next((Path(a.split("=", 1)[1]) for a in args if a.startswith("--report-dir=")), None)
-        self.out.procs[label] = proc = Proc(label, popen, report)
+        self.out.procs[label] = proc = Proc(label, popen)
         return proc
 
     def finish(self, proc: Proc) -> Proc:
@@ -188,10 +186,13 @@ class Play:
             hit |= phase == "run" and isinstance(step, Late) and seen.index % step.every == 0
             if not hit or (number in self.fired and not isinstance(step, Late)):
                 continue
+            crowded = isinstance(step, Fault) and directive.fault
+            if crowded or (isinstance(step, SecondRun) and "second" in self.out.procs):
+                continue  # one fault per request, one second run: a step that did not act did not fire
             self.fired.add(number)
             h.fired.append((step, seen))
             if isinstance(step, Fault):
-                directive.fault = directive.fault or step.kind
+                directive.fault = step.kind
                 directive.delay = 0.4 if step.kind == "delay" else directive.delay
             elif isinstance(step, Late):
                 directive.delay = max(directive.delay, step.delay)
@@ -231,7 +232,7 @@ class Play:
                 out.happened.marker_at = self.front.markers.get("run")
                 out.after_run = self.read(EVENT)
                 after = [s for s in self.s.of(SecondRun) if s.at is None]
-                if after:
+                if after and "second" not in out.procs:
                     out.second_expected = self.expected_after(after[0])
                     self.second(after[0])
                 elif "second" in out.procs:
@@ -291,8 +292,8 @@ class Play:
             later = bool(self.s.of(LaterWriter))
             codes = restore_from_codes(self.out.happened, later) if n == 0 else {Exit.SETUP if later else Exit.OK}
             out.restore_from.append((label, path, codes))
-        for step in self.s.of(CraftedJournal):
-            self.crafted_journal(step.kind, journal)
+        for kind in dict.fromkeys(step.kind for step in self.s.of(CraftedJournal)):
+            self.crafted_journal(kind, journal)
         if self.s.of(CraftedHar) and (self.tmp / "reports" / "traffic.har").is_file():
             self.crafted_har(self.tmp / "reports" / "traffic.har")
 

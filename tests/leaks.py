@@ -2,9 +2,9 @@
 
 Rather than encode the secret every way (and miss a mix, such as a key percent-encoded inside a JSON
 string), the text is decoded every way and each view searched for the secret, or for any run of
-`RUN` of its characters (a near miss of the key, or a key cut short, identifies it too): raw;
-percent-decoded (upper- or lower-case hex); JSON-unescaped; HTML/XML-unescaped; and base64-decoded at
-every alignment (the `user:password` pair of Basic auth, a body a HAR stored as base64).
+`RUN` of its characters (a near miss of the key, or a key cut short, identifies it too). The decodings, in
+any combination: HTML/XML-unescaped, JSON-unescaped, base64-decoded at every alignment (the `user:password`
+pair of Basic auth, a body a HAR stored as base64), percent-decoded (upper- or lower-case hex).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def _base64_decoded(text: str) -> str:
         run = match[0].rstrip(b"=")
         for start in range(4):
             chunk = run[start:]
-            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            chunk = chunk[: len(chunk) - 1] if len(chunk) % 4 == 1 else chunk  # a lone last character is no byte
+            chunk += b"=" * (-len(chunk) % 4)
             for decode in (base64.b64decode, base64.urlsafe_b64decode):
                 try:
                     out.append(decode(chunk).decode("latin-1"))
@@ -45,19 +46,19 @@ def _base64_decoded(text: str) -> str:
 
 
 def views(text: str) -> dict[str, str]:
-    """`text` decoded each way a secret may have been encoded on its way out."""
-    unescaped = _json_unescape(text)
-    entities = html.unescape(text)
-    return {
-        "raw": text,
-        "percent-encoded": unquote(text),
-        "JSON-escaped": unescaped,
-        "JSON-escaped, percent-encoded": unquote(unescaped),
-        "HTML-escaped": entities,
-        "HTML-escaped, percent-encoded": unquote(entities),
-        "base64": _base64_decoded(text),
-        "base64 in JSON": _base64_decoded(unescaped),
-    }
+    """`text` decoded each way a secret may have been encoded on its way out, in any combination: HTML-
+    unescaped, then JSON-unescaped, then base64-decoded, then percent-decoded (each step taken or not)."""
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for h_name, h in (("", text), ("HTML-escaped ", html.unescape(text))):
+        for j_name, j in (("", h), ("JSON-escaped ", _json_unescape(h))):
+            if j in seen:  # nothing was unescaped: the same text again
+                continue
+            seen.add(j)
+            for b_name, b in (("", j), ("base64 ", _base64_decoded(j))):
+                for u_name, u in (("", b), ("percent-encoded ", unquote(b))):
+                    out.setdefault((u_name + b_name + j_name + h_name).strip() or "raw", u)
+    return out
 
 
 def fragments(secret: str) -> set[str]:
@@ -69,19 +70,20 @@ def fragments(secret: str) -> set[str]:
 
 def found(secret: str, text: str) -> str | None:
     """The first encoding in which (a run of) `secret` shows in `text`, or None."""
-    parts = fragments(secret)
-    for name, view in views(text).items():
-        if any(part in view for part in parts):
-            return name
-    return None
+    return _found(fragments(secret), views(text))
+
+
+def _found(parts: set[str], decoded: dict[str, str]) -> str | None:
+    return next((name for name, view in decoded.items() if any(part in view for part in parts)), None)
 
 
 def leaks(secrets: dict[str, str], places: dict[str, str]) -> list[str]:
     """One line per (secret, place) where a secret shows: `secrets` name -> value, `places` name -> text."""
     out = []
     for where, text in places.items():
+        decoded = views(text)
         for name, secret in secrets.items():
-            how = found(secret, text)
+            how = _found(fragments(secret), decoded)
             if how is not None:
                 out.append(f"the {name} shows {how} in {where}")
     return out

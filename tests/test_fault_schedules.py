@@ -18,19 +18,26 @@ shrinks each failure on its own:
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import os
+import random
+import re
 import signal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, note, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from fpjs_conformance import designated
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.runstate import Exit
 from tests import leaks
+from tests.fault_front import key_places
 from tests.fault_play import OTHERS, ROOT, Play, Played
 from tests.fault_schedule import (
     CollectOnly,
@@ -208,6 +215,8 @@ def expected_codes(schedule: Schedule, played: Played) -> dict[str, set[int]]:
 # drawn, within the time bound). Nightly: FPJS_FAULT_EXAMPLES=N random schedules, shrunk, their failures
 # kept in the example database ($FPJS_FAULT_DB, default .hypothesis/fault-schedules) and replayed first.
 NIGHTLY = int(os.environ.get("FPJS_FAULT_EXAMPLES") or 0)
+# A nightly run's seed: printed with any failure, given back in $FPJS_FAULT_SEED to draw the same schedules.
+SEED = int(os.environ.get("FPJS_FAULT_SEED") or random.SystemRandom().randrange(2**32)) if NIGHTLY else None
 SETTINGS = settings(
     max_examples=NIGHTLY or CI_EXAMPLES,
     derandomize=not NIGHTLY,
@@ -306,6 +315,39 @@ def test_issue_24_situation(name, tmp_path):
 @SETTINGS
 @given(schedule=schedules())
 @example(schedule=Schedule())
+@(seed(SEED) if SEED is not None else lambda test: test)
 def test_any_fault_schedule_leaves_events_as_found_and_shows_no_secret(tmp_path_factory, schedule):
+    if SEED is not None:
+        note(f"the same schedules again: FPJS_FAULT_SEED={SEED} FPJS_FAULT_EXAMPLES={NIGHTLY}")
     tmp = tmp_path_factory.mktemp("schedule")
     check(schedule, Play(schedule, tmp).play(), tmp)
+
+
+# -- the checker's own parts ---------------------------------------------------------------------------
+SECRET = 'pw5e0c9a1b+=/k"<&'
+ENCODED = {
+    "raw": lambda s: s,
+    "percent-encoded": lambda s: quote(s, safe=""),
+    "percent-encoded, lower-case hex": lambda s: re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), quote(s, safe="")),
+    "JSON-escaped": lambda s: json.dumps(s),
+    "HTML-escaped": html.escape,
+    "HTML-escaped JSON": lambda s: html.escape(json.dumps(s)),
+    "Basic pair": lambda s: base64.b64encode(f"user:{s}".encode()).decode(),
+    "Basic pair, percent-encoded": lambda s: base64.b64encode(f"user:{quote(s, safe='')}".encode()).decode(),
+    "base64 in JSON": lambda s: json.dumps({"text": base64.b64encode(b"ab " + s.encode()).decode()}),
+}
+
+
+@pytest.mark.parametrize("how", ENCODED)
+def test_the_leak_finder_sees_each_encoding_of_a_secret(how):
+    assert leaks.found(SECRET, f"before {ENCODED[how](SECRET)} after") is not None
+    assert leaks.found(SECRET, f"before {ENCODED[how]('[secret]')} after") is None
+
+
+def test_the_front_reads_the_key_where_a_server_reads_it():
+    key = "k+/=abc123def456"
+    head = (
+        f"PUT /events/1?api_key={quote(key, safe='')}&x=1 HTTP/1.1\r\nAuth-API-Key: {key}\r\n"
+        f"Authorization: Bearer {key}\r\nX-Near: {key}x\r\n"
+    ).encode()
+    assert key_places(head, key) == ("header:Auth-API-Key", "header:Authorization", "query:api_key")
