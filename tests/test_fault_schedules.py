@@ -214,6 +214,7 @@ def expected_codes(schedule: Schedule, played: Played) -> dict[str, set[int]]:
 # CI: CI_EXAMPLES schedules, derandomized (the same ones every run), no shrinking (a failure is reported as
 # drawn, within the time bound). Nightly: FPJS_FAULT_EXAMPLES=N random schedules, shrunk, their failures
 # kept in the example database ($FPJS_FAULT_DB, default .hypothesis/fault-schedules) and replayed first.
+# Neither has the explain phase: it replays variations of a failing schedule, each a run of seconds.
 NIGHTLY = int(os.environ.get("FPJS_FAULT_EXAMPLES") or 0)
 # A nightly run's seed: printed with any failure, given back in $FPJS_FAULT_SEED to draw the same schedules.
 SEED = int(os.environ.get("FPJS_FAULT_SEED") or random.SystemRandom().randrange(2**32)) if NIGHTLY else None
@@ -221,7 +222,7 @@ SETTINGS = settings(
     max_examples=NIGHTLY or CI_EXAMPLES,
     derandomize=not NIGHTLY,
     database=DirectoryBasedExampleDatabase(os.environ.get("FPJS_FAULT_DB") or NIGHTLY_DB) if NIGHTLY else None,
-    phases=tuple(Phase) if NIGHTLY else (Phase.explicit, Phase.reuse, Phase.generate),
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, *((Phase.target, Phase.shrink) if NIGHTLY else ())),
     deadline=None,
     suppress_health_check=list(HealthCheck),
     print_blob=True,
