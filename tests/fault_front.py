@@ -126,6 +126,7 @@ class FaultFront:
         self._owners: dict[int, str] = {}  # pid -> label
         self._counts: Counter = Counter()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._prefixes = event_prefixes()
         self.server = HostileServer(self._behaviour)
 
@@ -139,6 +140,11 @@ class FaultFront:
 
     def sent_by(self, label: str) -> list[Seen]:
         return [s for s in self.log if s.sender == label]
+
+    def wait_for(self, label: str, count: int, timeout: float) -> bool:
+        """Until `count` requests from `label` have arrived (False when `timeout` passed first)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self._counts[label, "run"] >= count, timeout)
 
     def __enter__(self) -> FaultFront:
         self.server.__enter__()
@@ -222,6 +228,7 @@ class FaultFront:
                 now,
             )
             self.log.append(seen)
+            self._arrived.notify_all()
         return seen
 
     def _owner(self, conn: socket.socket) -> str | None:

@@ -20,6 +20,7 @@ import httpx
 
 from fpjs_conformance import designated
 from fpjs_conformance import profile as profiles
+from fpjs_conformance.preflight import most_requests
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.runstate import Exit
 from tests.fault_front import Directive, FaultFront, Seen
@@ -204,6 +205,8 @@ class Play:
                         self.out.procs[seen.sender].popen.send_signal(getattr(signal, name))
             elif isinstance(step, SecondRun):
                 self.second(step)
+                if step.overlap:  # this request waits until the second run has read the event and written it back
+                    self.front.wait_for("second", most_requests(profiles.load(self.i.version)), RUN_BOUND / 2)
         return directive
 
     def second(self, step: SecondRun) -> None:

@@ -83,11 +83,13 @@ class Signal:
 class SecondRun:
     """Another run on the same event and target: with the run (at=0), at its n-th request, or after it
     ended (at=None); its report folder the run's ("same") or its own ("fresh"); the run's version or the
-    other one."""
+    other one. `overlap`: the run's n-th request waits until the second run's preflight is over (both
+    read the event before either writes, as two runs started at the same moment can)."""
 
     at: int | None
     folder: str
     version: str
+    overlap: bool = False
 
     @property
     def at_request(self) -> int | None:
@@ -218,6 +220,7 @@ def steps() -> st.SearchStrategy[Any]:
             st.none() | st.just(0) | run_n,
             st.sampled_from(["same", "fresh"]),
             st.sampled_from(["same", "other"]),
+            st.booleans(),
         ),
         st.just(LaterWriter()),
         st.just(CollectOnly()),

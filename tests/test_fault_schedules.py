@@ -281,8 +281,8 @@ EXAMPLES: dict[str, tuple[Schedule, str | None]] = {
         Schedule(Inputs(password="pw5e0c9a1b+=", echo=True, log_file=True)),
         "issue 24 item 10: a password in the base URL leaks as base64",
     ),
-    "item-11-two-runs-at-once": (
-        Schedule(steps=(SecondRun(0, "fresh", "same"),)),
+    "item-11-two-runs-at-once": (  # both read the event before either writes (v3: request 7 is the first write)
+        Schedule(steps=(SecondRun(5, "fresh", "same", overlap=True),)),
         "issue 24 item 11: two simultaneous runs blame the server",
     ),
     "item-12-restore-from-space-absolute-path": (
