@@ -25,6 +25,9 @@ from urllib.parse import urlsplit
 import jsonschema
 import yaml
 
+from fpjs_conformance import sources as evidence
+from fpjs_conformance.sources import Source
+
 DATA_PACKAGE = "fpjs_conformance.contracts"
 PROFILE_PATH = "FPJS_PROFILE_PATH"  # more folders of profile files and documents (a version of your own)
 ACCOUNT_LEVEL_STATUS = 403  # codes documented for 403 on any operation apply to every operation
@@ -122,10 +125,18 @@ class Role:
     status: int
     code: str
     open: str = ""
+    sources: tuple[Source, ...] = ()  # what the answers rest on (`source`)
+    undeclared: frozenset[int] = frozenset()  # statuses the operation does not declare, paired with it by evidence
 
     @property
     def statuses(self) -> frozenset[int]:
         return frozenset(self.answers)
+
+    @property
+    def lenient(self) -> dict[int, None] | None:
+        """The role's statuses with any code, when its codes are the suite's judgement: another code with one of
+        them breaks only that judgement (SHOULD); None when the role rests on the document or evidence alone."""
+        return dict.fromkeys(self.answers) if evidence.judged(self.sources) else None
 
     @property
     def codes(self) -> frozenset[str]:
@@ -159,6 +170,7 @@ class Limit:
     field: str
     max_chars: int | None = None  # strings: characters
     max_bytes: int | None = None  # objects: bytes of their JSON text
+    sources: tuple[Source, ...] = ()  # where the number comes from (the update endpoint documents none)
 
     def exceeded_by(self, value: Any) -> bool:
         import json
@@ -168,6 +180,31 @@ class Limit:
         if self.max_bytes is not None and isinstance(value, dict | list):
             return len(json.dumps(value, ensure_ascii=False).encode()) > self.max_bytes
         return False
+
+    def counts(self, value: Any) -> tuple[int, ...]:
+        """Every way the limit may count `value`, the suite's own first (the documents say "characters" and
+        "KB", never how the update endpoint counts): a string's characters, UTF-8 bytes and UTF-16 units; an
+        object's JSON text in UTF-8, and with every non-ASCII character escaped."""
+        import json
+
+        if isinstance(value, str):
+            return (
+                len(value),
+                len(value.encode("utf-8", "surrogatepass")),
+                len(value.encode("utf-16-le", "surrogatepass")) // 2,
+            )
+        text = json.dumps(value, ensure_ascii=False)
+        return len(text.encode("utf-8", "surrogatepass")), len(json.dumps(value).encode())
+
+    @property
+    def lowest(self) -> int:
+        """The lowest the limit may be: its characters, or its kilobytes of 1000 bytes ("16KB": 16,000)."""
+        return self.max_chars if self.max_chars is not None else (self.max_bytes or 0) * 1000 // 1024
+
+    def at_limit(self, value: Any) -> bool:
+        """Within the limit as the suite counts it, but at or past it by another count (or exactly at it)."""
+        kind = str if self.max_chars is not None else dict | list
+        return isinstance(value, kind) and not self.exceeded_by(value) and max(self.counts(value)) >= self.lowest
 
     def describe(self) -> str:
         return (
@@ -201,7 +238,10 @@ class Profile:
         self.sdk_headers: dict[str, str] = dict(data.get("sdk", {}).get("headers", {}))
         # What a field the read-back leaves out means (the document calls it optional): the value compared.
         self.absent_reads_as: dict[str, Any] = dict(data.get("absent_in_read_back", {}))
-        self.limits = {name: Limit(name, v.get("max_chars"), v.get("max_bytes")) for name, v in data["limits"].items()}
+        self.limits = {
+            name: Limit(name, v.get("max_chars"), v.get("max_bytes"), self._sources(v, f"[limits] {name}"))
+            for name, v in data["limits"].items()
+        }
         self._check()
 
     def __repr__(self) -> str:
@@ -292,9 +332,16 @@ class Profile:
 
     @functools.cached_property
     def error_statuses(self) -> frozenset[int]:
-        """Declared statuses whose response carries a body schema (the error responses)."""
+        """Declared statuses whose response carries a body schema (the error responses), and the statuses a
+        role allows by the vendor's evidence (`undeclared`: their bodies are ErrorResponses too)."""
         responses = self.update_operation["responses"]
-        return frozenset(int(s) for s, r in responses.items() if s.isdigit() and r.get("content"))
+        declared = frozenset(int(s) for s, r in responses.items() if s.isdigit() and r.get("content"))
+        return declared | self.undeclared_statuses
+
+    @functools.cached_property
+    def undeclared_statuses(self) -> frozenset[int]:
+        """Statuses the operation does not declare that a role allows by evidence (reported when they come)."""
+        return frozenset(s for r in self.roles.values() for s in r.undeclared)
 
     @functools.cached_property
     def error_codes(self) -> tuple[str, ...]:
@@ -314,6 +361,9 @@ class Profile:
             found.setdefault(ACCOUNT_LEVEL_STATUS, set()).update(account)
         for status, codes in self.data.get("status_codes", {}).items():
             found.setdefault(int(status), set()).update(codes)
+        for spec in self.data.get("roles", {}).values():  # a status paired with a role by evidence: its codes
+            if isinstance(spec.get("undeclared"), dict):
+                found.setdefault(spec["undeclared"]["status"], set()).update(spec["undeclared"].get("codes", []))
         return {status: frozenset(codes) for status, codes in found.items()}
 
     def role(self, name: str) -> Role:
@@ -334,6 +384,9 @@ class Profile:
             raise ProfileError(f"{where}: give `status = N` or `statuses = [N, ...]`")
         any_code = bool(spec.get("any_code"))
         answers: dict[int, frozenset[str] | None] = {}
+        extra = spec.get("undeclared") or {}
+        if extra:  # a status the operation does not declare, paired with this role by the vendor's own documents
+            statuses.append(extra["status"])
         for status in statuses:
             if status < 400 or any_code:
                 answers[status] = None
@@ -344,7 +397,23 @@ class Profile:
                 raise ProfileError(f"{where}: none of {codes} is a code the document gives status {status}")
             answers[status] = mine
         code = next((c for c in codes if c in (answers.get(statuses[0]) or codes)), codes[0] if codes else "")
-        return Role(name, answers, statuses[0], code, str(spec.get("open", "")))
+        undeclared = frozenset([extra["status"]] if extra else [])
+        found = self._sources(spec, f"[roles] {name}")
+        found += self._sources(extra, f"[roles] {name} undeclared") if extra else ()
+        return Role(name, answers, statuses[0], code, str(spec.get("open", "")), found, undeclared)
+
+    def _sources(self, spec: dict[str, Any], where: str) -> tuple[Source, ...]:
+        """A table's `source`, parsed, each document pointer resolved in this version's document."""
+        where = f"{self.version}.toml {where}"
+        try:
+            found = evidence.parse_all(spec.get("source"), where)
+            for source in (s for s in found if s.kind == "document"):
+                self.pointer(source.ref or "/-")  # a profile's document source names its pointer
+        except evidence.SourceError as exc:
+            raise ProfileError(str(exc)) from None
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ProfileError(f"{where}: a document source's pointer is not in {self.document_name}") from None
+        return found
 
     # -- the body ---------------------------------------------------------------------------------
     def _ref_name(self, schema: dict[str, Any]) -> str:
@@ -359,7 +428,10 @@ class Profile:
         return bool(self.update_operation["requestBody"].get("required"))
 
     def error_schema_name(self, status: int) -> str:
-        return self._ref_name(self.update_operation["responses"][str(status)]["content"]["application/json"]["schema"])
+        responses = self.update_operation["responses"]
+        if str(status) not in responses:  # a status a role allows by evidence: the body of the declared errors
+            status = min(s for s in self.error_statuses if str(s) in responses)
+        return self._ref_name(responses[str(status)]["content"]["application/json"]["schema"])
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
@@ -492,7 +564,8 @@ class Profile:
         if bad:
             raise ProfileError(f"{self.version}.toml: codes not in the document's ErrorCode enum: {', '.join(bad)}")
         undeclared = sorted(
-            {s for r in self.roles.values() if r.name != "rate_limited" for s in r.statuses} - self.declared_statuses
+            {s for r in self.roles.values() if r.name != "rate_limited" for s in r.statuses - r.undeclared}
+            - self.declared_statuses
         )
         if undeclared:
             raise ProfileError(f"{self.version}.toml: [roles] statuses the operation does not declare: {undeclared}")
