@@ -365,6 +365,7 @@ class Exchange:
     dropped: Exchange | None = field(default=None, repr=False)  # this request's first try, closed unanswered
     statuses: list[int] = field(default_factory=list)  # the status of every try (a 409 or 429 retried, then 200)
     tries: list[Exchange] = field(default_factory=list, repr=False)  # earlier tries: answers retried, connections lost
+    gateway: Exchange | None = field(default=None, repr=False)  # an intermediary's 502/503/504 page, tried again
     _parsed: tuple[bytes, Any] | None = field(default=None, repr=False, compare=False)
 
     @property

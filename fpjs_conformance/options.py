@@ -42,6 +42,12 @@ OPTIONS = [
     ("--request-timeout", "FPJS_REQUEST_TIMEOUT", "seconds per request (default 10)"),
     ("--run-timeout", "FPJS_RUN_TIMEOUT", "seconds the whole run may take before it stops (default 1800)"),
     ("--max-requests", "FPJS_MAX_REQUESTS", "a hard cap on the requests of the whole run; the coverage table first"),
+    (
+        "--not-ready-budget",
+        "FPJS_NOT_READY_BUDGET",
+        "seconds a write may wait out 409 not-ready answers in all (default 75, as the vendor's own tests; "
+        "the preflight and the restore too)",
+    ),
     ("--require", "FPJS_REQUIRE", "all: fail the run (exit 7) when a MUST clause it selected was left unexercised"),
     (
         "--require-observed",
@@ -68,6 +74,10 @@ FLAGS = [
     ("--fail-on-drift", "with --baseline: a change of behaviour fails the run (exit 8)"),
     ("--no-traffic", "do not record the run's traffic (reports/traffic.har)"),
 ]
+# `--strict` is pytest's own flag (it turns on pytest's strictness options too); the suite reads it: fail on
+# what rests on the suite's judgement as well (SHOULD findings, every intermediary's 5xx page). FPJS_STRICT=1
+# sets it for the suite alone.
+STRICT_ENV = "FPJS_STRICT"
 SECRET_OPTIONS = ("api_key", "wrong_region_api_key")
 LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
 MAX_REQUEST_TIMEOUT = 3600.0  # seconds: bounds past which timers overflow and a run never ends
@@ -115,6 +125,8 @@ class Options:
     require_observed: tuple[str, ...] = ()
     traffic: bool = True
     restore_from: Path | None = None
+    not_ready_budget: float | None = None  # None: the default (the bundled server's own, short one)
+    strict: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -181,6 +193,13 @@ def parse(get, invocation_dir: Path) -> Options:
             )
     timeout = positive(get("request_timeout") or "10", "--request-timeout", MAX_REQUEST_TIMEOUT)
     run_timeout = positive(get("run_timeout") or "1800", "--run-timeout", MAX_RUN_TIMEOUT)
+    not_ready_budget = get("not_ready_budget")
+    if not_ready_budget is not None:
+        not_ready_budget = positive(not_ready_budget, "--not-ready-budget", MAX_REQUEST_TIMEOUT)
+        if not_ready_budget >= run_timeout:
+            raise OptionError(
+                f"--not-ready-budget {not_ready_budget:g} must be shorter than --run-timeout={run_timeout:g}"
+            )
     rate = rate_limit(get("rate_limit"), None if base_urls is None else next(iter(base_urls.values())))
     if rate is not None and 1.0 / rate > run_timeout:
         raise OptionError(
@@ -239,6 +258,8 @@ def parse(get, invocation_dir: Path) -> Options:
         restore_from=restore_from,
         require_observed=observed,
         traffic=not get("no_traffic"),
+        not_ready_budget=not_ready_budget,
+        strict=bool(get("strict")) or os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes"),
     )
 
 
