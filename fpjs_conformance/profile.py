@@ -15,7 +15,6 @@ import functools
 import os
 import re
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import yaml
 
+from fpjs_conformance import schema_walk
 from fpjs_conformance import sources as evidence
 from fpjs_conformance.sources import Source
 
@@ -351,12 +351,12 @@ class Profile:
     def codes_by_status(self) -> dict[int, frozenset[str]]:
         """Which codes fit which status: the operation's examples, account-level 403 codes from every
         operation's examples, and the profile's `status_codes` where the document gives none."""
-        found = _example_codes(self.update_operation["responses"])
+        found = schema_walk.example_codes(self.update_operation["responses"])
         account: set[str] = set()
         for ops in self.document["paths"].values():
             for op in ops.values():
                 if isinstance(op, dict) and "responses" in op:
-                    account |= _example_codes(op["responses"]).get(ACCOUNT_LEVEL_STATUS, set())
+                    account |= schema_walk.example_codes(op["responses"]).get(ACCOUNT_LEVEL_STATUS, set())
         if account:
             found.setdefault(ACCOUNT_LEVEL_STATUS, set()).update(account)
         for status, codes in self.data.get("status_codes", {}).items():
@@ -478,7 +478,8 @@ class Profile:
     @functools.cached_property
     def _json_schema_components(self) -> dict[str, Any]:
         components = copy.deepcopy(self.document["components"])
-        return _nullable_to_null_type(components) if self.document["openapi"].startswith("3.0") else components
+        openapi_30 = self.document["openapi"].startswith("3.0")
+        return schema_walk.nullable_to_null_type(components) if openapi_30 else components
 
     @functools.cache  # noqa: B019 - profiles live for the process
     def validator(self, schema_name: str) -> jsonschema.protocols.Validator:
@@ -496,7 +497,8 @@ class Profile:
     @functools.cached_property
     def read_back_container(self) -> tuple[str, ...]:
         """Where the read-back holds the updatable fields: the one object that has them all."""
-        holders = [path for path, node in _objects(self, self.read_back_schema, ()) if set(self.fields) <= set(node)]
+        objects = schema_walk.objects(self, self.read_back_schema, ())
+        holders = [path for path, node in objects if set(self.fields) <= set(node)]
         if len(holders) != 1:
             raise ProfileError(f"{self.document_name}: {len(holders)} read-back objects hold {', '.join(self.fields)}")
         return holders[0]
@@ -516,7 +518,7 @@ class Profile:
         The reference server fills in the event's own fields; clients that parse the read-back
         strictly (the SDKs) get every field they demand.
         """
-        return _instance(self, self.read_back_schema, [self.read_back_container])
+        return schema_walk.instance(self, self.read_back_schema, [self.read_back_container])
 
     # -- schemathesis -----------------------------------------------------------------------------
     @functools.cached_property
@@ -581,88 +583,3 @@ class Profile:
                     f"{self.version}.toml: status {status} codes outside the enum: {sorted(codes - enum)}"
                 )
         self.read_back_container  # noqa: B018 - fails early when the document has no single holder
-
-
-def _example_codes(responses: dict[str, Any]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {}
-    for status, response in responses.items():
-        for media in (response.get("content") or {}).values():
-            for example in (media.get("examples") or {}).values():
-                value = example.get("value")
-                if isinstance(value, dict) and isinstance(value.get("error"), dict):
-                    found.setdefault(int(status), set()).add(value["error"]["code"])
-    return found
-
-
-def _nullable_to_null_type(node: Any) -> Any:
-    """OpenAPI 3.0 `nullable: true` becomes a JSON Schema null type (draft 4 knows no `nullable`)."""
-    if isinstance(node, list):
-        return [_nullable_to_null_type(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _nullable_to_null_type(v) for k, v in node.items()}
-    if out.get("nullable") is True and isinstance(out.get("type"), str):
-        out["type"] = [out["type"], "null"]
-    return out
-
-
-def _objects(profile: Profile, schema: Any, path: tuple[str, ...], depth: int = 0) -> Iterator[tuple[tuple, dict]]:
-    """(path, properties) of every object schema reachable through properties (refs followed)."""
-    node = profile.resolve(schema)
-    if not isinstance(node, dict) or depth > 12:
-        return
-    for sub in node.get("allOf", []):
-        yield from _objects(profile, sub, path, depth + 1)
-    props = node.get("properties")
-    if isinstance(props, dict):
-        yield path, props
-        for name, sub in props.items():
-            yield from _objects(profile, sub, (*path, name), depth + 1)
-
-
-def _example_value(node: dict[str, Any]) -> Any:
-    if "example" in node:
-        return node["example"]
-    if node.get("examples"):
-        return node["examples"][0]
-    if node.get("enum"):
-        return node["enum"][0]
-    return None
-
-
-def _instance(profile: Profile, schema: Any, force: list[tuple[str, ...]], depth: int = 0) -> Any:
-    """A minimal instance of `schema`: required properties only, plus the paths in `force`."""
-    node = profile.resolve(schema)
-    if depth > 24:
-        return None
-    if "allOf" in node:
-        merged: dict[str, Any] = {}
-        for sub in node["allOf"]:
-            value = _instance(profile, sub, force, depth + 1)
-            if isinstance(value, dict):
-                merged.update(value)
-        return merged
-    for key in ("oneOf", "anyOf"):
-        if key in node:
-            return _instance(profile, node[key][0], force, depth + 1)
-    example = _example_value(node)
-    kind = node.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in node:
-        props = node.get("properties", {})
-        wanted = [*node.get("required", []), *(p[0] for p in force if p and p[0] in props)]
-        out = {}
-        for name in dict.fromkeys(wanted):
-            sub_force = [p[1:] for p in force if p and p[0] == name]
-            out[name] = _instance(profile, props[name], sub_force, depth + 1)
-        return out
-    if example is not None:
-        return example
-    if kind == "array":
-        return [_instance(profile, node.get("items", {}), [], depth + 1)] if node.get("minItems") else []
-    return {"string": _string_default(node.get("format")), "integer": 0, "number": 0, "boolean": False}.get(kind)
-
-
-def _string_default(fmt: str | None) -> str:
-    return {"date-time": "2024-02-16T16:55:55Z", "ipv4": "127.0.0.1", "uri": "https://example.com/"}.get(fmt, "x")
