@@ -553,7 +553,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}h3{font-size:1.05em;margin:
 table{border-collapse:collapse;width:100%;table-layout:auto}th,td{border:1px solid #d0d7de;padding:.3em .5em;
 vertical-align:top;overflow-wrap:anywhere}th{background:#f6f8fa;text-align:left}
 pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap;word-break:break-all;border:1px solid #d0d7de}
-.s{font-weight:600;white-space:nowrap}.failed,.stale-deviation,.budget{color:#b42318}.known-deviation{color:#9a6700}
+.s{font-weight:600;white-space:nowrap}.failed,.stale-deviation,.budget{color:#b42318}.known-deviation,.warning{color:#9a6700}
 .passed{color:#1a7f37}.skipped,.not-run,.not-applicable{color:#656d76}.banner{padding:.6em 1em;border-radius:4px;
 font-weight:600}.banner.passed{background:#dafbe1}.banner.bad{background:#ffebe9}td.note{max-width:40em}
 section{border-top:1px solid #d0d7de;margin-top:1.5em}
