@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fpjs_conformance import clauses
+from fpjs_conformance import clauses, sources
 from fpjs_conformance.model import Exchange
+from fpjs_conformance.sources import Source
 
 
 class Violation(AssertionError):
@@ -29,7 +30,24 @@ class Violation(AssertionError):
         self.check = ""  # the check function that raised it, set by @check
         self.version = exchange.version if exchange else ""
         self.cause: Exchange | None = None  # an earlier accepted write that likely caused it
+        self.basis: tuple[Source, ...] | None = None  # what the broken expectation rests on (None: its clause's)
+        self.deviation = ""  # a deviation from the document that the vendor's own evidence makes plausible
+        self.binding = True  # it fails the run (the ledger clears it for a SHOULD finding without --strict)
         super().__init__(self.summary())
+
+    @property
+    def level(self) -> str:
+        """SHOULD when what it breaks rests only on the suite's judgement, or it is a deviation the vendor's
+        own evidence makes plausible; else its clause's level."""
+        clause = clauses.get(self.clause_id)
+        if self.deviation:
+            return sources.SHOULD
+        return sources.level(clause.sources if self.basis is None else self.basis, clause.level)
+
+    def rests_on(self, basis: tuple[Source, ...]) -> Violation:
+        """Say what the broken expectation rests on; the violation back."""
+        self.basis = tuple(basis)
+        return self
 
     def summary(self) -> str:
         tag = f"[{self.version}] " if self.version else ""
@@ -57,6 +75,8 @@ class Violations(AssertionError):
 
 
 def raise_all(found: list[Violation]) -> None:
+    """Raise what fails the run: a SHOULD finding the ledger recorded as a warning is not raised."""
+    found = [v for v in found if v.binding]
     if len(found) == 1:
         raise found[0]
     if found:
@@ -70,7 +90,10 @@ class Expectation:
     `allowed` maps status -> the error codes allowed with it (None: any body). Instead of
     `allowed`, `forbidden` lists the statuses that break the clause (an auth clause only says the
     key must not be refused). Statuses in `defer` are another clause's to judge: this clause gives
-    no verdict on them. `relaxed_codes` lifts the code-fits-status rule (the expired event).
+    no verdict on them. `relaxed_codes` lifts the code-fits-status rule (the expired event). An answer
+    outside `allowed` but inside `should` breaks only what `should_basis` rests on (the suite's judgement):
+    a SHOULD finding, not a failure (a value at an undocumented limit refused, a role's code the document
+    does not give).
     """
 
     clause_id: str
@@ -79,6 +102,8 @@ class Expectation:
     forbidden: frozenset[int] = frozenset()
     defer: frozenset[int] = frozenset()
     relaxed_codes: bool = False
+    should: Mapping[int, frozenset[str] | None] | None = None
+    should_basis: tuple[Source, ...] = ()
 
     def describe(self) -> str:
         if self.allowed is None:
@@ -96,6 +121,11 @@ class Expectation:
         """The clause allows the status (whatever error code comes with it)."""
         return status not in self.forbidden if self.allowed is None else status in self.allowed
 
+    def should_allow(self, status: int | None, code: str | None) -> bool:
+        """The answer breaks only what `should_basis` rests on (SHOULD)."""
+        codes = (self.should or {}).get(status or 0, frozenset())
+        return self.should is not None and status in self.should and (codes is None or code in codes)
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -106,6 +136,8 @@ class Fault:
     soft: bool = False  # the contract also allows 200
     relaxed: bool = False  # any code with the status (the document does not say which)
     why: str = ""  # what the request is, in words for a failure line (default: the clause id)
+    should: Mapping[int, frozenset[str] | None] | None = None  # answers that break only the suite's judgement
+    should_basis: tuple[Source, ...] = ()
 
 
 Check = Callable[..., None]
@@ -144,10 +176,18 @@ def outcome_as_expected(ex: Exchange, expectation: Expectation) -> None:
             raise Violation(expectation.clause_id, expectation.describe(), received, ex)
         return
     if ex.status not in expectation.allowed:
-        raise Violation(expectation.clause_id, expectation.describe(), ex.received(), ex)
+        raise _broken(Violation(expectation.clause_id, expectation.describe(), ex.received(), ex), ex, expectation)
     codes = expectation.allowed[ex.status]
     if codes is not None and ex.error_code() not in codes:
-        raise Violation(expectation.clause_id, expectation.describe(), f"{ex.status} with code {ex.error_code()!r}", ex)
+        received = f"{ex.status} with code {ex.error_code()!r}"
+        raise _broken(Violation(expectation.clause_id, expectation.describe(), received, ex), ex, expectation)
+
+
+def _broken(violation: Violation, ex: Exchange, expectation: Expectation) -> Violation:
+    """A violation at SHOULD level when the answer is one the expectation takes at that level."""
+    if expectation.should_allow(ex.status, ex.error_code()):
+        violation.rests_on(sources.judged(expectation.should_basis))  # none given: it stays a MUST
+    return violation
 
 
 def verdict(clause_id: str, fn: Check, *args: Any) -> tuple[str, Violation | None]:

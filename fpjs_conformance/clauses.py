@@ -8,8 +8,14 @@ from dataclasses import dataclass
 
 import yaml
 
+from fpjs_conformance import evidence, sources
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.profile import Profile
+from fpjs_conformance.sources import Source
+
+
+class CatalogueError(ValueError):
+    """A clause whose pointer does not resolve in its version's document, or that names no usable source."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,22 @@ class Clause:
     title: str
     requirement_template: str
     pointers: dict[str, str]  # version -> JSON pointer into that version's document
+    sources: tuple[Source, ...] = ()  # what the clause rests on (`source`; "document": the pointers above)
+
+    @property
+    def rests_on_judgement(self) -> bool:
+        """Every source is the suite's judgement: a failure of the clause is reported at SHOULD level."""
+        return sources.level(self.sources, self.level) == sources.SHOULD
+
+    def source_records(self) -> list[dict[str, str]]:
+        """The sources as report data; "document" names the clause's pointer in each version."""
+        out = []
+        for source in self.sources:
+            if source.kind == "document" and not source.ref:
+                out += [{"kind": "document", "ref": f"{v}: {p}"} for v, p in sorted(self.pointers.items())]
+            else:
+                out.append(source.as_record())
+        return out
 
     def applies_to(self, version: str) -> bool:
         return version in self.pointers
@@ -51,7 +73,12 @@ def catalogue() -> dict[str, Clause]:
             if cid in found:
                 found[cid].pointers.update(e.get("spec", {}))
             else:
-                found[cid] = Clause(cid, e["area"], e["level"], e["title"], e["requirement"], dict(e.get("spec", {})))
+                try:
+                    named = sources.parse_all(e.get("source"), f"{path}: {cid}")
+                except sources.SourceError as exc:
+                    raise CatalogueError(str(exc)) from None
+                pointers = dict(e.get("spec", {}))
+                found[cid] = Clause(cid, e["area"], e["level"], e["title"], e["requirement"], pointers, named)
     return found
 
 
@@ -60,23 +87,27 @@ def server_clauses() -> dict[str, Clause]:
     return {cid: c for cid, c in catalogue().items() if c.level != "CLIENT"}
 
 
-class CatalogueError(ValueError):
-    """A clause whose pointer does not resolve in its version's document."""
-
-
 def check_pointers(version: str) -> None:
-    """Every clause that applies to `version` points at text its document has (one line if not)."""
+    """Every clause that applies to `version` points at text its document has, and so does each document
+    source it names (one line if not); the profile's roles and limits were checked as it loaded, its other
+    evidence tables are here."""
     profile = profiles.load(version)
+    try:
+        evidence.check(profile)
+    except profiles.ProfileError as exc:
+        raise CatalogueError(str(exc)) from None
     for clause in catalogue().values():
         pointer = clause.pointers.get(version)
         if pointer is None:
             continue
-        try:
-            profile.pointer(pointer)
-        except (KeyError, IndexError, ValueError, TypeError):
-            raise CatalogueError(
-                f"clauses.toml: {clause.id} spec.{version} = {pointer!r} is not in {profile.document_name}"
-            ) from None
+        documents = [s.ref for s in clause.sources if s.kind == "document" and s.ref]
+        for where, each in ((f"spec.{version}", pointer), *((f"source ({version})", d) for d in documents)):
+            try:
+                profile.pointer(each)
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise CatalogueError(
+                    f"clauses.toml: {clause.id} {where} = {each!r} is not in {profile.document_name}"
+                ) from None
 
 
 def get(clause_id: str) -> Clause:
@@ -121,6 +152,12 @@ def facts(profile: Profile) -> dict[str, str]:
         "window": f"{profile.update_window_days} days",
         "empty_update_statuses": " or ".join(str(s) for s in sorted(roles["empty_update"].statuses)),
         "statuses": ", ".join(str(s) for s in sorted(profile.declared_statuses)),
+        "undeclared": "".join(
+            f", or {s} {'/'.join(sorted(r.answers[s] or ()))} as the answer of the {r.name} role only (the vendor's "
+            "own documents pair them)"
+            for r in roles.values()
+            for s in sorted(r.undeclared)
+        ),
         "error_statuses": ", ".join(str(s) for s in sorted(profile.error_statuses)),
         "codes_by_status": "; ".join(f"{s} {' or '.join(sorted(c))}" for s, c in sorted(codes.items())),
         "sdk": ", ".join([*(f"the {k} query parameter" for k in profile.sdk_query), *profile.sdk_headers]) or "nothing",

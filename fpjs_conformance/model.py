@@ -368,6 +368,7 @@ class Exchange:
     # The body as it may be shown: the secrets scrubbed out whole before any excerpt is cut from it (an
     # excerpt cut first could keep part of an echoed key). None: nothing to scrub (the body itself).
     shown_body: bytes | None = field(default=None, repr=False)
+    gateway: Exchange | None = field(default=None, repr=False)  # an intermediary's 502/503/504 page, tried again
     _parsed: tuple[bytes, Any] | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from fpjs_conformance import designated, provenance
 from fpjs_conformance import profile as profiles
-from fpjs_conformance.transport import RESTORE_BACKOFF, is_loopback, split_userinfo, tls_context
+from fpjs_conformance.transport import NOT_READY_TRIES, RESTORE_BACKOFF, is_loopback, split_userinfo, tls_context
 
 # (option, environment variable, help); aliases below.
 OPTIONS = [
@@ -43,6 +43,12 @@ OPTIONS = [
     ("--request-timeout", "FPJS_REQUEST_TIMEOUT", "seconds per request (default 10)"),
     ("--run-timeout", "FPJS_RUN_TIMEOUT", "seconds the whole run may take before it stops (default 1800)"),
     ("--max-requests", "FPJS_MAX_REQUESTS", "a hard cap on the requests of the whole run; the coverage table first"),
+    (
+        "--not-ready-budget",
+        "FPJS_NOT_READY_BUDGET",
+        "seconds a write may wait out 409 not-ready answers in all (default 75, as the vendor's own tests; "
+        "the preflight and the restore too)",
+    ),
     ("--require", "FPJS_REQUIRE", "all: fail the run (exit 7) when a MUST clause it selected was left unexercised"),
     (
         "--require-observed",
@@ -74,6 +80,10 @@ FLAGS = [
         "(a later writer's)",
     ),
 ]
+# `--strict` is pytest's own flag (it turns on pytest's strictness options too); the suite reads it: fail on
+# what rests on the suite's judgement as well (SHOULD findings, every intermediary's 5xx page). FPJS_STRICT=1
+# sets it for the suite alone.
+STRICT_ENV = "FPJS_STRICT"
 SECRET_OPTIONS = ("api_key", "wrong_region_api_key")
 LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
 MAX_REQUEST_TIMEOUT = 3600.0  # seconds: bounds past which timers overflow and a run never ends
@@ -81,8 +91,9 @@ MAX_RUN_TIMEOUT = 7 * 86400.0
 # The restore's requests (read before, write back, read again; a second round after a write that got no
 # answer lands late), each with its 429 retries and its tries after a transient failure: kept back from
 # --max-requests, and only they may use it.
+# The two writes among them may also wait out not-ready answers.
 RESTORE_REQUESTS = 6
-RESTORE_RESERVE = RESTORE_REQUESTS * (1 + 5 + len(RESTORE_BACKOFF))
+RESTORE_RESERVE = RESTORE_REQUESTS * (1 + 5 + len(RESTORE_BACKOFF)) + 2 * NOT_READY_TRIES
 KEY_SHAPE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a header or URL can carry as is
 
 
@@ -124,6 +135,8 @@ class Options:
     traffic: bool = True
     restore_from: Path | None = None
     force_restore: bool = False
+    not_ready_budget: float | None = None  # None: the default (the bundled server's own, short one)
+    strict: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -190,6 +203,13 @@ def parse(get, invocation_dir: Path) -> Options:
             )
     timeout = positive(get("request_timeout") or "10", "--request-timeout", MAX_REQUEST_TIMEOUT)
     run_timeout = positive(get("run_timeout") or "1800", "--run-timeout", MAX_RUN_TIMEOUT)
+    not_ready_budget = get("not_ready_budget")
+    if not_ready_budget is not None:
+        not_ready_budget = positive(not_ready_budget, "--not-ready-budget", MAX_REQUEST_TIMEOUT)
+        if not_ready_budget >= run_timeout:
+            raise OptionError(
+                f"--not-ready-budget {not_ready_budget:g} must be shorter than --run-timeout={run_timeout:g}"
+            )
     rate = rate_limit(get("rate_limit"), None if base_urls is None else next(iter(base_urls.values())))
     if rate is not None and 1.0 / rate > run_timeout:
         raise OptionError(
@@ -251,6 +271,8 @@ def parse(get, invocation_dir: Path) -> Options:
         force_restore=bool(get("force_restore")),
         require_observed=observed,
         traffic=not get("no_traffic"),
+        not_ready_budget=not_ready_budget,
+        strict=bool(get("strict")) or os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes"),
     )
 
 

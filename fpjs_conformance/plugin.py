@@ -81,7 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.args[config.args.index(PACKAGE)] = str(resources.files(f"{PACKAGE}.contracts"))
     try:
-        opts = options.parse(config.getoption, Path(config.invocation_params.dir))
+        get = lambda dest: config.getini("strict") if dest == "strict" else config.getoption(dest)  # noqa: E731
+        opts = options.parse(get, Path(config.invocation_params.dir))
         for version in opts.versions:
             clauses.check_pointers(version)
     except (options.OptionError, clauses.CatalogueError) as exc:

@@ -182,7 +182,11 @@ def _probe_update(target: Target, stored: dict[str, Any] | None) -> None:
     if ex.status in profile.role("unknown_event").statuses:
         raise SetupProblem(f"designated event {live} not found ({ex.status} {code!r}){age}")
     if profile.role("not_ready").allows(ex.status, code):
-        raise SetupProblem(f"designated event {live} is not updatable yet ({ex.status} {code!r})")
+        waited = target.transport.policy.not_ready_budget
+        raise SetupProblem(
+            f"designated event {live} is not updatable yet ({ex.status} {code!r} for {waited:g}s, the not-ready "
+            "budget: --not-ready-budget)"
+        )
     bad_request = profile.role("bad_request")
     if ex.status in bad_request.statuses and not bad_request.allows(ex.status, code):
         raise SetupProblem(f"designated event {live} is not updatable ({ex.status} {code!r}){age}")

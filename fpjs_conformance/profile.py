@@ -16,7 +16,6 @@ import functools
 import os
 import re
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,6 +24,10 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import yaml
+
+from fpjs_conformance import schema_walk
+from fpjs_conformance import sources as evidence
+from fpjs_conformance.sources import Source
 
 DATA_PACKAGE = "fpjs_conformance.contracts"
 PROFILE_PATH = "FPJS_PROFILE_PATH"  # more folders of profile files and documents (a version of your own)
@@ -123,10 +126,18 @@ class Role:
     status: int
     code: str
     open: str = ""
+    sources: tuple[Source, ...] = ()  # what the answers rest on (`source`)
+    undeclared: frozenset[int] = frozenset()  # statuses the operation does not declare, paired with it by evidence
 
     @property
     def statuses(self) -> frozenset[int]:
         return frozenset(self.answers)
+
+    @property
+    def lenient(self) -> dict[int, None] | None:
+        """The role's statuses with any code, when its codes are the suite's judgement: another code with one of
+        them breaks only that judgement (SHOULD); None when the role rests on the document or evidence alone."""
+        return dict.fromkeys(self.answers) if evidence.judged(self.sources) else None
 
     @property
     def codes(self) -> frozenset[str]:
@@ -160,6 +171,7 @@ class Limit:
     field: str
     max_chars: int | None = None  # strings: characters
     max_bytes: int | None = None  # objects: bytes of their JSON text
+    sources: tuple[Source, ...] = ()  # where the number comes from (the update endpoint documents none)
 
     def exceeded_by(self, value: Any) -> bool:
         import json
@@ -169,6 +181,31 @@ class Limit:
         if self.max_bytes is not None and isinstance(value, dict | list):
             return len(json.dumps(value, ensure_ascii=False).encode()) > self.max_bytes
         return False
+
+    def counts(self, value: Any) -> tuple[int, ...]:
+        """Every way the limit may count `value`, the suite's own first (the documents say "characters" and
+        "KB", never how the update endpoint counts): a string's characters, UTF-8 bytes and UTF-16 units; an
+        object's JSON text in UTF-8, and with every non-ASCII character escaped."""
+        import json
+
+        if isinstance(value, str):
+            return (
+                len(value),
+                len(value.encode("utf-8", "surrogatepass")),
+                len(value.encode("utf-16-le", "surrogatepass")) // 2,
+            )
+        text = json.dumps(value, ensure_ascii=False)
+        return len(text.encode("utf-8", "surrogatepass")), len(json.dumps(value).encode())
+
+    @property
+    def lowest(self) -> int:
+        """The lowest the limit may be: its characters, or its kilobytes of 1000 bytes ("16KB": 16,000)."""
+        return self.max_chars if self.max_chars is not None else (self.max_bytes or 0) * 1000 // 1024
+
+    def at_limit(self, value: Any) -> bool:
+        """Within the limit as the suite counts it, but at or past it by another count (or exactly at it)."""
+        kind = str if self.max_chars is not None else dict | list
+        return isinstance(value, kind) and not self.exceeded_by(value) and max(self.counts(value)) >= self.lowest
 
     def describe(self) -> str:
         return (
@@ -206,7 +243,10 @@ class Profile:
         self.sdk_headers: dict[str, str] = dict(data.get("sdk", {}).get("headers", {}))
         # What a field the read-back leaves out means (the document calls it optional): the value compared.
         self.absent_reads_as: dict[str, Any] = dict(data.get("absent_in_read_back", {}))
-        self.limits = {name: Limit(name, v.get("max_chars"), v.get("max_bytes")) for name, v in data["limits"].items()}
+        self.limits = {
+            name: Limit(name, v.get("max_chars"), v.get("max_bytes"), self._sources(v, f"[limits] {name}"))
+            for name, v in data["limits"].items()
+        }
         self._check()
 
     def __repr__(self) -> str:
@@ -297,9 +337,16 @@ class Profile:
 
     @functools.cached_property
     def error_statuses(self) -> frozenset[int]:
-        """Declared statuses whose response carries a body schema (the error responses)."""
+        """Declared statuses whose response carries a body schema (the error responses), and the statuses a
+        role allows by the vendor's evidence (`undeclared`: their bodies are ErrorResponses too)."""
         responses = self.update_operation["responses"]
-        return frozenset(int(s) for s, r in responses.items() if s.isdigit() and r.get("content"))
+        declared = frozenset(int(s) for s, r in responses.items() if s.isdigit() and r.get("content"))
+        return declared | self.undeclared_statuses
+
+    @functools.cached_property
+    def undeclared_statuses(self) -> frozenset[int]:
+        """Statuses the operation does not declare that a role allows by evidence (reported when they come)."""
+        return frozenset(s for r in self.roles.values() for s in r.undeclared)
 
     @functools.cached_property
     def error_codes(self) -> tuple[str, ...]:
@@ -309,16 +356,19 @@ class Profile:
     def codes_by_status(self) -> dict[int, frozenset[str]]:
         """Which codes fit which status: the operation's examples, account-level 403 codes from every
         operation's examples, and the profile's `status_codes` where the document gives none."""
-        found = _example_codes(self.update_operation["responses"])
+        found = schema_walk.example_codes(self.update_operation["responses"])
         account: set[str] = set()
         for ops in self.document["paths"].values():
             for op in ops.values():
                 if isinstance(op, dict) and "responses" in op:
-                    account |= _example_codes(op["responses"]).get(ACCOUNT_LEVEL_STATUS, set())
+                    account |= schema_walk.example_codes(op["responses"]).get(ACCOUNT_LEVEL_STATUS, set())
         if account:
             found.setdefault(ACCOUNT_LEVEL_STATUS, set()).update(account)
         for status, codes in self.data.get("status_codes", {}).items():
             found.setdefault(int(status), set()).update(codes)
+        for spec in self.data.get("roles", {}).values():  # a status paired with a role by evidence: its codes
+            if isinstance(spec.get("undeclared"), dict):
+                found.setdefault(spec["undeclared"]["status"], set()).update(spec["undeclared"].get("codes", []))
         return {status: frozenset(codes) for status, codes in found.items()}
 
     def role(self, name: str) -> Role:
@@ -339,6 +389,9 @@ class Profile:
             raise ProfileError(f"{where}: give `status = N` or `statuses = [N, ...]`")
         any_code = bool(spec.get("any_code"))
         answers: dict[int, frozenset[str] | None] = {}
+        extra = spec.get("undeclared") or {}
+        if extra:  # a status the operation does not declare, paired with this role by the vendor's own documents
+            statuses.append(extra["status"])
         for status in statuses:
             if status < 400 or any_code:
                 answers[status] = None
@@ -349,7 +402,23 @@ class Profile:
                 raise ProfileError(f"{where}: none of {codes} is a code the document gives status {status}")
             answers[status] = mine
         code = next((c for c in codes if c in (answers.get(statuses[0]) or codes)), codes[0] if codes else "")
-        return Role(name, answers, statuses[0], code, str(spec.get("open", "")))
+        undeclared = frozenset([extra["status"]] if extra else [])
+        found = self._sources(spec, f"[roles] {name}")
+        found += self._sources(extra, f"[roles] {name} undeclared") if extra else ()
+        return Role(name, answers, statuses[0], code, str(spec.get("open", "")), found, undeclared)
+
+    def _sources(self, spec: dict[str, Any], where: str) -> tuple[Source, ...]:
+        """A table's `source`, parsed, each document pointer resolved in this version's document."""
+        where = f"{self.version}.toml {where}"
+        try:
+            found = evidence.parse_all(spec.get("source"), where)
+            for source in (s for s in found if s.kind == "document"):
+                self.pointer(source.ref or "/-")  # a profile's document source names its pointer
+        except evidence.SourceError as exc:
+            raise ProfileError(str(exc)) from None
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ProfileError(f"{where}: a document source's pointer is not in {self.document_name}") from None
+        return found
 
     # -- the body ---------------------------------------------------------------------------------
     def _ref_name(self, schema: dict[str, Any]) -> str:
@@ -364,7 +433,10 @@ class Profile:
         return bool(self.update_operation["requestBody"].get("required"))
 
     def error_schema_name(self, status: int) -> str:
-        return self._ref_name(self.update_operation["responses"][str(status)]["content"]["application/json"]["schema"])
+        responses = self.update_operation["responses"]
+        if str(status) not in responses:  # a status a role allows by evidence: the body of the declared errors
+            status = min(s for s in self.error_statuses if str(s) in responses)
+        return self._ref_name(responses[str(status)]["content"]["application/json"]["schema"])
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
@@ -411,7 +483,8 @@ class Profile:
     @functools.cached_property
     def _json_schema_components(self) -> dict[str, Any]:
         components = copy.deepcopy(self.document["components"])
-        return _nullable_to_null_type(components) if self.document["openapi"].startswith("3.0") else components
+        openapi_30 = self.document["openapi"].startswith("3.0")
+        return schema_walk.nullable_to_null_type(components) if openapi_30 else components
 
     @functools.cache  # noqa: B019 - profiles live for the process
     def validator(self, schema_name: str) -> jsonschema.protocols.Validator:
@@ -429,7 +502,8 @@ class Profile:
     @functools.cached_property
     def read_back_container(self) -> tuple[str, ...]:
         """Where the read-back holds the updatable fields: the one object that has them all."""
-        holders = [path for path, node in _objects(self, self.read_back_schema, ()) if set(self.fields) <= set(node)]
+        objects = schema_walk.objects(self, self.read_back_schema, ())
+        holders = [path for path, node in objects if set(self.fields) <= set(node)]
         if len(holders) != 1:
             raise ProfileError(f"{self.document_name}: {len(holders)} read-back objects hold {', '.join(self.fields)}")
         return holders[0]
@@ -449,7 +523,7 @@ class Profile:
         The reference server fills in the event's own fields; clients that parse the read-back
         strictly (the SDKs) get every field they demand.
         """
-        return _instance(self, self.read_back_schema, [self.read_back_container])
+        return schema_walk.instance(self, self.read_back_schema, [self.read_back_container])
 
     # -- schemathesis -----------------------------------------------------------------------------
     @functools.cached_property
@@ -497,7 +571,8 @@ class Profile:
         if bad:
             raise ProfileError(f"{self.version}.toml: codes not in the document's ErrorCode enum: {', '.join(bad)}")
         undeclared = sorted(
-            {s for r in self.roles.values() if r.name != "rate_limited" for s in r.statuses} - self.declared_statuses
+            {s for r in self.roles.values() if r.name != "rate_limited" for s in r.statuses - r.undeclared}
+            - self.declared_statuses
         )
         if undeclared:
             raise ProfileError(f"{self.version}.toml: [roles] statuses the operation does not declare: {undeclared}")
@@ -513,88 +588,3 @@ class Profile:
                     f"{self.version}.toml: status {status} codes outside the enum: {sorted(codes - enum)}"
                 )
         self.read_back_container  # noqa: B018 - fails early when the document has no single holder
-
-
-def _example_codes(responses: dict[str, Any]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {}
-    for status, response in responses.items():
-        for media in (response.get("content") or {}).values():
-            for example in (media.get("examples") or {}).values():
-                value = example.get("value")
-                if isinstance(value, dict) and isinstance(value.get("error"), dict):
-                    found.setdefault(int(status), set()).add(value["error"]["code"])
-    return found
-
-
-def _nullable_to_null_type(node: Any) -> Any:
-    """OpenAPI 3.0 `nullable: true` becomes a JSON Schema null type (draft 4 knows no `nullable`)."""
-    if isinstance(node, list):
-        return [_nullable_to_null_type(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _nullable_to_null_type(v) for k, v in node.items()}
-    if out.get("nullable") is True and isinstance(out.get("type"), str):
-        out["type"] = [out["type"], "null"]
-    return out
-
-
-def _objects(profile: Profile, schema: Any, path: tuple[str, ...], depth: int = 0) -> Iterator[tuple[tuple, dict]]:
-    """(path, properties) of every object schema reachable through properties (refs followed)."""
-    node = profile.resolve(schema)
-    if not isinstance(node, dict) or depth > 12:
-        return
-    for sub in node.get("allOf", []):
-        yield from _objects(profile, sub, path, depth + 1)
-    props = node.get("properties")
-    if isinstance(props, dict):
-        yield path, props
-        for name, sub in props.items():
-            yield from _objects(profile, sub, (*path, name), depth + 1)
-
-
-def _example_value(node: dict[str, Any]) -> Any:
-    if "example" in node:
-        return node["example"]
-    if node.get("examples"):
-        return node["examples"][0]
-    if node.get("enum"):
-        return node["enum"][0]
-    return None
-
-
-def _instance(profile: Profile, schema: Any, force: list[tuple[str, ...]], depth: int = 0) -> Any:
-    """A minimal instance of `schema`: required properties only, plus the paths in `force`."""
-    node = profile.resolve(schema)
-    if depth > 24:
-        return None
-    if "allOf" in node:
-        merged: dict[str, Any] = {}
-        for sub in node["allOf"]:
-            value = _instance(profile, sub, force, depth + 1)
-            if isinstance(value, dict):
-                merged.update(value)
-        return merged
-    for key in ("oneOf", "anyOf"):
-        if key in node:
-            return _instance(profile, node[key][0], force, depth + 1)
-    example = _example_value(node)
-    kind = node.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in node:
-        props = node.get("properties", {})
-        wanted = [*node.get("required", []), *(p[0] for p in force if p and p[0] in props)]
-        out = {}
-        for name in dict.fromkeys(wanted):
-            sub_force = [p[1:] for p in force if p and p[0] == name]
-            out[name] = _instance(profile, props[name], sub_force, depth + 1)
-        return out
-    if example is not None:
-        return example
-    if kind == "array":
-        return [_instance(profile, node.get("items", {}), [], depth + 1)] if node.get("minItems") else []
-    return {"string": _string_default(node.get("format")), "integer": 0, "number": 0, "boolean": False}.get(kind)
-
-
-def _string_default(fmt: str | None) -> str:
-    return {"date-time": "2024-02-16T16:55:55Z", "ipv4": "127.0.0.1", "uri": "https://example.com/"}.get(fmt, "x")

@@ -19,9 +19,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import clauses, har, observed, redact
+from fpjs_conformance import clauses, evidence_report, har, observed, redact
 from fpjs_conformance import profile as profiles
-from fpjs_conformance.model import printable
 from fpjs_conformance.runstate import rerun_line
 
 SUITE = "fpjs-update-event-conformance"
@@ -32,6 +31,7 @@ STATUSES = (
     "failed",
     "stale-deviation",
     "known-deviation",
+    "warning",
     "not-judged",
     "budget",
     "skipped",
@@ -43,6 +43,7 @@ MARKS = {
     "failed": "❌",
     "stale-deviation": "⚠️",
     "known-deviation": "🟡",
+    "warning": "🔶",
     "not-judged": "⛔",
     "budget": "⛔",
     "skipped": "⏭️",
@@ -101,12 +102,14 @@ def clause_status(tally, listed: bool, errors: list, selected: bool, budget_cut:
     passed, failed = (tally.passed, tally.failed) if tally else (0, 0)
     if errors:
         return "failed"
-    if listed and failed:
+    if listed and (failed or (tally and tally.warned)):
         return "known-deviation"
     if listed and passed:
         return "stale-deviation"
     if failed:
         return "failed"
+    if tally and tally.warned:  # SHOULD findings only: reported, the run not failed
+        return "warning"
     if passed:
         return "passed"
     if tally and tally.skipped:
@@ -143,9 +146,8 @@ def collect(run, exit_status: int) -> dict[str, Any]:
                 incomplete.append({"clause": cid, "version": version, "why": why})
             if cid in left_out.get(version, set()):  # the budget cut some (or all) of its coverage cases
                 budget.append({"clause": cid, "version": version, **cases, "exercised": status != "budget"})
-        rows.append(
-            {"id": cid, "area": clause.area, "level": clause.level, "title": clause.title, "versions": per_version}
-        )
+        row = {"id": cid, "area": clause.area, "level": clause.level, "title": clause.title, "versions": per_version}
+        rows.append({**row, "source": clause.source_records()})
     totals = {v: Counter(r["versions"][v]["status"] for r in rows) for v in versions}
     failures = [f for v in versions if v in run.targets for f in run.targets[v].ledger.failures]
     model = {
@@ -169,6 +171,7 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         "drift": run.drift,
         "observed": run.observed,
         "failures": failures,
+        "evidence": evidence_report.model(run),
         "clauses": rows,
     }
     settle(model, exit_status, run.stopped)
@@ -237,10 +240,12 @@ def _cell(run, clause, version: str, dev: dict, left_out: dict, rerun_line) -> d
         "skipped": skipped,
         "tests": sorted(tally.tests) if tally else [],
         "examples": list(tally.examples) if tally else [],
+        "warned": tally.warned if tally else 0,
+        "warnings": list(tally.warnings) if tally else [],
         "errors": errors,
         "deviation": listed,
     }
-    if status in ("failed", "known-deviation", "stale-deviation") and target is not None:
+    if status in ("failed", "known-deviation", "stale-deviation", "warning") and target is not None:
         cell["requirement"] = clause.requirement(target.profile)
         cell["spec_pointer"] = clause.pointers[version]
         cell["spec_text"] = clause.spec_text(target.profile)
@@ -378,28 +383,6 @@ def _drift_lines(drift: dict | None) -> list[str]:
     return [head] + [f"{c['probe']} {c['field']}: {c['before']!r} -> {c['after']!r}" for c in changes]
 
 
-def _surface_lines(seen: dict[str, dict]) -> list[str]:
-    """The contract surface a run observed, a line per version and aspect."""
-    lines = []
-    for version, s in seen.items():
-        statuses = ", ".join(f"{st} ({s['statuses']['seen'].get(str(st), 0)})" for st in s["statuses"]["declared"])
-        missing = s["statuses"]["missing"]
-        lines.append(
-            f"{version} declared statuses seen: {statuses}"
-            + (f"; never: {', '.join(map(str, missing))}" if missing else "")
-        )
-        codes = s["codes"]  # what the server sent: shown escaped
-        seen = ", ".join(f"{printable(c)} ({n})" for c, n in codes["seen"].items()) or "none"
-        outside = ", ".join(printable(c) for c in codes["outside_enum"])
-        lines.append(f"{version} error codes seen: {seen}" + (f"; outside the enum: {outside}" if outside else ""))
-        places = ", ".join(f"{p} ({n})" for p, n in s["key_places"].items())
-        schemes = ", ".join(f"{k} ({n})" for k, n in s["schemes"].items())
-        lines.append(f"{version} key places tried: {places}" + (f"; schemes: {schemes}" if schemes else ""))
-        fields = "; ".join(f"{f}: {', '.join(t) or 'never sent'}" for f, t in s["fields"].items())
-        lines.append(f"{version} fields sent, by JSON type: {fields}")
-    return lines
-
-
 # -- summary.json ---------------------------------------------------------------------------------
 def to_json(run: dict) -> str:
     return json.dumps(run, indent=2, ensure_ascii=False, default=str) + "\n"
@@ -459,23 +442,25 @@ def to_markdown(run: dict) -> str:
             out += ["| probe | field | before | after |", "|---|---|---|---|"]
             for c in run["drift"]["changes"]:
                 out.append(f"| `{_md(c['probe'])}` | {c['field']} | `{_md(c['before'])}` | `{_md(c['after'])}` |")
-    surface = _surface_lines(run.get("observed") or {})
+    surface = observed.lines(run.get("observed") or {})
     if surface:
         out += ["", "### Contract surface observed", "", *[f"- {line}" for line in surface]]
+    out += evidence_report.markdown(run)
     versions = [v["version"] for v in run["versions"]]
     totals = "; ".join(
         f"{v}: " + ", ".join(f"{MARKS[s]} {n} {s}" for s, n in run["totals"][v].items() if n) for v in versions
     )
     out += ["", f"Clauses: {totals}", ""]
-    out.append("| clause | title | " + " | ".join(versions) + " | note |")
-    out.append("|---" * (3 + len(versions)) + "|")
+    out.append("| clause | title | " + " | ".join(versions) + " | source | note |")
+    out.append("|---" * (4 + len(versions)) + "|")
     for r in sorted(run["clauses"], key=_worst):
         cells = []
         for v in versions:
             c = r["versions"][v]
             cells.append(f"{MARKS[c['status']]} {c['status']} ({c['requests']} req)")
         note = next((_note(c) for c in r["versions"].values() if c["status"] in BAD), "")
-        out.append(f"| {r['id']} | {_md(r['title'], 80)} | " + " | ".join(cells) + f" | {_md(note)} |")
+        source = evidence_report.short(r.get("source", []))
+        out.append(f"| {r['id']} | {_md(r['title'], 80)} | " + " | ".join(cells) + f" | {_md(source)} | {_md(note)} |")
     failures = _failures(run)
     if failures:
         out += ["", "### Failures and deviations"]
@@ -553,7 +538,7 @@ def to_junit(run: dict) -> str:
             message = c["examples"][0]["summary"] if c["examples"] and status == "failed" else _note(c)
             el = ET.SubElement(case, tag, {"message": _x(message), "type": status})
             el.text = _x("\n\n".join(body))
-        elif status != "passed":
+        elif status not in ("passed", "warning"):  # a SHOULD finding passes; the reports show it
             ET.SubElement(case, "skipped", {"message": _x("; ".join(c["skipped"]) or status)})
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -566,7 +551,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}h3{font-size:1.05em;margin:
 table{border-collapse:collapse;width:100%;table-layout:auto}th,td{border:1px solid #d0d7de;padding:.3em .5em;
 vertical-align:top;overflow-wrap:anywhere}th{background:#f6f8fa;text-align:left}
 pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap;word-break:break-all;border:1px solid #d0d7de}
-.s{font-weight:600;white-space:nowrap}.failed,.stale-deviation,.budget{color:#b42318}.known-deviation{color:#9a6700}
+.s{font-weight:600;white-space:nowrap}.failed,.stale-deviation,.budget{color:#b42318}.known-deviation,.warning{color:#9a6700}
 .passed{color:#1a7f37}.skipped,.not-run,.not-applicable{color:#656d76}.banner{padding:.6em 1em;border-radius:4px;
 font-weight:600}.banner.passed{background:#dafbe1}.banner.bad{background:#ffebe9}td.note{max-width:40em}
 section{border-top:1px solid #d0d7de;margin-top:1.5em}
@@ -643,7 +628,7 @@ def to_html(run: dict) -> str:
             f"<li>{_h(b['version'])}::{_h(b['clause'])}: {_h(_budget_text(b))}</li>" for b in run["budget_left_out"]
         ]
         out.append("</ul>")
-    surface = _surface_lines(run.get("observed") or {})
+    surface = observed.lines(run.get("observed") or {})
     if surface:
         out.append("<h2>Contract surface observed</h2><ul>")
         out += [f"<li>{_h(line)}</li>" for line in surface]
@@ -660,7 +645,7 @@ def to_html(run: dict) -> str:
                 )
             out.append("</table>")
     out.append("<h2>Clauses</h2><table><tr><th>Clause</th><th>Level</th><th>Title</th>")
-    out.append("".join(f"<th>{_h(v)}</th>" for v in versions) + "<th>Note</th></tr>")
+    out.append("".join(f"<th>{_h(v)}</th>" for v in versions) + "<th>Source</th><th>Note</th></tr>")
     for r in sorted(run["clauses"], key=_worst):
         cells = []
         for v in versions:
@@ -672,9 +657,9 @@ def to_html(run: dict) -> str:
         out.append(
             f"<tr><td>{_h(r['id'])}</td><td>{_h(r['level'])}</td><td>{_h(r['title'])}</td>"
             + "".join(cells)
-            + f'<td class="note">{_h(note[:400])}</td></tr>'
+            + f'<td>{_h(evidence_report.short(r.get("source", [])))}</td><td class="note">{_h(note[:400])}</td></tr>'
         )
-    out.append("</table>")
+    out += ["</table>", *evidence_report.html(run)]
     failures = _failures(run)
     if failures:
         out.append("<h2>Failures and deviations</h2>")
@@ -733,6 +718,7 @@ def closing_lines(run) -> list[str]:
                 lines.append(f"fpjs [{version}]: not exercised without optional inputs: {', '.join(needs)}")
     for line in observed.unmet(run.observed, run.options.require_observed):
         lines.append(f"fpjs: INCOMPLETE (--require-observed): {line}")
+    lines += evidence_report.terminal(run)
     for i, line in enumerate(_drift_lines(run.drift)):
         lines.append(("fpjs: DRIFT: " if i == 0 else "fpjs:   ") + line)
     if run.stopped:

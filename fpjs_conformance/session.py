@@ -23,6 +23,7 @@ from fpjs_conformance import coverage, designated, provenance
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import EventState
 from fpjs_conformance.explore import Exploration
+from fpjs_conformance.gateway import Transients
 from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.model import Events, printable
 from fpjs_conformance.options import RESTORE_RESERVE, Options
@@ -35,6 +36,7 @@ from fpjs_conformance.traffic import Traffic
 from fpjs_conformance.transport import Budget, Policy, RunTimedOut, Secrets, Transport, tls_context
 from fpjs_conformance.writegate import UndesignatedWrite
 
+EMBEDDED_NOT_READY_BUDGET = 0.15  # seconds: the bundled server's not-ready event clears after two tries
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name))
 
 
@@ -66,6 +68,7 @@ class Run:
     report_paths: list[Path] = field(default_factory=list)
     event: EventState = field(default_factory=EventState)  # the designated event, shared by the versions
     traffic: Traffic = field(default_factory=Traffic)  # every exchange of the run, in order
+    transients: Transients = field(default_factory=Transients)  # intermediaries' 5xx pages that were retried
     observed: dict[str, Any] = field(default_factory=dict)  # version -> the contract surface it showed
     judges_clients: bool = False  # a proxy session: the client clauses are judged and reported too
     seed: str | None = None
@@ -89,6 +92,7 @@ class Run:
             return
         self._started_up = True
         self.traffic.enabled = self.options.traffic
+        self.transients.strict = self.options.strict
         for signum in SIGNALS:
             self._old_handlers[signum] = signal.signal(signum, self._on_signal)
         o = self.options
@@ -139,11 +143,13 @@ class Run:
             self.stop_with(f"{late} (--run-timeout={self.options.run_timeout:g}s)", Exit.VIOLATED)
         try:
             self._restore()
+            self._settle_transients()
             for version, target in self.targets.items():
                 self.stats[version] = target.transport.stats.as_dict()
                 self.transport_records[version] = {
                     "resends": list(target.transport.resends),
                     "errors": list(target.transport.errors),
+                    "gateway": self.transients.records(version),
                 }
                 target.transport.close()
         finally:
@@ -151,6 +157,12 @@ class Run:
                 self._server.stop()
         if self.stop_request and self.stop_code != Exit.INTERRUPTED:  # a signal during the restore
             self.stop_with(self.stop_request, Exit.INTERRUPTED)
+
+    def _settle_transients(self) -> None:
+        """Intermediaries' pages were more than a rare few of the run's requests: each fails (UE-RESP-02)."""
+        requests = sum(t.transport.stats.sent for t in self.targets.values())
+        for target, page in self.transients.settle(requests):
+            target.judge_server_fault(page, "server-error")
 
     def release(self) -> None:
         """Give the signals back: the run's last step, after its reports."""
@@ -231,8 +243,11 @@ class Run:
             deadline=self.started + o.run_timeout,
             stop_requested=self.requested_stop,
         )
-        if o.embedded:  # the bundled server counts updates, not time: no need to wait between tries
-            policy.not_ready_backoff = (0.01,) * len(policy.not_ready_backoff)
+        if o.not_ready_budget is not None:
+            policy.not_ready_budget = o.not_ready_budget
+        elif o.embedded:  # the bundled server counts updates, not time: no need to wait between tries
+            policy.not_ready_budget = EMBEDDED_NOT_READY_BUDGET
+        policy.grace = max(policy.grace, policy.not_ready_budget + 2 * o.timeout)  # the restore may wait it out too
         return policy
 
     def target(self, version: str) -> Target:
@@ -322,7 +337,7 @@ class Run:
             transport.shown_base_url,
             self.events(version),
             transport,
-            Ledger(version),
+            Ledger(version, strict=self.options.strict),
             has_wrong_region_key=self._keys.wrong_region_api_key is not None,
             embedded=self.options.embedded,
             state=self.event,
@@ -334,6 +349,7 @@ class Run:
             **provenance.record(self.base_url(version), events.live, self._keys.api_key),
             "events": {"live": events.live, "expired": events.expired, "not_ready": events.not_ready},
         }
+        target.transients = self.transients
         self.targets[version] = target
         return target
 

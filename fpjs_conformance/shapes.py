@@ -46,6 +46,21 @@ def _past(limit: Any, value: Any) -> bool:
         return bool(limit.max_bytes) and isinstance(value, dict | list) and size > limit.max_bytes
 
 
+def fields_at_limit(profile: Profile, body: Body) -> list[str]:
+    """The fields of a valid body whose values are at their limit by some count (`Limit.at_limit`)."""
+    ok, value = body_value(body) if body.present else (False, None)
+    if not ok or not isinstance(value, dict):
+        return []
+    return [name for name, limit in profile.limits.items() if name in value and _at_limit(limit, value[name])]
+
+
+def _at_limit(limit: Any, value: Any) -> bool:
+    try:
+        return limit.at_limit(value)
+    except UnicodeEncodeError:  # an object holding a lone surrogate: past any count (see `_past`)
+        return False
+
+
 def body_kind(profile: Profile, body: Body) -> str:
     """What a request body is, for this version."""
     if not body.present:

@@ -14,16 +14,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fpjs_conformance import behaviour, checks, oracle
+from fpjs_conformance import aliases, behaviour, checks, oracle
 from fpjs_conformance.checks import Expectation, Verdicts, Violation
 from fpjs_conformance.designated import EventState
+from fpjs_conformance.gateway import Transients
 from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.model import READ, VALID, Body, Credentials, Events, Exchange, Request
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.rules import responses, semantics, transient, transport
 from fpjs_conformance.table import Case, Table, probe_body
 from fpjs_conformance.traffic import Traffic
-from fpjs_conformance.transport import Transport
+from fpjs_conformance.transport import Transport, intermediary
 from fpjs_conformance.writegate import WriteGate
 
 
@@ -73,6 +74,7 @@ class Target:
     unexplored: set[str] = field(default_factory=set)  # selected clauses whose random examples are still to come
     last_write: Exchange | None = None  # the last accepted write of the designated event: a later fault's likely cause
     traffic: Traffic | None = None  # where every exchange is recorded (the run's, shared by the versions)
+    transients: Transients = field(default_factory=Transients)  # intermediaries' pages (the run's, shared)
     phase: str = "preflight"  # why requests are sent now: preflight, coverage, random, replay, proxy
     case_id: str | None = None  # the coverage case being sent
     _sent: dict[tuple, Verdicts] = field(default_factory=dict)
@@ -168,6 +170,9 @@ class Target:
             self._record(Verdicts(ex.stray_after, [(transport.COMPLETE, transport.stray_bytes(ex.stray_after))]))
         if ex.dropped is not None:
             self._record(Verdicts(ex.dropped, [(transport.COMPLETE, transport.dropped(ex.dropped))]))
+        if ex.gateway is not None and not intermediary(ex):  # an intermediary's page, and the retry got through
+            for target, page in self.transients.seen(self, ex.gateway):
+                target.judge_server_fault(page, "server-error")
         if ex.status == 200 and self.gate.writes(request) is not None:
             self.last_write = ex
         return ex
@@ -187,12 +192,13 @@ class Target:
     def _record(self, result: Verdicts) -> None:
         for violation in result.violations:
             self._name_cause(violation)
-        self.ledger.record(result.verdicts)
+        self.ledger.record(result.verdicts)  # says which violations fail the run (a SHOULD finding may not)
         if self.traffic is not None:
             self.traffic.judged(result.exchange, result.verdicts)
-        if result.violations and self.first_violation is None:
+        binding = [v for v in result.violations if v.binding]
+        if binding and self.first_violation is None:
             self.first_violation = time.monotonic()
-        for violation in result.violations:
+        for violation in binding:
             self.found.setdefault(violation.clause_id, []).append(violation)
 
     def _name_cause(self, violation: Violation) -> None:
@@ -318,7 +324,6 @@ class Target:
         for request in case.requests:
             want.update({k: v for k, v in request.body.json_value.items() if k in self.profile.fields})
         stored = self.stored_now(last, clause_id)
-        self.record_check(
-            clause_id, checks.stored_fields_match, clause_id, stored, want, last, self.profile.absent_reads_as
-        )
+        check = aliases.excusing(self.profile, case.requests, checks.stored_fields_match)  # the vendor's own names
+        self.record_check(clause_id, check, clause_id, stored, want, last, self.profile.absent_reads_as)
         return "same"

@@ -3,7 +3,7 @@
 It turns a symbolic request into HTTP with the profile (path, method, where and how the key goes),
 puts the real key in at the last moment, paces requests, and bounds every wait: the request
 timeout, the run's deadline (inside pacing and retry waits too), the request budget, the body
-cap on the decoded size (a gzip bomb stays harmless), and bounded 429 and 409 retries. Its
+cap on the decoded size (a gzip bomb stays harmless), and bounded 429, 409 and gateway retries. Its
 `Exchange` carries `$FPJS_API_KEY` instead of the key in the URL, headers and replay line.
 """
 
@@ -37,6 +37,29 @@ USERINFO_VAR = "FPJS_BASE_URL_USERINFO"
 # a gateway could not answer now), after each wait in turn.
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 RESTORE_BACKOFF = (0.5, 1.0, 2.0)
+# The vendor's own end-to-end tests wait 12 s before an update, then try it up to 12 times 5 s apart
+# (dx-team-orchestra, projects/conductor/tests/v4/010-updateEvent.test.ts): not-ready lasts up to about 75 s.
+NOT_READY_BUDGET = 75.0
+# The waits between tries of a write answered not-ready, as parts of the budget: quick at first (most events
+# are ready within seconds), then steady; in all, the whole budget. Scaled to any budget.
+_NOT_READY_SHAPE = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 3.25)
+# An intermediary's answer (a load balancer, a CDN) rather than the API's: retried once (RFC 9110, 15.6.3-5).
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+
+def intermediary(ex: Exchange) -> bool:
+    """A 502, 503 or 504 whose body is not the API's JSON error: an intermediary's page (a load balancer's
+    HTML), which may pass. An API-shaped 5xx is the API's own answer, judged as it is."""
+    return ex.status in GATEWAY_STATUSES and ex.error_code() is None
+
+
+def not_ready_waits(budget: float) -> tuple[float, ...]:
+    """The waits between the tries of a write answered not-ready: together `budget` seconds."""
+    scale = budget / sum(_NOT_READY_SHAPE)
+    return tuple(w * scale for w in _NOT_READY_SHAPE)
+
+
+NOT_READY_TRIES = len(_NOT_READY_SHAPE)  # the most times a write answered not-ready is tried again
 
 
 class BudgetSpent(Exception):
@@ -121,7 +144,8 @@ class Policy:
     rate_limit: float | None = None  # requests per second; None: unpaced
     max_429_retries: int = 5
     max_retry_after: float = 30.0
-    not_ready_backoff: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    not_ready_budget: float = NOT_READY_BUDGET  # seconds a write may wait out not-ready answers in all
+    gateway_wait: float = 0.5  # seconds before an intermediary's 502/503/504 is tried again (once)
     restore_backoff: tuple[float, ...] = RESTORE_BACKOFF  # the restore's waits before it tries a request again
     verify: ssl.SSLContext | bool = True
     deadline: float | None = None  # time.monotonic() past which the run stops
@@ -164,7 +188,10 @@ class Stats:
     sent: int = 0
     retries_429: int = 0
     retries_409: int = 0
+    retries_gateway: int = 0  # intermediaries' 502/503/504 pages tried again
     transport_errors: int = 0
+    not_ready: list[float] = field(default_factory=list)  # per write answered not-ready: seconds until it cleared
+    not_ready_unclear: int = 0  # writes still not ready when the budget was spent
     retry_after_seen: int = 0  # 429 answers that carried Retry-After
     statuses: Counter = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
@@ -184,6 +211,13 @@ class Stats:
             "requests_sent": self.sent,
             "retries_429": self.retries_429,
             "retries_409": self.retries_409,
+            "retries_gateway": self.retries_gateway,
+            "not_ready": {
+                "writes": len(self.not_ready) + self.not_ready_unclear,
+                "longest_s": round(max(self.not_ready, default=0.0), 3),
+                "total_s": round(sum(self.not_ready), 3),
+                "still_not_ready": self.not_ready_unclear,
+            },
             "transport_errors": self.transport_errors,
             "rate_limited_with_retry_after": self.retry_after_seen,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items(), key=lambda kv: str(kv[0]))},
@@ -528,7 +562,8 @@ class Transport:
         ex = Exchange(request, built.method, built.shown_url, built.shown_headers, version=self.profile.version)
         ex.curl = self.curl(built)
         rate_limited = 0
-        backoff = iter(self.policy.not_ready_backoff)
+        backoff = iter(not_ready_waits(self.policy.not_ready_budget))
+        not_ready_since: float | None = None
         transient = iter(self.policy.restore_backoff if reserved else ())
         attempts = 0
         while True:
@@ -550,12 +585,21 @@ class Transport:
                 self._wait(min(_retry_after(ex.response_headers), self.policy.max_retry_after), reserved)
                 continue
             if request.op != READ and self.profile.role("not_ready").allows(ex.status, ex.error_code()):
+                not_ready_since = started if not_ready_since is None else not_ready_since
                 wait = next(backoff, None)
                 if wait is not None:
                     self.stats.retries_409 += 1
                     ex.tries.append(_snapshot(ex))
                     self._wait(wait, reserved)
                     continue
+                self.stats.not_ready_unclear += 1
+                not_ready_since = None
+            if ex.gateway is None and intermediary(ex):  # a proxy's page, not the API's answer: once more
+                self.stats.retries_gateway += 1
+                ex.gateway = _snapshot(ex)
+                ex.tries.append(ex.gateway)
+                self._wait(self.policy.gateway_wait, reserved)
+                continue
             if ex.error is not None or ex.status in TRANSIENT_STATUSES:
                 # The restore's own request: a reset, a timeout or a gateway's 5xx is tried again within its
                 # reserve (a write-back sent twice sets the same values).
@@ -566,6 +610,8 @@ class Transport:
                     self._wait(wait, reserved)
                     continue
             break
+        if not_ready_since is not None:
+            self.stats.not_ready.append(time.monotonic() - not_ready_since)
         ex.attempts = attempts
         # A 429 that outlasted every wait counts as no answer: a target that only rate-limits ends the run too.
         failed = ex.error is not None or ex.status in self.profile.role("rate_limited").statuses

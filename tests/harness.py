@@ -27,6 +27,7 @@ RESULTS_DIR = ROOT / "reports" / "variants"  # a folder per session, a JSON per 
 SUITE_TIMEOUT = {"mutant": 150.0, "control": 240.0}  # wall-clock seconds for one suite run
 CANARY_RUN = 12  # characters of a 33-character random key that must never show up together
 REQUEST_TIMEOUT = "2"  # seconds per request: a hanging variant costs seconds, not minutes
+NOT_READY_BUDGET = "4"  # seconds a write waits out not-ready: a 409 that never clears costs seconds too
 TABLE_ONLY = "table"  # the run profile without random examples: what mutants run under
 
 
@@ -72,7 +73,8 @@ def suite_args(variant: Variant) -> list[str]:
     """What a user adds to `--base-url`, `--request-id` and the key: versions, designated events, bounds.
 
     Mutants stop at the first failing test (`-x`): every version's coverage table has run by then,
-    so the summary holds every finding of the table, as a user's first run would show it.
+    so the summary holds every finding of the table, as a user's first run would show it. A mutant that
+    breaks only what rests on the suite's judgement runs with --strict (without it, a warning).
     """
     d = Settings()
     args = [
@@ -80,6 +82,8 @@ def suite_args(variant: Variant) -> list[str]:
         f"--expired-request-id={d.expired_request_id}",
         f"--not-ready-request-id={d.not_ready_request_id}",
         f"--request-timeout={REQUEST_TIMEOUT}",
+        f"--not-ready-budget={NOT_READY_BUDGET}",
+        *(["--strict"] if variant.strict else []),
     ]
     return [*args, "-x"] if variant.kind == "mutant" else args
 

@@ -128,7 +128,7 @@ def test_a_clause_whose_cases_the_budget_cut_is_skipped_not_passed(tmp_path):
     is skipped with the reason."""
     key = "k" + secrets.token_hex(10)
     with reference_server(key) as backend:
-        run = run_suite(backend.url, key, tmp_path, "--max-requests=80", f"--junitxml={tmp_path / 'pytest.xml'}")
+        run = run_suite(backend.url, key, tmp_path, "--max-requests=110", f"--junitxml={tmp_path / 'pytest.xml'}")
     assert run.returncode == 7, run.output[-2000:]
     cut = {
         c["id"]

@@ -76,12 +76,13 @@ def profile_text(base_version: str) -> str:
     for old, new in replacements.items():
         assert old in text, old
         text = text.replace(old, new)
+    source = 'source = "document:/components/schemas/ErrorCode/enum"'  # a version of your own names its sources too
     roles = {
-        "missing_key": f'{{ status = 401, codes = ["{missing}"] }}',
-        "wrong_key": f'{{ status = 401, codes = ["{invalid}"] }}',
-        "unreadable_key": f'{{ status = 401, codes = ["{invalid}", "{missing}"] }}',
-        "retired_key_place": f'{{ status = 401, codes = ["{missing}", "{invalid}"] }}',
-        "expired_event": f'{{ status = 400, codes = ["{CODES["expired"]}"] }}',
+        "missing_key": f'{{ status = 401, codes = ["{missing}"], {source} }}',
+        "wrong_key": f'{{ status = 401, codes = ["{invalid}"], {source} }}',
+        "unreadable_key": f'{{ status = 401, codes = ["{invalid}", "{missing}"], {source} }}',
+        "retired_key_place": f'{{ status = 401, codes = ["{missing}", "{invalid}"], {source} }}',
+        "expired_event": f'{{ status = 400, codes = ["{CODES["expired"]}"], {source} }}',
     }
     for role, value in roles.items():
         text, n = re.subn(rf"^{role} = .*$", f"{role} = {value}", text, flags=re.M)

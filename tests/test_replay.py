@@ -229,7 +229,7 @@ def test_the_budget_cuts_a_replay_and_the_event_is_still_restored(recorded, tmp_
     with server_with(key) as server:
         before = put_original(server, key, IDS.request_id)
         got = replay_cli(
-            recorded.har, server.url, key, tmp_path, *EVENT_ARGS, "--max-requests=90", request_id=IDS.request_id
+            recorded.har, server.url, key, tmp_path, *EVENT_ARGS, "--max-requests=130", request_id=IDS.request_id
         )
         after = Reference(server, key, "").read_back()
     assert got.returncode == 7, got.output[-3000:]

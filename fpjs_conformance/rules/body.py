@@ -58,7 +58,8 @@ def fault(profile: Profile, request: Request) -> Fault | None:
     kind = shapes.body_kind(profile, request.body)
     if kind in KINDS:
         clause_id, role, soft = KINDS[kind]
-        return Fault(clause_id, dict(profile.role(role).answers), soft=soft)
+        r = profile.role(role)
+        return Fault(clause_id, dict(r.answers), soft=soft, should=r.lenient, should_basis=r.sources)
     found = open_string(profile, request)
     if found is not None:
         return found
@@ -251,7 +252,7 @@ def _objects(t: Table, field: str, stored) -> Iterator[Case]:
         "deep": {PROBE_MARK: "deep", **deep},
         "deeper": {PROBE_MARK: "deeper", **deeper},
         "long-key": {PROBE_MARK: "long-key", "k" * 1000: 1},
-        "wide": _wide(top, past=False),
+        "wide": _wide(limit.lowest - 1 if limit else top, past=False),  # no count puts it at the limit
         "at-limit": _padded(top),
         "at-limit-multibyte": _padded(top, "\u00e9"),
     }

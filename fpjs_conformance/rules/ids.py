@@ -49,13 +49,17 @@ def fault(profile: Profile, request: Request, events: Events) -> Fault | None:
     kind = shapes.id_kind(profile, request.event_id, events)
     if kind == shapes.EXPIRED:
         role = profile.role("expired_event")
-        return Fault(EXPIRED_REFUSED, dict(role.answers), relaxed=True, why="an event past its window")
+        why = "an event past its window"
+        return Fault(
+            EXPIRED_REFUSED, dict(role.answers), relaxed=True, why=why, should=role.lenient, should_basis=role.sources
+        )
     if kind not in KINDS:
         return None
     clause_id, role_name, what = KINDS[kind]
     role = profile.role(role_name)
     why = what.format(live=profile.live_id.pattern, plain=profile.plain_id.pattern)
-    return Fault(clause_id, dict(role.answers), why=why + (f"; left open: {role.open}" if role.open else ""))
+    why += f"; left open: {role.open}" if role.open else ""
+    return Fault(clause_id, dict(role.answers), why=why, should=role.lenient, should_basis=role.sources)
 
 
 @cases
