@@ -52,10 +52,15 @@ class Clause:
 
     def spec_text(self, profile: Profile) -> str:
         """The document text the clause comes from, quoted in reports."""
-        node = profile.pointer(self.pointers[profile.version])
-        if isinstance(node, str):
-            return node.strip()
-        return yaml.safe_dump(node, sort_keys=False, allow_unicode=True).strip()
+        return quote(profile, self.pointers[profile.version])
+
+
+def quote(profile: Profile, pointer: str) -> str:
+    """The text at a JSON pointer into the version's document, as reports quote it (YAML for a non-string)."""
+    node = profile.pointer(pointer)
+    if isinstance(node, str):
+        return node.strip()
+    return yaml.safe_dump(node, sort_keys=False, allow_unicode=True).strip()
 
 
 @functools.cache

@@ -60,7 +60,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 import httpx
 import uvicorn
 
-from fpjs_conformance import checks, clauses, commands, options, oracle, redact, reporting, shapes
+from fpjs_conformance import changes, checks, clauses, commands, options, oracle, redact, reporting, shapes
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Verdicts, Violation
 from fpjs_conformance.model import (
@@ -946,7 +946,8 @@ def finish(run: Run, proxy: Proxy, why: str) -> int:
         if _applies(clause_id, profile):
             target.ledger.skipped(clause_id, reason)
     failed = sorted(c for c, t in target.ledger.clauses.items() if t.failed)
-    status = commands.write_reports(run, Exit.VIOLATED if failed else Exit.OK)
+    ready = changes.readiness_report(run)  # a client of a version with a successor: what it must change
+    status = commands.write_reports(run, Exit.VIOLATED if failed else Exit.OK, ready)
     t = proxy.tally
     counts = ", ".join(f"{c} ({target.ledger.clauses[c].failed})" for c in failed)
     lines = [
@@ -956,6 +957,7 @@ def finish(run: Run, proxy: Proxy, why: str) -> int:
     ]
     if run.options.api_key is None:
         lines.append(f"fpjs proxy: credential clauses not judged (no --api-key / {API_KEY_VAR})")
+    lines += [f"fpjs proxy: {line}" for section in ready.get("sections", []) for line in section["lines"]]
     if run.report_paths:
         lines.append(f"fpjs proxy: reports in {run.options.report_dir}")
     for line in lines:

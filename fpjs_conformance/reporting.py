@@ -446,6 +446,8 @@ def to_markdown(run: dict) -> str:
     if surface:
         out += ["", "### Contract surface observed", "", *[f"- {line}" for line in surface]]
     out += evidence_report.markdown(run)
+    for section in run.get("sections") or []:  # what a command adds (the proxy's client readiness)
+        out += ["", f"### {_md(section['title'])}", "", *[f"- {_md(line, 1000)}" for line in section["lines"]]]
     versions = [v["version"] for v in run["versions"]]
     totals = "; ".join(
         f"{v}: " + ", ".join(f"{MARKS[s]} {n} {s}" for s, n in run["totals"][v].items() if n) for v in versions
@@ -632,6 +634,9 @@ def to_html(run: dict) -> str:
     if surface:
         out.append("<h2>Contract surface observed</h2><ul>")
         out += [f"<li>{_h(line)}</li>" for line in surface]
+        out.append("</ul>")
+    for section in run.get("sections") or []:  # what a command adds (the proxy's client readiness)
+        out.append(f"<h2>{_h(section['title'])}</h2><ul>" + "".join(f"<li>{_h(x)}</li>" for x in section["lines"]))
         out.append("</ul>")
     drift = _drift_lines(run["drift"])
     if drift:

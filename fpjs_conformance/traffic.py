@@ -3,7 +3,7 @@
 Each record is one exchange (the request as sent, redacted, and what came back), the request in
 symbolic form (a replay rebuilds it with another target's key and events), why it was sent (a
 preflight, a coverage case, a random example, a read-back, the restore, a replay, a proxied client's
-request) and the verdict of every clause it informed. The reports write it as HAR (`har`), and the
+request, a migration's) and the verdict of every clause it informed. The reports write it as HAR (`har`), and the
 surface of the contract a run observed (`observed`) is read from it.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from fpjs_conformance.model import READ, Events, Exchange
 
-KINDS = ("preflight", "coverage", "random", "read-back", "restore", "replay", "proxy")
+KINDS = ("preflight", "coverage", "random", "read-back", "restore", "replay", "proxy", "migrate")
 
 
 @dataclass

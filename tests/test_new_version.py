@@ -64,6 +64,7 @@ def document(base: profiles.Profile) -> dict:
 
 def profile_text(base_version: str) -> str:
     text = (Path(str(profiles.data_dir())) / f"{base_version}.toml").read_text()
+    text = text.split("\n[migration]\n", 1)[0] + "\n"  # migrates from nothing: its differences are not written
     missing, invalid = CODES["missing"], CODES["invalid"]
     replacements = {
         f'version = "{base_version}"': f'version = "{NEW}"',
