@@ -335,7 +335,7 @@ def main(args: argparse.Namespace) -> int:
         return commands.usage(f"{args.har}: no {m.source.version} update to migrate to {m.target.version}")
     probes = len({event_id for _, event_id in how.pending.values()})
     how.fold_proxy_cases(plan)
-    refused = replay.refuse_undesignated(args.har, plan, run)
+    refused = replay.refuse_undesignated(args.har, plan, run, lambda item: id(item.entry) in how.pending)
     if refused:
         return commands.usage(refused)
     replay.cap_exploration(run, plan, probes)

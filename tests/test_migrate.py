@@ -390,9 +390,11 @@ def test_an_event_past_both_windows_is_refused_with_the_documented_status(record
         pytest.skip("the expired role has the same status in both versions")
     data = json.loads(recorded.read_text(encoding="utf-8"))
     entries = [e for e in migrated_updates(recorded) if e["_fpjs"]["request"]["event"]["role"] == "expired"]
+    oldest = IDS.expired_for(M.target.update_window_days)
     for e in entries:
-        e["_fpjs"]["request"]["event"]["id"] = IDS.expired_for(M.target.update_window_days)
+        e["_fpjs"]["request"]["event"]["id"] = oldest
     data["log"]["entries"] = entries
+    data["log"]["_fpjs"]["provenance"][SOURCE]["events"]["expired"] = oldest  # as if recorded with it
     source = tmp_path / "expired.har"
     source.write_text(json.dumps(data), encoding="utf-8")
     done = migrate_cli(source, tmp_path / "out")
@@ -506,7 +508,12 @@ def test_the_proxy_tells_a_v3_client_what_to_change_and_its_traffic_migrates(tmp
 def test_usage_errors_send_nothing(tmp_path, capsys):
     assert migrate._standalone([str(tmp_path / "none.har"), f"--to={SOURCE}"]) == 4
     assert "ERROR:" in capsys.readouterr().err
-    only_target = {"log": {"entries": [{"_fpjs": {"version": TARGET, "kind": "coverage", "request": None}}]}}
+    only_target = {
+        "log": {
+            "entries": [{"_fpjs": {"version": TARGET, "kind": "coverage", "request": None}}],
+            "_fpjs": {"provenance": {TARGET: {"events": {}}}},
+        }
+    }
     path = tmp_path / "t.har"
     path.write_text(json.dumps(only_target))
     assert migrate._standalone([str(path), f"--to={TARGET}", f"--report-dir={tmp_path / 'r'}"]) == 4
