@@ -66,7 +66,8 @@ def quote(profile: Profile, pointer: str) -> str:
 @functools.cache
 def catalogue() -> dict[str, Clause]:
     """The catalogue, with the pointers of any version of your own (`clauses.toml` beside its profile in
-    a folder of $FPJS_PROFILE_PATH: `[UE-AUTH-01] spec.v5 = "..."`)."""
+    a folder of $FPJS_PROFILE_PATH: `[UE-AUTH-01] spec.v5 = "..."`; `extends = "v4"` at its top gives the
+    folder's versions every pointer of v4 they do not give themselves)."""
     found: dict[str, Clause] = {}
     for folder in profiles.data_dirs():
         path = folder / "clauses.toml"
@@ -74,6 +75,7 @@ def catalogue() -> dict[str, Clause]:
             continue
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
+        base = raw.pop("extends", None)  # the folder's versions take that version's pointers, where they give none
         for cid, e in raw.items():
             if cid in found:
                 found[cid].pointers.update(e.get("spec", {}))
@@ -84,6 +86,11 @@ def catalogue() -> dict[str, Clause]:
                     raise CatalogueError(str(exc)) from None
                 pointers = dict(e.get("spec", {}))
                 found[cid] = Clause(cid, e["area"], e["level"], e["title"], e["requirement"], pointers, named)
+        if base is not None:
+            for version in profiles.profile_names(folder):
+                for clause in found.values():
+                    if base in clause.pointers:
+                        clause.pointers.setdefault(version, clause.pointers[base])
     return found
 
 

@@ -54,6 +54,10 @@ ROLES = (
 )
 
 
+# The roles that refuse the credentials: a code two of them share must come with the same status in both.
+AUTH_ROLES = ("missing_key", "wrong_key", "wrong_region", "unreadable_key", "retired_key_place")
+
+
 class ProfileError(ValueError):
     """A profile file that disagrees with its document, or names no known version."""
 
@@ -79,15 +83,31 @@ def _find(name: str):
 
 @functools.cache
 def versions() -> tuple[str, ...]:
-    """Every version with a profile file (`v<N>.toml`) in a profile folder, oldest first."""
-    names = {
-        p.name.removesuffix(".toml")
-        for folder in data_dirs()
-        if folder.is_dir()
-        for p in folder.iterdir()
-        if re.fullmatch(r"v\d+\.toml", p.name)
-    }
-    return tuple(sorted(names, key=lambda n: int(n[1:])))
+    """Every version with a profile file in a profile folder (`<name>.toml` naming its `version` and
+    `document`: `v4.toml`, or a version of your own under any name), oldest first: `v<N>` by number, then
+    the others by name."""
+    names = {name for folder in data_dirs() for name in profile_names(folder)}
+    numbered = sorted((n for n in names if re.fullmatch(r"v\d+", n)), key=lambda n: int(n[1:]))
+    return (*numbered, *sorted(names - set(numbered)))
+
+
+def profile_names(folder) -> list[str]:
+    """The versions whose profile files are in `folder` (a TOML file whose `version` is its own name)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        if not path.name.endswith(".toml"):
+            continue
+        try:
+            with path.open("rb") as fh:
+                head = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        stem = path.name.removesuffix(".toml")
+        if head.get("version") == stem and isinstance(head.get("document"), str):
+            found.append(stem)
+    return found
 
 
 @functools.cache
@@ -378,8 +398,7 @@ class Profile:
     def refusal_statuses(self) -> frozenset[int]:
         """Statuses that refuse the credentials: the key roles', and HTTP's own (401, 403; RFC 9110,
         15.5.2 and 15.5.4) whatever this version declares. A valid key must never get one."""
-        keys = ("missing_key", "wrong_key", "wrong_region", "unreadable_key", "retired_key_place")
-        return HTTP_REFUSALS | frozenset(s for name in keys for s in self.roles[name].statuses)
+        return HTTP_REFUSALS | frozenset(s for name in AUTH_ROLES for s in self.roles[name].statuses)
 
     def _role(self, name: str, spec: dict[str, Any]) -> Role:
         where = f"{self.version}.toml [roles] {name}"
@@ -562,6 +581,15 @@ class Profile:
         }
 
     # -- consistency ------------------------------------------------------------------------------
+    def _check_auth_roles(self) -> None:
+        overlaps = _auth_overlaps(self.roles)
+        if overlaps:
+            raise ProfileError(
+                f"{self.version}.toml: [roles] auth roles answer one code with different statuses ("
+                + " | ".join(overlaps)
+                + "): change every role that answers with a code when one of them moves"
+            )
+
     def _check(self) -> None:
         enum = set(self.error_codes)
         missing = [r for r in ROLES if r not in self.roles]
@@ -570,6 +598,7 @@ class Profile:
         bad = sorted({c for r in self.roles.values() for c in [*r.codes, r.code] if c and c not in enum})
         if bad:
             raise ProfileError(f"{self.version}.toml: codes not in the document's ErrorCode enum: {', '.join(bad)}")
+        self._check_auth_roles()
         undeclared = sorted(
             {s for r in self.roles.values() if r.name != "rate_limited" for s in r.statuses - r.undeclared}
             - self.declared_statuses
@@ -588,3 +617,18 @@ class Profile:
                     f"{self.version}.toml: status {status} codes outside the enum: {sorted(codes - enum)}"
                 )
         self.read_back_container  # noqa: B018 - fails early when the document has no single holder
+
+
+def _auth_overlaps(roles: dict[str, Role]) -> list[str]:
+    """Codes two auth roles share with different statuses: a version that moves one role to another status
+    (401 for a missing key) and leaves a role built of it (an unreadable key) at the old one."""
+    by_code: dict[str, dict[int, list[str]]] = {}
+    for name in AUTH_ROLES:
+        for status, codes in roles[name].answers.items():
+            for code in codes or ():
+                by_code.setdefault(code, {}).setdefault(status, []).append(name)
+    return [
+        f"{code}: " + "; ".join(f"{status} in {', '.join(names)}" for status, names in sorted(statuses.items()))
+        for code, statuses in sorted(by_code.items())
+        if len(statuses) > 1
+    ]
