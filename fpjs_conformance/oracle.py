@@ -17,7 +17,19 @@ from fpjs_conformance import rules, shapes
 from fpjs_conformance.checks import Expectation, Violation, outcome_as_expected, verdict
 from fpjs_conformance.model import READ, Events, Exchange, Request
 from fpjs_conformance.profile import Profile
-from fpjs_conformance.rules import auth, body, http, ids, left_open, responses, transient, transport
+from fpjs_conformance.rules import (
+    auth,
+    body,
+    http,
+    ids,
+    left_open,
+    lenient,
+    lookalikes,
+    methods,
+    responses,
+    transient,
+    transport,
+)
 
 __all__ = ["Events", "expect", "judge"]
 
@@ -30,7 +42,11 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
     """
     if request.op == READ:
         return []
-    faults = [f for f in (ids.fault(profile, request, events), body.fault(profile, request)) if f is not None]
+    if methods.undeclared(profile, request):
+        return [methods.expectation(profile, request)]
+    id_fault = lookalikes.fault(profile, request, events) or ids.fault(profile, request, events)
+    body_fault = lenient.fault(profile, request.body) or body.fault(profile, request)
+    faults = [f for f in (id_fault, body_fault) if f is not None]
     hard = [f for f in faults if not f.soft]
     creds = auth.assess(profile, request)
     varied = http.variation(request)
@@ -106,8 +122,13 @@ def judge(ex: Exchange, profile: Profile, expectations: list[Expectation]) -> li
     if ex.error is not None:
         return [verdict(transport.COMPLETE, transport.transport_completed, ex, profile)]
     verdicts: list[tuple[str, Violation | None]] = []
+    undeclared = methods.undeclared(
+        profile, ex.request
+    )  # no answer of the operation: its responses' clauses are silent
     for fn in rules.UNIVERSAL:
         if relaxed and fn is responses.code_fits_status:
+            continue
+        if undeclared and fn.__module__ == responses.__name__:
             continue
         verdicts.append(verdict(fn.clause_id, fn, ex, profile))  # type: ignore[attr-defined]
     for expectation in expectations:

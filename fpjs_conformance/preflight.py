@@ -67,6 +67,7 @@ def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | N
         target.judge_server_fault(got.exchange, got.problem)
         raise TargetUnreachable(f"cannot read the designated event back: {got.why}")
     target.reads_back = got.stored is not None
+    target.begin_view(got)
     if got.problem == "no-route":
         _served(target, got)
     if got.stored is not None and not state.read:

@@ -94,7 +94,7 @@ class Run:
         if o.embedded:
             self._start_server()
         else:
-            self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo)
+            self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo, o.foreign_api_key)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
@@ -111,11 +111,16 @@ class Run:
         env = {
             "FPJS_REF_API_KEY": "ref" + pysecrets.token_hex(12),
             "FPJS_REF_WRONG_REGION_API_KEY": "eu" + pysecrets.token_hex(12),
+            "FPJS_REF_FOREIGN_API_KEY": "fw" + pysecrets.token_hex(12),
         }
         self.secrets += list(env.values())
         # The server seeds Settings' default ids (see events()).
         self._server = ServerProcess(["-m", "fpjs_conformance.refserver", "--port", "0"], env=env).start()
-        self._keys = Secrets(env["FPJS_REF_API_KEY"], env["FPJS_REF_WRONG_REGION_API_KEY"])
+        self._keys = Secrets(
+            env["FPJS_REF_API_KEY"],
+            env["FPJS_REF_WRONG_REGION_API_KEY"],
+            foreign_api_key=env["FPJS_REF_FOREIGN_API_KEY"],
+        )
 
     def stop(self) -> None:
         """Leave the designated event as found (the restore phase, once, whichever versions ran), finish
@@ -129,7 +134,7 @@ class Run:
         try:
             self._restore()
             for version, target in self.targets.items():
-                self.stats[version] = target.transport.stats.as_dict()
+                self.stats[version] = {**target.transport.stats.as_dict(), "read_lag": target.reads.lag.as_dict()}
                 self.transport_records[version] = {
                     "resends": list(target.transport.resends),
                     "errors": list(target.transport.errors),
@@ -199,8 +204,8 @@ class Run:
 
             s = Settings()
             window = profiles.load(version).update_window_days
-            return Events(s.request_id, s.expired_for(window), s.not_ready_request_id)
-        return Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id)
+            return Events(s.request_id, s.expired_for(window), s.not_ready_request_id, s.foreign_request_id)
+        return Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id, o.foreign_request_id)
 
     def table(self, version: str) -> list[Case]:
         """The version's coverage table (built once)."""
@@ -306,11 +311,13 @@ class Run:
             transport,
             Ledger(version),
             has_wrong_region_key=self._keys.wrong_region_api_key is not None,
+            has_foreign_key=self._keys.foreign_api_key is not None,
             embedded=self.options.embedded,
             state=self.event,
         )
         target.exploration = self.exploration
         target.traffic = self.traffic
+        target.reads.lag.settle_s = self.options.settle_time
         self.targets[version] = target
         return target
 

@@ -19,7 +19,7 @@ ABSENT, MALFORMED, NOT_OBJECT, WRONG_TYPE = "absent", "malformed", "not-object",
 NO_KNOWN_FIELD, PAST_LIMIT, VALID = "no-known-field", "past-limit", "valid"
 # Event id kinds.
 DESIGNATED, NOT_READY, EXPIRED = "designated", "not-ready", "expired"
-UNKNOWN, INVALID, ODD = "unknown", "invalid", "odd"
+UNKNOWN, INVALID, ODD, FOREIGN = "unknown", "invalid", "odd", "foreign"
 
 
 def parse_json(raw: bytes) -> tuple[bool, Any]:
@@ -72,6 +72,8 @@ def id_kind(profile: Profile, event_id: str, events: Events) -> str:
         return NOT_READY
     if event_id == events.expired:
         return EXPIRED
+    if event_id == events.foreign:
+        return FOREIGN
     if profile.live_id.match(event_id):
         return UNKNOWN
     if profile.plain_id.match(event_id):
