@@ -106,6 +106,7 @@ class Fault:
     soft: bool = False  # the contract also allows 200
     relaxed: bool = False  # any code with the status (the document does not say which)
     why: str = ""  # what the request is, in words for a failure line (default: the clause id)
+    refusals_judged: bool = False  # a refusal of the valid key (401, 403) is this clause's finding too
 
 
 Check = Callable[..., None]

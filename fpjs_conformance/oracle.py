@@ -83,7 +83,7 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
             fault.clause_id,
             fault.why or fault.clause_id,
             allowed=allowed,
-            defer=frozenset() if relaxed else defer,
+            defer=frozenset() if relaxed else (rate_limited if fault.refusals_judged else defer),
             relaxed_codes=relaxed,
         )
     else:

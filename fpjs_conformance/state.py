@@ -138,7 +138,8 @@ def judge(
     found: list[Violation] = []
     stored = profile.stored(body) or {}
     shown = profile.to_store({**profile.absent_reads_as, **stored})
-    fields: dict[tuple, list[Change]] = {}
+    fields: dict[tuple, list[Change]] = {}  # (kind, id(exchange)) -> changes; who: -> (kind, exchange, why)
+    who: dict[tuple, tuple] = {}
     for k, want in expected.items():
         if k in compared:
             continue
@@ -147,15 +148,21 @@ def judge(
             continue
         change = Change(_wire(profile, k), want, None if now is _ABSENT else now, absent=now is _ABSENT)
         culprit = next((t for t in reversed(log) if now is not _ABSENT and t.explains(k, now)), None)
-        fields.setdefault(_who(culprit, since, field=k), []).append(change)
-    for (kind, ex, why), changes in fields.items():
+        blame = _who(culprit, since, field=k)
+        who[blame[0], id(blame[1])] = blame
+        fields.setdefault((blame[0], id(blame[1])), []).append(change)
+    for key, changes in fields.items():
+        kind, ex, why = who[key]
         found.append(_finding(kind, changes, ex, why, semantics.PARTIAL))
     if view.body is not None:
         members: dict[tuple, list[Change]] = {}
         for change, member in _member_changes(profile, view.body, body, expected):
             culprit = next((t for t in reversed(since) if member in t.members), None)
-            members.setdefault(_who(culprit, since, member=member), []).append(change)
-        for (kind, ex, why), changes in members.items():
+            blame = _who(culprit, since, member=member)
+            who[blame[0], id(blame[1]), "member"] = blame
+            members.setdefault((blame[0], id(blame[1]), "member"), []).append(change)
+        for key, changes in members.items():
+            kind, ex, why = who[key]
             found.append(_finding(kind, changes, ex, why, ONLY_NAMED))
     return [v for v in found if v is not None]
 

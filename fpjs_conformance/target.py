@@ -359,7 +359,7 @@ class Target:
         if stored is None:
             return "not read"
         sent = whole.touch(self.profile, update.request, update, False)
-        leaked = [state_rules.Change(k, "as it was", v) for k, v in stored.items() if sent.marks & whole.marks_in(v)]
+        leaked = [state_rules.Change(k, "its own", v) for k, v in stored.items() if sent.marks & whole.marks_in(v)]
         verdict = checks.verdict(
             state_rules.NOTHING_CHANGED, state_rules.nothing_changed, leaked, update, "another workspace's event"
         )
@@ -434,17 +434,20 @@ class Target:
             self.case_id = judged[-1][0].id if observe else None
             try:
                 stored = self.stored_now(last, semantics.read_back_clause(judged[-1][0].clause_id), named)
-                for case, exs in judged:
-                    clause_id = semantics.read_back_clause(case.clause_id)
+                for i, (case, exs) in enumerate(judged):
+                    clause_id, ex = semantics.read_back_clause(case.clause_id), exs[-1]
                     want = wants[case.id]
+                    if i + 1 < len(judged) and self._wiped(stored, want):
+                        # emptied after it: the cases after it, which did not name these fields, are to blame
+                        clause_id, ex = semantics.PARTIAL, judged[-1][1][-1]
                     try:
                         if case.compare == "numbers":
                             for name, sent_value in want.items():
-                                numbers = (stored.get(name), sent_value, exs[-1])
+                                numbers = (stored.get(name), sent_value, ex)
                                 self.record_check(lenient.NUMBERS, lenient.numbers_read_back, *numbers)
                         else:
                             absent = self.profile.absent_reads_as
-                            args = (clause_id, stored, want, exs[-1], absent)
+                            args = (clause_id, stored, want, ex, absent)
                             self.record_check(clause_id, checks.stored_fields_match, *args)
                         outcome[case.id] = "same"
                     except Violation as violation:
@@ -459,6 +462,12 @@ class Target:
             for case, exs in sent:
                 self.behaviour[case.id] = behaviour.observe(exs[-1], outcome.get(case.id))
         return found
+
+    def _wiped(self, stored: dict[str, Any], want: dict[str, Any]) -> bool:
+        """Some field of `want` reads back empty (absent, "", {}, null) where something else was sent."""
+        shown = {**self.profile.absent_reads_as, **stored}
+        empty = (None, "", {}, [])
+        return any(shown.get(k) in empty and v not in empty for k, v in want.items() if not isinstance(v, bool))
 
     def _compare(self, case: Case, exchanges: list[Exchange]) -> str:
         clause_id = semantics.read_back_clause(case.clause_id)

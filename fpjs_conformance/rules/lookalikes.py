@@ -83,7 +83,8 @@ def fault(profile: Profile, request: Request, events: Events) -> Fault | None:
         return Fault(LOOKALIKE, _refusals(profile), soft=kind != OTHER, why=why)
     if events.foreign and request.event_id == events.foreign:
         role = profile.role("unknown_event")
-        return Fault(FOREIGN_NOT_FOUND, dict(role.answers), why="an event of another workspace (as if none)")
+        why = "an event of another workspace, as if none: never a refusal that tells it exists"
+        return Fault(FOREIGN_NOT_FOUND, dict(role.answers), why=why, refusals_judged=True)
     return None
 
 
