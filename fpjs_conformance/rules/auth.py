@@ -227,7 +227,7 @@ def auth_comes_first(t: Table) -> Iterator[Case]:
     near = Credentials.of(**{t.places[0]: Key("near", "drop-last")})
     empty = Credentials.of(**{t.places[-1]: EMPTY})
     field, kind = next(iter(p.field_types.items()))
-    wrong_type = {field: CANONICAL["null" if kind != "null" else "string"]}
+    wrong_type = {**t.marks(but=(field,)), field: CANONICAL["null" if kind != "null" else "string"]}
     yield c("auth-first/no-key+malformed", AUTH_FIRST, t.update(Body.bytes_(b"{"), creds=NO_KEY))
     yield c("auth-first/no-key+no-body", AUTH_FIRST, t.update(NO_BODY, creds=NO_KEY))
     yield c("auth-first/no-key+unknown-id", AUTH_FIRST, t.update(creds=NO_KEY, event_id=UNKNOWN_LIVE_SHAPE))
