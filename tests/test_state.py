@@ -108,7 +108,7 @@ def test_what_must_change_nothing_goes_first_and_carries_marks_of_its_own(p):
     marks = [state.MARK.findall((r.body.encode() or b"").decode("utf-8", "replace")) for c in first for r in c.requests]
     found = [m for ms in marks for m in ms]
     assert len(set(found)) > 50  # each request its own (a request carries one mark, in every field)
-    for group, read in groups[1:]:  # one read for cases whose fields do not overlap
+    for group, _ in groups[1:]:  # one read for cases whose fields do not overlap
         fields = [coverage.fields_of(p, c) for c in group if c.compare in ("fold", "numbers")]
         assert all(not (a & b) for i, a in enumerate(fields) for b in fields[i + 1 :])
 
