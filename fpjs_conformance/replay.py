@@ -50,7 +50,7 @@ REPLAYED = ("coverage", "random", "replay", "proxy")  # why an entry was sent: t
 NOT_REPLAYED = ("preflight", "read-back", "restore")  # state, and the run's own phases
 READ_BACK_CHECKS = ("stored_fields_match", "same_outcome")  # the checks a case's read-back is judged by
 SHOWN = 50  # difference lines printed; the rest are in the reports
-KEY_KINDS = ("valid", "wrong_region", "near", "literal", "empty")
+KEY_KINDS = ("valid", "wrong_region", "near", "padded", "literal", "empty")
 OPTIONS = (
     "base_url",
     "region",
@@ -283,7 +283,9 @@ def _plan_group(
         _compared(group, members, updates, first_read, run)
     out.groups.append(group)
     out.versions[version] = out.versions.get(version, 0) + len(group.items)
-    reads = {None: 0, "fold": 1, "repeat": 2}[group.compare.compare if group.compare else None]
+    reads = {None: 0, "fold": 1, "numbers": 1, "foreign": 1, "repeat": 2}[
+        group.compare.compare if group.compare else None
+    ]
     out.reads[version] = out.reads.get(version, 0) + reads
 
 
@@ -296,6 +298,8 @@ def _compared(group: Group, members: list, updates: list, first_read: int, run: 
     known = {c.id: c for c in run.table(group.version)}.get(group.case or "")
     if not before or known is None or known.compare is None:
         return  # a case this suite does not know: its updates are replayed, its read-back is not
+    if any(entry["response"].get("status") != 200 for _, _, entry in before):
+        return  # the read after it compared other cases' writes (one read for several): not this case's
     requests = tuple(item.request for item in group.items[: len(before)])
     repeated = [item.request.fingerprint() for item in group.items[len(before) :]]
     if known.compare == "fold" and after:

@@ -431,7 +431,7 @@ class Target:
         if judged:
             last = judged[-1][1][-1]
             named = set().union(*(set(self.profile.to_store(w)) for w in wants.values()))
-            self.case_id = judged[-1][0].id if observe else None
+            self.case_id = sent[-1][0].id if observe else None  # the read follows the last case sent
             try:
                 stored = self.stored_now(last, semantics.read_back_clause(judged[-1][0].clause_id), named)
                 for i, (case, exs) in enumerate(judged):
@@ -458,9 +458,11 @@ class Target:
                 outcome = {case.id: "differs" for case, _ in judged}
             finally:
                 self.case_id = None
-        if observe:
+        if observe:  # the read's outcome goes with the case it followed, if compared (a replay reads after it alone)
+            last = sent[-1][0].id if judged and judged[-1][0] is sent[-1][0] else None
+            seen = "differs" if "differs" in outcome.values() else "same"
             for case, exs in sent:
-                self.behaviour[case.id] = behaviour.observe(exs[-1], outcome.get(case.id))
+                self.behaviour[case.id] = behaviour.observe(exs[-1], seen if case.id == last else None)
         return found
 
     def _wiped(self, stored: dict[str, Any], want: dict[str, Any]) -> bool:
