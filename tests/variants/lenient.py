@@ -3,8 +3,9 @@ servers use in place of a strict one, and stores what it read. The coverage tabl
 grammar (fpjs_conformance/rules/lenient.py) must refuse every one of them: JSON5 (comments, trailing
 commas, single quotes, unquoted names, JavaScript numbers), Python's json with `strict=False` (raw
 control characters), a reader that stops after the first value, a fallback to Python literals; and a
-server that checks the first of two duplicate members but stores the last. A control keeps numbers past
-a double as the text they came as, and reads them back so (valid JSON: the contract allows it).
+server that checks the first of two duplicate members but stores the last; numbers stored as strings. A
+control keeps numbers past a double as the text they came as, and reads them back so (valid JSON: the
+contract allows it).
 """
 
 import ast
@@ -96,6 +97,19 @@ def _first_wins(pairs):
     for k, v in pairs:
         out.setdefault(k, v)
     return out
+
+
+@mutant("numbers-stored-as-strings", "UE-BODY-11", coverage_only=True)
+class NumbersStoredAsStrings(ReferenceServer):
+    """Keeps numbers with a fraction or an exponent as strings (a decimal column read back as text): the
+    read-back is JSON, but `1.5` comes back as `"1.5"`."""
+
+    def parse_body(self, raw, d):
+        try:
+            value = json.loads(raw.decode("utf-8"), parse_float=str, parse_constant=_refuse)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return super().parse_body(raw, d)
+        return value if isinstance(value, dict) else super().parse_body(raw, d)
 
 
 @control("numbers-kept-as-text")
