@@ -143,16 +143,16 @@ class Table:
         return out
 
     def hold(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`body`, with a mark in another field when none of the fields it sets carries one: from the first
-        write on, the event always holds the suite's mark (`preflight.looks_like_probe`), so a run that
-        never finished is recognised by any later run."""
-        if not any(f in body for f in self.p.fields) or any(_marked(body.get(f)) for f in self.p.fields):
+        """`body`, with a mark in another field when it sets a field that can carry one to a value that does
+        not, and no field it sets carries one: from the first write on, the event always holds the suite's
+        mark (`preflight.looks_like_probe`), so a run that never finished is recognised by any later run."""
+        sets = [f for f in self.p.fields if f in body]
+        if any(_marked(body[f]) for f in sets) or not any(self.p.field_types[f] in MARKABLE for f in sets):
+            return body  # marked already, or it sets only fields no mark fits: what the event holds keeps its own
+        free = [f for f, kind in self.p.field_types.items() if kind in MARKABLE and f not in body]
+        if not free:
             return body
-        free = {f: v for f, v in self.marks(but=tuple(body)).items()}
-        if not free or all(self.p.field_types[f] not in MARKABLE for f in body if f in self.p.fields):
-            return body  # sets only fields no mark fits: what the event holds keeps its mark
-        first = next(iter(free))
-        return {**body, first: free[first]}
+        return {**body, free[0]: self.marks()[free[0]]}
 
     def key(self) -> Credentials:
         """The valid key, in each declared place in turn: no answer may depend on the place."""
