@@ -203,3 +203,19 @@ def test_reports_that_cannot_be_written_at_the_end_fail_a_passing_run(tmp_path):
 def test_region_and_base_url_together_are_ambiguous():
     run = pytest_cli("--region=eu", "--base-url=https://api.fpjs.io", "--api-key=abcdefgh", "--request-id=x")
     assert run.returncode == 4 and "not both" in run.stderr, run.stderr
+
+
+def test_the_foreign_event_and_key_and_the_settle_time_are_options():
+    base = {"base_url": "https://api.fpjs.io", "api_key": "k" * 10, "request_id": IDS.request_id}
+    parsed = options.parse(
+        lambda name: {**base, "foreign_request_id": IDS.foreign_request_id, "foreign_api_key": "f" * 12}.get(name),
+        ROOT,
+    )
+    assert parsed.foreign_request_id == IDS.foreign_request_id and parsed.settle_time == 2.0
+    assert "f" * 12 not in repr(parsed) and parsed.shown()["foreign_api_key"] == "[redacted]"
+    assert "foreign_api_key" in options.SECRET_OPTIONS  # scrubbed wherever the other keys are
+    with pytest.raises(options.OptionError, match="--foreign-request-id"):
+        options.parse(lambda name: {**base, "foreign_api_key": "f" * 12}.get(name), ROOT)
+    assert options.parse(lambda name: {**base, "settle_time": "0"}.get(name), ROOT).settle_time == 0.0
+    with pytest.raises(options.OptionError, match="--settle-time"):
+        options.parse(lambda name: {**base, "settle_time": "nan"}.get(name), ROOT)
