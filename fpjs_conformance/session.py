@@ -353,7 +353,8 @@ class Run:
             caps.append(self.options.max_requests)
         for version in self.options.versions:
             selected = self.selected.get(version, set())
-            table_requests = sum(coverage.requests_of(c) for c in self.table(version) if c.clause_id in selected)
+            chosen = [c for c in self.table(version) if c.clause_id in selected]
+            table_requests = coverage.reads_of(coverage.plan(profiles.load(version), self.events(version), chosen))
             most = table_requests + 3 * self.exploration.hypothesis_profile.examples * len(selected) + 6
             planned = min([most, *caps])
             entry = {"coverage_requests": table_requests, "at_most": planned}
