@@ -304,7 +304,7 @@ class Target:
         """Judge a read of the designated event as a whole (the state oracle, `state`), record the verdicts,
         and take it as this version's view. `compared`: fields the read's own case judges (store names)."""
         ex = got.exchange
-        if ex is None or ex.error is not None:
+        if ex is None or ex.error is not None or got.problem == "rate-limited":  # those are other clauses' findings
             return
         self._record(Verdicts(ex, whole.conformance(ex, self.profile)))
         if got.stored is None:
