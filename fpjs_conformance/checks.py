@@ -138,6 +138,7 @@ class Fault:
     why: str = ""  # what the request is, in words for a failure line (default: the clause id)
     should: Mapping[int, frozenset[str] | None] | None = None  # answers that break only the suite's judgement
     should_basis: tuple[Source, ...] = ()
+    refusals_judged: bool = False  # a refusal of the valid key (401, 403) is this clause's finding too
 
 
 Check = Callable[..., None]

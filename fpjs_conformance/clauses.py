@@ -172,6 +172,10 @@ def facts(profile: Profile) -> dict[str, str]:
         ),
         "error_statuses": ", ".join(str(s) for s in sorted(profile.error_statuses)),
         "codes_by_status": "; ".join(f"{s} {' or '.join(sorted(c))}" for s, c in sorted(codes.items())),
+        "undeclared_methods": ", ".join(profile.undeclared_methods),
+        "read_back": f"{profile.read_back_method} {profile.read_back_path}",
+        "read_back_schema": profile.read_back_schema_name,
+        "changes_on_its_own": _and(list(profile.read_back_changes)) if profile.read_back_changes else "none",
         "sdk": ", ".join([*(f"the {k} query parameter" for k in profile.sdk_query), *profile.sdk_headers]) or "nothing",
     }
 

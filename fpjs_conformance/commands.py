@@ -56,7 +56,7 @@ def exploration(requests_per_version: int | None = None) -> Exploration:
 def new_run(opts: options.Options) -> Run:
     """A run outside pytest (no Hypothesis exploration), secrets registered for the scrubber."""
     run = Run(opts, exploration())
-    run.secrets += [s for s in (opts.api_key, opts.wrong_region_api_key) if s]
+    run.secrets += [s for s in (getattr(opts, name) for name in options.SECRET_OPTIONS) if s]
     if opts.userinfo:
         run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
     return run

@@ -41,6 +41,7 @@ def _has(target: Target, need: str) -> Any:
         "wrong_region_key": target.has_wrong_region_key,
         "expired_event": target.events.expired,
         "not_ready_event": target.events.not_ready,
+        "foreign_event": target.events.foreign,
         "read_back": target.reads_back,
     }[need]
 

@@ -166,12 +166,18 @@ class EventState:
     yielded: bool = False  # another run of the suite claimed the event as this one started: it restores it
     wrote: bool = False  # an update of it was accepted (or may have been)
     journal: Journal | None = None
+    touches: list = field(default_factory=list)  # every request that may have touched it (`state.Touch`), in order
 
     def remember_storage(self, seen: dict[str, Any]) -> None:
         self.seen = seen
         for k, wrote in self.written.items():
             if wrote is not UNKNOWN:
                 self.stored_as[k, canonical(wrote)] = seen.get(k)
+
+    def known(self) -> dict[str, Any]:
+        """What the read-back should show of each field the run knows (not after a write it cannot know)."""
+        out = {k: self.expected(k) for k in self.written}
+        return {k: v for k, v in out.items() if v is not UNKNOWN}
 
     def expected(self, k: str) -> Any:
         """What the read-back should show of field `k` if nobody else wrote it since this run did."""

@@ -22,6 +22,7 @@ class Events:
     live: str
     expired: str | None = None
     not_ready: str | None = None
+    foreign: str | None = None  # an event of another workspace (application) in the same region
 
 
 def strict_json(raw: bytes) -> Any:
@@ -61,9 +62,10 @@ NEAR_MISSES: dict[str, Any] = {
 class Key:
     """A symbolic API key.
 
-    kind: `valid` (the target's secret key), `wrong_region` (the other-region key), `near`
-    (a near-miss of the secret key; `variant` names the mutation), `literal` (`variant` is the
-    key itself: never secret), `empty`.
+    kind: `valid` (the target's secret key), `wrong_region` (the other-region key), `foreign` (the
+    key of another workspace), `near` (a near-miss of the secret key; `variant` names the mutation),
+    `padded` (the secret key with `variant`, white space, on both sides), `literal` (`variant` is
+    the key itself: never secret), `empty`.
     """
 
     kind: str
@@ -74,14 +76,20 @@ class Key:
             return f"near-miss of the API key ({self.variant})"
         if self.kind == "literal":
             return f"unrelated key {self.variant!r}"
-        return {"valid": "the valid API key", "wrong_region": "the other region's key", "empty": "an empty key"}[
-            self.kind
-        ]
+        if self.kind == "padded":
+            return f"the valid API key with {self.variant!r} around it"
+        return {
+            "valid": "the valid API key",
+            "wrong_region": "the other region's key",
+            "foreign": "another workspace's key",
+            "empty": "an empty key",
+        }[self.kind]
 
 
 VALID = Key("valid")
 EMPTY = Key("empty")
 WRONG_REGION = Key("wrong_region")
+FOREIGN = Key("foreign")
 DOCUMENTED = ""  # a Credential's spelling as the document gives it
 
 
@@ -261,6 +269,8 @@ class Request:
     # How the client shapes the optional headers it sends by default (Accept, Accept-Encoding,
     # User-Agent, Connection): (name, value) sends that value, (name, None) leaves the header out.
     headers_as: tuple[tuple[str, str | None], ...] = ()
+    method: str | None = None  # another HTTP method than the operation's (one the document does not declare)
+    id_encoded: bool = False  # `event_id` is the path text as sent (percent-encodings, `/` and `;` kept)
 
     def fingerprint(self) -> tuple:
         """What makes two requests the same on the wire (bodies compared as bytes)."""
@@ -273,6 +283,8 @@ class Request:
             self.extra_query,
             self.extra_headers,
             self.headers_as,
+            self.method,
+            self.id_encoded,
         )
 
     def to_record(self, events: Events | None = None) -> dict[str, Any]:
@@ -301,6 +313,8 @@ class Request:
             "extra_query": [list(pair) for pair in self.extra_query],
             "extra_headers": [list(pair) for pair in self.extra_headers],
             "headers_as": [list(pair) for pair in self.headers_as],
+            "method": self.method,
+            "id_encoded": self.id_encoded,
         }
 
     @classmethod
@@ -332,6 +346,8 @@ class Request:
             tuple(tuple(p) for p in data.get("extra_query", [])),
             tuple(tuple(p) for p in data.get("extra_headers", [])),
             tuple(tuple(p) for p in data.get("headers_as", [])),
+            data.get("method"),
+            bool(data.get("id_encoded")),
         )
 
     def describe_headers(self) -> str:
@@ -340,9 +356,8 @@ class Request:
         return ", ".join(parts)
 
     def __repr__(self) -> str:
-        return (
-            f"Request({self.op} {printable(self.event_id)!r} [{self.credentials.describe()}] {self.body.describe(80)})"
-        )
+        op = self.method or self.op
+        return f"Request({op} {printable(self.event_id)!r} [{self.credentials.describe()}] {self.body.describe(80)})"
 
 
 @dataclass

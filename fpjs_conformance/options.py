@@ -38,6 +38,21 @@ OPTIONS = [
     ("--expired-request-id", "FPJS_EXPIRED_REQUEST_ID", "optional: an event older than the version's update window"),
     ("--wrong-region-api-key", "FPJS_WRONG_REGION_API_KEY", "optional: a valid key of an app in another region"),
     ("--not-ready-request-id", "FPJS_NOT_READY_REQUEST_ID", "optional: an event that answers 409 not-ready first"),
+    (
+        "--foreign-request-id",
+        "FPJS_FOREIGN_REQUEST_ID",
+        "optional: an event of another workspace (application) in the same region: its update must be not found",
+    ),
+    (
+        "--foreign-api-key",
+        "FPJS_FOREIGN_API_KEY",
+        "optional: that workspace's secret key, to read its event back (unchanged) after the update",
+    ),
+    (
+        "--settle-time",
+        "FPJS_SETTLE_TIME",
+        "seconds a read-back may take to show a write before it is called stale (default 2; 0: no wait)",
+    ),
     ("--report-dir", "FPJS_REPORT_DIR", "where reports are written (default: ./reports where pytest runs)"),
     ("--rate-limit", "FPJS_RATE_LIMIT", "requests per second, e.g. 5 or 5/s (default: unlimited on loopback, else 5)"),
     ("--request-timeout", "FPJS_REQUEST_TIMEOUT", "seconds per request (default 10)"),
@@ -84,7 +99,7 @@ FLAGS = [
 # what rests on the suite's judgement as well (SHOULD findings, every intermediary's 5xx page). FPJS_STRICT=1
 # sets it for the suite alone.
 STRICT_ENV = "FPJS_STRICT"
-SECRET_OPTIONS = ("api_key", "wrong_region_api_key")
+SECRET_OPTIONS = ("api_key", "wrong_region_api_key", "foreign_api_key")
 LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
 MAX_REQUEST_TIMEOUT = 3600.0  # seconds: bounds past which timers overflow and a run never ends
 MAX_RUN_TIMEOUT = 7 * 86400.0
@@ -117,6 +132,9 @@ class Options:
     expired_request_id: str | None = None
     not_ready_request_id: str | None = None
     wrong_region_api_key: str | None = field(default=None, repr=False)
+    foreign_request_id: str | None = None
+    foreign_api_key: str | None = field(default=None, repr=False)
+    settle_time: float = 2.0
     rate_limit: float | None = None
     timeout: float = 10.0
     run_timeout: float = 1800.0
@@ -174,8 +192,12 @@ def parse(get, invocation_dir: Path) -> Options:
     if base_urls:
         userinfo = split_userinfo(next(iter(base_urls.values())))[1]
         _check_userinfo(userinfo, versions)
-    api_key, wrong_region = get("api_key"), get("wrong_region_api_key")
-    for flag, key in (("--api-key", api_key), ("--wrong-region-api-key", wrong_region)):
+    api_key, wrong_region, foreign_key = get("api_key"), get("wrong_region_api_key"), get("foreign_api_key")
+    for flag, key in (
+        ("--api-key", api_key),
+        ("--wrong-region-api-key", wrong_region),
+        ("--foreign-api-key", foreign_key),
+    ):
         check_key(flag, key)
     ids = {
         flag: get(dest)
@@ -183,6 +205,7 @@ def parse(get, invocation_dir: Path) -> Options:
             ("--request-id", "request_id"),
             ("--expired-request-id", "expired_request_id"),
             ("--not-ready-request-id", "not_ready_request_id"),
+            ("--foreign-request-id", "foreign_request_id"),
         )
     }
     plain = profiles.load(versions[0]).plain_id
@@ -194,14 +217,21 @@ def parse(get, invocation_dir: Path) -> Options:
             )
     if base_urls is None:
         # The bundled server has its own key and events: a key or an event id means a real target was meant.
-        given = [f for f, v in (("--api-key", api_key), ("--wrong-region-api-key", wrong_region), *ids.items()) if v]
+        keys = (("--api-key", api_key), ("--wrong-region-api-key", wrong_region), ("--foreign-api-key", foreign_key))
+        given = [f for f, v in (*keys, *ids.items()) if v]
         if given:
             raise OptionError(
                 f"{' and '.join(given)} given (by option or FPJS_* environment variable) but no target: pass "
                 "--base-url or --region (FPJS_BASE_URL / FPJS_REGION), or unset them to test the bundled "
                 "reference server; no request was sent"
             )
+    if foreign_key and not ids["--foreign-request-id"]:
+        raise OptionError("--foreign-api-key reads the event of --foreign-request-id back: give that event too")
     timeout = positive(get("request_timeout") or "10", "--request-timeout", MAX_REQUEST_TIMEOUT)
+    settle = get("settle_time")
+    settle_time = (
+        0.0 if settle is not None and settle.strip() in ("0", "0.0") else positive(settle or "2", "--settle-time", 60.0)
+    )
     run_timeout = positive(get("run_timeout") or "1800", "--run-timeout", MAX_RUN_TIMEOUT)
     not_ready_budget = get("not_ready_budget")
     if not_ready_budget is not None:
@@ -252,6 +282,9 @@ def parse(get, invocation_dir: Path) -> Options:
         expired_request_id=ids["--expired-request-id"],
         not_ready_request_id=ids["--not-ready-request-id"],
         wrong_region_api_key=wrong_region,
+        foreign_request_id=ids["--foreign-request-id"],
+        foreign_api_key=foreign_key,
+        settle_time=settle_time,
         report_dir=report_dir,
         rate_limit=rate,
         timeout=timeout,

@@ -19,7 +19,19 @@ from fpjs_conformance import evidence, rules, shapes
 from fpjs_conformance.checks import Expectation, Violation, outcome_as_expected, verdict
 from fpjs_conformance.model import READ, Events, Exchange, Request
 from fpjs_conformance.profile import Profile
-from fpjs_conformance.rules import auth, body, http, ids, left_open, responses, transient, transport
+from fpjs_conformance.rules import (
+    auth,
+    body,
+    http,
+    ids,
+    left_open,
+    lenient,
+    lookalikes,
+    methods,
+    responses,
+    transient,
+    transport,
+)
 
 __all__ = ["Events", "expect", "judge"]
 
@@ -32,7 +44,11 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
     """
     if request.op == READ:
         return []
-    faults = [f for f in (ids.fault(profile, request, events), body.fault(profile, request)) if f is not None]
+    if methods.undeclared(profile, request):
+        return [methods.expectation(profile, request)]
+    id_fault = lookalikes.fault(profile, request, events) or ids.fault(profile, request, events)
+    body_fault = lenient.fault(profile, request.body) or body.fault(profile, request)
+    faults = [f for f in (id_fault, body_fault) if f is not None]
     hard = [f for f in faults if not f.soft]
     creds = auth.assess(profile, request)
     varied = http.variation(request)
@@ -69,7 +85,7 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
             fault.clause_id,
             fault.why or fault.clause_id,
             allowed=allowed,
-            defer=frozenset() if relaxed else defer,
+            defer=frozenset() if relaxed else (rate_limited if fault.refusals_judged else defer),
             relaxed_codes=relaxed,
             should=fault.should,
             should_basis=fault.should_basis,
@@ -119,8 +135,13 @@ def judge(ex: Exchange, profile: Profile, expectations: list[Expectation]) -> li
         return [verdict(transport.COMPLETE, transport.transport_completed, ex, profile)]
     verdicts: list[tuple[str, Violation | None]] = []
     paired = ex.status in profile.undeclared_statuses and any(_names(e, ex.status) for e in expectations)
+    undeclared = methods.undeclared(
+        profile, ex.request
+    )  # no answer of the operation: its responses' clauses are silent
     for fn in rules.UNIVERSAL:
         if relaxed and fn is responses.code_fits_status:
+            continue
+        if undeclared and fn.__module__ == responses.__name__:
             continue
         if paired and fn is responses.status_declared:  # a status a role allows by evidence, as that role's answer
             verdicts.append((responses.DECLARED, None))

@@ -109,7 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = str(random.SystemRandom().randrange(2**32))
     run = Run(opts, Exploration(profile, int(seed) if seed is not None and str(seed).isdigit() else None))
     run.seed = seed if not profile.derandomize else None
-    run.secrets += [s for s in (opts.api_key, opts.wrong_region_api_key) if s]
+    run.secrets += [s for s in (getattr(opts, name) for name in options.SECRET_OPTIONS) if s]
     if opts.userinfo:
         run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
     config.stash[RUN] = run

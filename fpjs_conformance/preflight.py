@@ -71,6 +71,7 @@ def preflight(
         target.judge_server_fault(got.exchange, got.problem)
         raise TargetUnreachable(f"cannot read the designated event back: {got.why}")
     target.reads_back = got.stored is not None
+    target.begin_view(got)
     if got.problem == "no-route":
         _served(target, got)
     if got.stored is not None and not state.read:

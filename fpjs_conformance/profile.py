@@ -34,6 +34,10 @@ PROFILE_PATH = "FPJS_PROFILE_PATH"  # more folders of profile files and document
 ACCOUNT_LEVEL_STATUS = 403  # codes documented for 403 on any operation apply to every operation
 BAD_JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 HTTP_REFUSALS = frozenset({401, 403})  # RFC 9110: Unauthorized, Forbidden
+# The methods HTTP defines for a request to a path (RFC 9110, 9.3; PATCH: RFC 5789): CONNECT asks a proxy
+# for a tunnel to an authority (9.3.6), never a path. HEAD is answered as GET is (9.3.2): declared with it.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH")
+UNKNOWN_METHOD = "FPJSUNKNOWN"  # a token no registry holds (RFC 9110, 9.1: a method is any token)
 HTTP_AUTH_HEADER = "Authorization"  # RFC 9110, 11.6.2: where every `type: http` security scheme puts its credentials
 # Every error role the suite knows: what each kind of refusal is answered with, per version (`[roles]`).
 ROLES = (
@@ -267,6 +271,9 @@ class Profile:
             name: Limit(name, v.get("max_chars"), v.get("max_bytes"), self._sources(v, f"[limits] {name}"))
             for name, v in data["limits"].items()
         }
+        # Read-back members that change on their own (pointer -> why), and those mirroring a field (pointer -> field).
+        self.read_back_changes: dict[str, str] = dict(data.get("read_back_changes", {}))
+        self.read_back_mirrors: dict[str, str] = dict(data.get("read_back_mirrors", {}))
         self._check()
 
     def __repr__(self) -> str:
@@ -287,6 +294,14 @@ class Profile:
     @property
     def read_back_operation(self) -> dict[str, Any]:
         return self.document["paths"][self.read_back_path][self.read_back_method.lower()]
+
+    @functools.cached_property
+    def undeclared_methods(self) -> tuple[str, ...]:
+        """The methods HTTP defines that the document does not declare on the update's path, and an unknown one."""
+        declared = {m.upper() for m in self.document["paths"][self.update_path] if m.upper() in HTTP_METHODS}
+        if "GET" in declared:
+            declared.add("HEAD")
+        return (*(m for m in HTTP_METHODS if m not in declared), UNKNOWN_METHOD)
 
     @staticmethod
     def _path_param(operation: dict[str, Any]) -> str:
@@ -536,6 +551,19 @@ class Profile:
             node = node.get(part)
         return node if isinstance(node, dict) else None
 
+    @functools.cached_property
+    def read_back_schema_name(self) -> str:
+        return self._ref_name(self.read_back_schema)
+
+    @functools.cached_property
+    def read_back_members(self) -> dict[str, dict[str, Any]]:
+        """The members of the read-back's container (the event) that are not update fields: name -> schema."""
+        props: dict[str, Any] = {}
+        for path, node in schema_walk.objects(self, self.read_back_schema, ()):
+            if path == self.read_back_container:
+                props.update(node)
+        return {name: self.resolve(schema) for name, schema in props.items() if name not in self.fields}
+
     def read_back_example(self) -> dict[str, Any]:
         """A minimal valid read-back body: every required field, values from the document's examples.
 
@@ -617,6 +645,14 @@ class Profile:
                     f"{self.version}.toml: status {status} codes outside the enum: {sorted(codes - enum)}"
                 )
         self.read_back_container  # noqa: B018 - fails early when the document has no single holder
+        for pointer, name in self.read_back_mirrors.items():
+            if name not in self.fields or not schema_walk.in_schema(self, self.read_back_schema, pointer):
+                raise ProfileError(
+                    f"{self.version}.toml: [read_back_mirrors] {pointer} = {name!r} is not in the read-back"
+                )
+        for pointer in self.read_back_changes:
+            if not schema_walk.in_schema(self, self.read_back_schema, pointer):
+                raise ProfileError(f"{self.version}.toml: [read_back_changes] {pointer} is not in the read-back")
 
 
 def _auth_overlaps(roles: dict[str, Role]) -> list[str]:

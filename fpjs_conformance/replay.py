@@ -49,7 +49,7 @@ REPLAYED = ("coverage", "random", "replay", "proxy", "migrate")  # why an entry 
 NOT_REPLAYED = ("preflight", "read-back", "restore")  # state, and the run's own phases
 READ_BACK_CHECKS = ("stored_fields_match", "same_outcome")  # the checks a case's read-back is judged by
 SHOWN = 50  # difference lines printed; the rest are in the reports
-KEY_KINDS = ("valid", "wrong_region", "near", "literal", "empty")
+KEY_KINDS = ("valid", "wrong_region", "near", "padded", "literal", "empty")
 OPTIONS = (
     "base_url",
     "region",
@@ -347,7 +347,9 @@ def _plan_group(out: Plan, version: str, case: str | None, members: list[tuple[i
         _compared(group, members, updates, first_read, how.known_case(version, case))
     out.groups.append(group)
     out.versions[under] = out.versions.get(under, 0) + len(group.items)
-    reads = {None: 0, "fold": 1, "repeat": 2}[group.compare.compare if group.compare else None]
+    reads = {None: 0, "fold": 1, "numbers": 1, "foreign": 1, "repeat": 2}[
+        group.compare.compare if group.compare else None
+    ]
     out.reads[under] = out.reads.get(under, 0) + reads
 
 
@@ -359,6 +361,8 @@ def _compared(group: Group, members: list, updates: list, first_read: int, known
     after = [u for u in updates if u[0] > first_read]
     if not before or known is None or known.compare is None:
         return  # a case this suite does not know: its updates are replayed, its read-back is not
+    if any(entry["response"].get("status") != 200 for _, _, entry in before):
+        return  # the read after it compared other cases' writes (one read for several): not this case's
     requests = tuple(item.request for item in group.items[: len(before)])
     repeated = [item.request.fingerprint() for item in group.items[len(before) :]]
     if known.compare == "fold" and after:

@@ -50,7 +50,7 @@ def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
     try:
         if late:
             target.transport.settle(target.transport.policy.late_write_settle)
-        now = target.read_back(reserved=True)
+        now = target.read_settled(reserved=True)
         if now.stored is None:
             return {"status": "could not restore", "why": f"reading it before the restore failed: {now.why}"}
         shown = profile.to_store({**profile.absent_reads_as, **now.stored})
@@ -149,7 +149,7 @@ def write_back(target: Target, original: dict[str, Any]) -> dict[str, Any]:
     if ex.status != 200:
         return {"status": "could not restore", "why": f"the write-back was answered {ex.received()}"}
     state.written.update(profile.to_store(body))
-    after = target.read_back(reserved=True)
+    after = target.read_settled(reserved=True)
     if after.stored is None:
         return {"status": "could not restore", "why": f"reading it back failed: {after.why}"}
     shown = {**profile.absent_reads_as, **after.stored}

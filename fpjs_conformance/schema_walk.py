@@ -46,6 +46,12 @@ def objects(profile: Any, schema: Any, path: tuple[str, ...], depth: int = 0) ->
             yield from objects(profile, sub, (*path, name), depth + 1)
 
 
+def in_schema(profile: Any, schema: Any, pointer: str) -> bool:
+    """Whether a JSON pointer into an instance of `schema` names a property the schema declares."""
+    parts = tuple(p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/"))
+    return any(path == parts[:-1] and parts[-1] in node for path, node in objects(profile, schema, ()))
+
+
 def _example_value(node: dict[str, Any]) -> Any:
     if "example" in node:
         return node["example"]

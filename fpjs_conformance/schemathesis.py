@@ -73,7 +73,21 @@ from fpjs_conformance.model import (
     read_key_header,
 )
 from fpjs_conformance.profile import KeyPlace, Profile
-from fpjs_conformance.rules import auth, body, http, ids, left_open, responses, semantics, transient, transport
+from fpjs_conformance.rules import (
+    auth,
+    body,
+    http,
+    ids,
+    left_open,
+    lenient,
+    lookalikes,
+    methods,
+    responses,
+    semantics,
+    transient,
+    transport,
+)
+from fpjs_conformance.rules import state as state_rules
 from fpjs_conformance.strategies import interoperable
 from fpjs_conformance.table import probe_body
 from fpjs_conformance.target import Target
@@ -149,6 +163,15 @@ NOT_COVERED: dict[str, str] = {
     transient.NOT_READY_CLEARS: "needs the not-ready event and the suite's retries: run the suite",
     transient.RATE_LIMIT_WAITED: "schemathesis's transport does not wait out a 429 (a 429 is not judged)",
     transport.COMPLETE: "schemathesis reports its own network errors",
+    methods.UNDECLARED_REFUSED: "needs the methods the document does not declare, designed probes: run the suite",
+    lenient.DUPLICATES: "needs bodies with duplicate members, designed probes: run the suite",
+    lenient.NUMBERS: "needs numbers past a double and their read-back, designed probes: run the suite",
+    lookalikes.LOOKALIKE: _DESIGNATED_ONLY,
+    lookalikes.FOREIGN_NOT_FOUND: "needs another workspace's event, a designed probe: run the suite",
+    state_rules.ONLY_NAMED: "needs the whole read-back before and after each write (the state oracle): run the suite",
+    state_rules.NOTHING_CHANGED: "needs the whole read-back before and after (the state oracle): run the suite",
+    state_rules.READ_BACK_ANSWERS: "judges the read-back operation, which this mode does not send: run the suite",
+    state_rules.READ_BACK_VALID: "judges the read-back operation, which this mode does not send: run the suite",
 }
 # Verdicts this mode does not give: a 429 reaches a check only because schemathesis did not wait, and
 # schemathesis calls a check only with a complete response.

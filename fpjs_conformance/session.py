@@ -101,7 +101,7 @@ class Run:
         if o.embedded:
             self._start_server()
         else:
-            self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo)
+            self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo, o.foreign_api_key)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         """The first signal asks the run to stop at its next safe point. A second one stops it at once, unless
@@ -125,11 +125,16 @@ class Run:
         env = {
             "FPJS_REF_API_KEY": "ref" + pysecrets.token_hex(12),
             "FPJS_REF_WRONG_REGION_API_KEY": "eu" + pysecrets.token_hex(12),
+            "FPJS_REF_FOREIGN_API_KEY": "fw" + pysecrets.token_hex(12),
         }
         self.secrets += list(env.values())
         # The server seeds Settings' default ids (see events()).
         self._server = ServerProcess(["-m", "fpjs_conformance.refserver", "--port", "0"], env=env).start()
-        self._keys = Secrets(env["FPJS_REF_API_KEY"], env["FPJS_REF_WRONG_REGION_API_KEY"])
+        self._keys = Secrets(
+            env["FPJS_REF_API_KEY"],
+            env["FPJS_REF_WRONG_REGION_API_KEY"],
+            foreign_api_key=env["FPJS_REF_FOREIGN_API_KEY"],
+        )
 
     def stop(self) -> None:
         """Leave the designated event as found (the restore phase, once, whichever versions ran), finish
@@ -145,7 +150,7 @@ class Run:
             self._restore()
             self._settle_transients()
             for version, target in self.targets.items():
-                self.stats[version] = target.transport.stats.as_dict()
+                self.stats[version] = {**target.transport.stats.as_dict(), "read_lag": target.reads.lag.as_dict()}
                 self.transport_records[version] = {
                     "resends": list(target.transport.resends),
                     "errors": list(target.transport.errors),
@@ -222,8 +227,8 @@ class Run:
 
             s = Settings()
             window = profiles.load(version).update_window_days
-            return Events(s.request_id, s.expired_for(window), s.not_ready_request_id)
-        return Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id)
+            return Events(s.request_id, s.expired_for(window), s.not_ready_request_id, s.foreign_request_id)
+        return Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id, o.foreign_request_id)
 
     def table(self, version: str) -> list[Case]:
         """The version's coverage table (built once)."""
@@ -339,6 +344,7 @@ class Run:
             transport,
             Ledger(version, strict=self.options.strict),
             has_wrong_region_key=self._keys.wrong_region_api_key is not None,
+            has_foreign_key=self._keys.foreign_api_key is not None,
             embedded=self.options.embedded,
             state=self.event,
         )
@@ -347,9 +353,15 @@ class Run:
         events = target.events
         self.traffic.provenance[version] = {
             **provenance.record(self.base_url(version), events.live, self._keys.api_key),
-            "events": {"live": events.live, "expired": events.expired, "not_ready": events.not_ready},
+            "events": {
+                "live": events.live,
+                "expired": events.expired,
+                "not_ready": events.not_ready,
+                "foreign": events.foreign,
+            },
         }
         target.transients = self.transients
+        target.reads.lag.settle_s = self.options.settle_time
         self.targets[version] = target
         return target
 
@@ -387,7 +399,8 @@ class Run:
             caps.append(self.options.max_requests)
         for version in self.options.versions:
             selected = self.selected.get(version, set())
-            table_requests = sum(coverage.requests_of(c) for c in self.table(version) if c.clause_id in selected)
+            chosen = [c for c in self.table(version) if c.clause_id in selected]
+            table_requests = coverage.reads_of(coverage.plan(profiles.load(version), self.events(version), chosen))
             most = table_requests + 3 * self.exploration.hypothesis_profile.examples * len(selected) + 6
             planned = min([most, *caps])
             entry = {"coverage_requests": table_requests, "at_most": planned}

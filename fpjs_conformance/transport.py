@@ -30,6 +30,7 @@ from fpjs_conformance.profile import KeyPlace, Profile
 
 API_KEY_VAR = redact.API_KEY_VAR
 WRONG_REGION_VAR = "FPJS_WRONG_REGION_API_KEY"
+FOREIGN_VAR = "FPJS_FOREIGN_API_KEY"
 USERINFO_VAR = "FPJS_BASE_URL_USERINFO"
 
 
@@ -77,6 +78,7 @@ class Secrets:
     api_key: str = field(repr=False)
     wrong_region_api_key: str | None = field(default=None, repr=False)
     userinfo: str | None = field(default=None, repr=False)  # `user:password` of the base URL
+    foreign_api_key: str | None = field(default=None, repr=False)  # a key of another workspace
 
     def value(self, key: Key) -> tuple[str, str]:
         """(real value, replay form) of a symbolic key."""
@@ -86,6 +88,12 @@ class Secrets:
             if self.wrong_region_api_key is None:
                 raise LookupError("--wrong-region-api-key was not given")
             return self.wrong_region_api_key, f"${{{WRONG_REGION_VAR}}}"
+        if key.kind == "foreign":
+            if self.foreign_api_key is None:
+                raise LookupError("--foreign-api-key was not given")
+            return self.foreign_api_key, f"${{{FOREIGN_VAR}}}"
+        if key.kind == "padded":
+            return f"{key.variant}{self.api_key}{key.variant}", f"{key.variant}${{{API_KEY_VAR}}}{key.variant}"
         if key.kind == "empty":
             return "", ""
         if key.kind == "near":
@@ -96,7 +104,7 @@ class Secrets:
         return key.variant, key.variant
 
     def all(self) -> list[str]:
-        out = [s for s in (self.api_key, self.wrong_region_api_key) if s]
+        out = [s for s in (self.api_key, self.wrong_region_api_key, self.foreign_api_key) if s]
         if self.userinfo:
             out += [self.userinfo, self.userinfo.partition(":")[2]]
         return [s for s in out if s]
@@ -364,7 +372,7 @@ class Transport:
         p = self.profile
         read = request.op == READ
         template = p.read_back_path if read else p.update_path
-        path = p.path_for(template, quote(request.event_id, safe=""))
+        path = p.path_for(template, request.event_id if request.id_encoded else quote(request.event_id, safe=""))
         query, shown_query = [], []
         headers: dict[str, str] = {}
         shown_headers: dict[str, str] = {}
@@ -393,7 +401,7 @@ class Transport:
                 headers[name] = shown_headers[name] = value
         url = self.base_url + path + (("?" + urlencode(query)) if query else "")
         shown_url = self.shown_base_url + path + (("?" + "&".join(shown_query)) if shown_query else "")
-        method = p.read_back_method if read else p.update_method
+        method = request.method or (p.read_back_method if read else p.update_method)
         body = None if read else request.body.encode()
         return Built(method, url, headers, shown_url, shown_headers, body, tuple(omit))
 

@@ -81,6 +81,7 @@ def suite_args(variant: Variant) -> list[str]:
         f"--api-version={','.join(variant.versions)}",
         f"--expired-request-id={d.expired_request_id}",
         f"--not-ready-request-id={d.not_ready_request_id}",
+        f"--foreign-request-id={d.foreign_request_id}",
         f"--request-timeout={REQUEST_TIMEOUT}",
         f"--not-ready-budget={NOT_READY_BUDGET}",
         *(["--strict"] if variant.strict else []),
@@ -99,17 +100,24 @@ def run(variant: Variant, report_dir: Path, known_gap: str | None = None, env: d
     """Start `variant`, run the suite against it, stop it; one verdict per version it is judged under.
     `env`: more environment for both (a folder of profiles of your own: FPJS_PROFILE_PATH)."""
     key, wrong_region_key = "k" + secrets.token_hex(16), "w" + secrets.token_hex(16)
+    foreign_key = "f" + secrets.token_hex(16)
     # Mutants run the coverage table alone: killed there, they are killed in every profile (each runs the
     # table first). Controls run the default profile: a false alarm may come from any random example.
     profile = TABLE_ONLY if variant.kind == "mutant" and not variant.needs_exploration else "default"
     started = time.monotonic()
     args = ["-m", "tests.variants", variant.name, "--port", "0"]
-    server = ServerProcess([*args, "--api-key", key, "--wrong-region-api-key", wrong_region_key], env=env)
+    keys = ["--api-key", key, "--wrong-region-api-key", wrong_region_key, "--foreign-api-key", foreign_key]
+    server = ServerProcess([*args, *keys], env=env)
     suite: SuiteRun | None = None
     output = ""
     try:
         server.start()
-        extra = {**(env or {}), "FPJS_WRONG_REGION_API_KEY": wrong_region_key, "FPJS_HYPOTHESIS_PROFILE": profile}
+        extra = {
+            **(env or {}),
+            "FPJS_WRONG_REGION_API_KEY": wrong_region_key,
+            "FPJS_FOREIGN_API_KEY": foreign_key,
+            "FPJS_HYPOTHESIS_PROFILE": profile,
+        }
         timeout = SUITE_TIMEOUT[variant.kind]
         url = base_url(server.url, variant)
         suite = run_suite(url, key, report_dir, *suite_args(variant), timeout=timeout, env=extra)
@@ -120,7 +128,7 @@ def run(variant: Variant, report_dir: Path, known_gap: str | None = None, env: d
         server.stop()
     seconds = round(time.monotonic() - started, 1)
     said = output + (files_text(report_dir) if report_dir.is_dir() else "")
-    leaked = [s for s in (key, wrong_region_key) if exposes(said, s)]
+    leaked = [s for s in (key, wrong_region_key, foreign_key) if exposes(said, s)]
     summary = suite.summary if suite else {}
     outcomes = []
     for version in variant.versions:

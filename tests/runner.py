@@ -46,11 +46,15 @@ class SuiteRun:
         return [cid for cid, status in self.statuses(version).items() if status == "failed"]
 
 
-def reference_server(api_key: str, *args: str, wrong_region_api_key: str | None = None) -> ServerProcess:
+def reference_server(
+    api_key: str, *args: str, wrong_region_api_key: str | None = None, foreign_api_key: str | None = None
+) -> ServerProcess:
     """The reference server (or `-m tests.variants NAME` via `args`) with throwaway keys, not yet started."""
     env = {"FPJS_REF_API_KEY": api_key, "PYTHONPATH": str(ROOT)}
     if wrong_region_api_key:
         env["FPJS_REF_WRONG_REGION_API_KEY"] = wrong_region_api_key
+    if foreign_api_key:
+        env["FPJS_REF_FOREIGN_API_KEY"] = foreign_api_key
     return ServerProcess([*(args or ("-m", "fpjs_conformance.refserver")), "--port", "0"], env=env)
 
 

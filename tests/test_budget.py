@@ -77,6 +77,7 @@ def test_budget_spent_while_a_failure_is_replayed_still_reports_the_failure():
         unreachable="",
         unexplored=set(),
         timed_out=None,
+        ledger=SimpleNamespace(clauses={}),
     )
     target.version = "v3"
 

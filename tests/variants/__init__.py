@@ -5,8 +5,8 @@ Each variant overrides one step of `fpjs_conformance.refserver.ReferenceServer`.
 version's `Dialect`, so one variant is broken (or correct) under every API version it applies to:
 by default the versions where one of its clauses applies, or those it names. Run one standalone
 with `python -m tests.variants NAME --port 0` (same options as `fpjs-refserver`). The catalogue is
-split by area (auth, body, request_id, response, semantics, transport, coverage, variety, migration,
-controls, live); see docs/self-test.md.
+split by area (auth, body, request_id, response, semantics, transport, coverage, variety, state,
+lenient, migration, controls, live); see docs/self-test.md.
 """
 
 from __future__ import annotations
@@ -95,11 +95,13 @@ def load_all() -> dict[str, Variant]:
         body,
         controls,
         coverage,
+        lenient,
         live,
         migration,
         request_id,
         response,
         semantics,
+        state,
         transport,
         variety,
         versions,
