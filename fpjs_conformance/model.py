@@ -289,9 +289,16 @@ class Request:
 
     def to_record(self, events: Events | None = None) -> dict[str, Any]:
         """The request as data (symbolic keys, the body's exact bytes): what a replay rebuilds it from.
-        A designated event is named by its role (`live`, `expired`, `not_ready`), not its id."""
+        A designated event is named by its role (`live`, `expired`, `not_ready`, `foreign`), not its id."""
         roles = (
-            {} if events is None else {events.live: "live", events.expired: "expired", events.not_ready: "not_ready"}
+            {}
+            if events is None
+            else {
+                events.live: "live",
+                events.expired: "expired",
+                events.not_ready: "not_ready",
+                events.foreign: "foreign",
+            }
         )
         raw = self.body.encode()
         return {

@@ -59,6 +59,8 @@ OPTIONS = (
     "expired_request_id",
     "not_ready_request_id",
     "wrong_region_api_key",
+    "foreign_request_id",
+    "foreign_api_key",
     "report_dir",
     "rate_limit",
     "request_timeout",
@@ -67,7 +69,11 @@ OPTIONS = (
     "ca_bundle",
     "no_restore",
 )
-ROLE_OPTIONS = {"expired": "--expired-request-id", "not_ready": "--not-ready-request-id"}
+ROLE_OPTIONS = {
+    "expired": "--expired-request-id",
+    "not_ready": "--not-ready-request-id",
+    "foreign": "--foreign-request-id",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
