@@ -52,13 +52,23 @@ def excusing(profile: Profile, requests: Iterable[Request], check: Callable[...,
         try:
             check(clause_id, stored, want, *rest)
         except Violation as violation:
-            found = explaining(profile, requests, stored, want)
-            if found:
-                names = ", ".join(f"`{a.name}` as `{a.field}`" for a in found)
-                violation.deviation = (
-                    f"{profile.version} takes {names}: a name the vendor itself uses, not the document's"
-                )
-                violation.rests_on(tuple(s for a in found for s in a.sources))
+            excuse(profile, requests, violation, stored, want)
             raise
 
     return judged
+
+
+def excuse(
+    profile: Profile,
+    requests: Iterable[Request],
+    violation: Violation,
+    stored: Mapping[str, Any],
+    want: Mapping[str, Any],
+) -> None:
+    """Make `violation` a SHOULD-level deviation when the vendor's own aliases, sent in `requests`, explain
+    every field the read-back shows otherwise than `want` (a read-back check's finding, or the state oracle's)."""
+    found = explaining(profile, requests, stored, want)
+    if found:
+        names = ", ".join(f"`{a.name}` as `{a.field}`" for a in found)
+        violation.deviation = f"{profile.version} takes {names}: a name the vendor itself uses, not the document's"
+        violation.rests_on(tuple(s for a in found for s in a.sources))

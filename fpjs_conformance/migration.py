@@ -295,6 +295,8 @@ def map_credentials(m: Migration, creds: Credentials) -> Credentials | str:
                 return f"a key under the name {cred.name!r}, which {m.target.version} reads otherwise"
             out.append(replace(cred, place=kept.name))
             continue
+        if cred.key.kind == "padded" and main.location == "header":
+            return f"a key with white space around it, which {main.describe()} cannot carry (RFC 9110, 5.5)"
         scheme = cred.scheme if place.scheme else DOCUMENTED  # a place without a scheme has one spelling
         if scheme != DOCUMENTED and (place.scheme or "").lower() != (main.scheme or "").lower():
             return f"a key spelled with the scheme {scheme!r}, which {main.describe()} does not take"
@@ -313,6 +315,8 @@ def map_request(m: Migration, request: Request) -> Request | str:
     """The update as the target version has it (the event id is the caller's), or why it has no counterpart."""
     if request.op != UPDATE:
         return "not an update"
+    if request.method is not None:
+        return f"a method the document does not declare for the path ({request.method}): not the update"
     creds = map_credentials(m, request.credentials)
     if isinstance(creds, str):
         return creds

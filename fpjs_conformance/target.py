@@ -311,7 +311,9 @@ class Target:
         since = self.state.touches[self.reads.view.seen :]
         known = self.state.known()
         found = whole.judge(self.profile, self.reads.view, ex.json(), self.state.touches, known, set(compared))
-        for violation in found:
+        want = self.profile.to_wire(known)
+        for violation in found:  # a change the vendor's own names for a field explain: a SHOULD deviation
+            aliases.excuse(self.profile, [t.exchange.request for t in since], violation, got.stored, want)
             self._record(Verdicts(violation.exchange or ex, [(violation.clause_id, violation)]))
         blamed = {v.clause_id for v in found}
         for clause_id, judged in (
@@ -447,8 +449,10 @@ class Target:
                         else:
                             absent = self.profile.absent_reads_as
                             args = (clause_id, stored, want, ex, absent)
-                            # a value stored under a name the vendor itself uses for the field: SHOULD level
-                            check = aliases.excusing(self.profile, case.requests, checks.stored_fields_match)
+                            # a value stored under a name the vendor itself uses for the field (sent by this
+                            # case or a later one before the read): SHOULD level
+                            group = [r for c, _ in sent for r in c.requests]
+                            check = aliases.excusing(self.profile, group, checks.stored_fields_match)
                             self.record_check(clause_id, check, *args)
                         outcome[case.id] = "same"
                     except Violation as violation:

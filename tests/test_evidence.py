@@ -76,8 +76,9 @@ def test_every_clause_role_and_limit_names_its_sources_and_they_resolve():
         p = profiles.load(version)
         assert all(r.sources for r in p.roles.values()) and all(lim.sources for lim in p.limits.values())
     assert all(c.sources for c in clauses.catalogue().values())
-    # no clause rests on the suite's judgement alone: what does is a part of an expectation
-    assert not [c.id for c in clauses.catalogue().values() if c.rests_on_judgement]
+    # no MUST clause rests on the suite's judgement alone: what does is a part of an expectation (a clause the
+    # catalogue itself makes SHOULD, as the read-back's schema, is reported at that level whatever it rests on)
+    assert not [c.id for c in clauses.catalogue().values() if c.rests_on_judgement and c.level != sources.SHOULD]
 
 
 def _profile_data(version: str, **changes) -> dict:

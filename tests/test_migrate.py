@@ -311,6 +311,16 @@ def two_keys_differ(entry: dict) -> bool:
     return len({c["place"] for c in creds}) > 1 and len({json.dumps(c["key"]) for c in creds}) > 1
 
 
+def unmapped(entry: dict) -> bool:
+    """An update v4 has no counterpart for: different keys in v3's two places, a method the document does not
+    declare (not the update at all), a key with white space around it (a header cannot carry it), and the
+    other workspace's event (the migration was not given one)."""
+    request = entry["_fpjs"]["request"]
+    padded = any(c["key"]["kind"] == "padded" for c in request["credentials"])
+    foreign = request["event"]["role"] == "foreign"
+    return two_keys_differ(entry) or request.get("method") is not None or padded or foreign
+
+
 def expected(entries: list[dict]) -> dict[str, Counter]:
     """The documented client-side kinds the entries exercise, item -> how many entries, read from the entries
     and the profiles. A field counts where the body is a JSON object holding it (a body that is no JSON text
@@ -347,7 +357,7 @@ def test_done_when_a_v3_run_migrates_to_v4_naming_each_documented_difference(rec
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     data = done.data
     everything = migrated_updates(recorded)
-    entries = [e for e in everything if not two_keys_differ(e)]
+    entries = [e for e in everything if not unmapped(e)]
     assert data["updates"] == {
         "migrated": len(entries),
         "sent": len(entries),

@@ -294,7 +294,7 @@ class FakeWire:
     def __init__(self, profile, stored):
         self.profile, self.stored, self.sent = profile, stored, []
 
-    def send(self, request, reserved=False):
+    def send(self, request, reserved=False, write=False):
         self.sent.append(request)
         node = self.stored
         for part in reversed(self.profile.read_back_container):
