@@ -42,6 +42,11 @@ class Violation(AssertionError):
     def __str__(self) -> str:
         return self.summary()
 
+    def size(self) -> int:
+        """How much a reader must take in: the request's body and both sides (the shortest is shown first)."""
+        body = len(self.exchange.request.body.encode() or b"") if self.exchange is not None else 0
+        return body + len(self.expected) + len(self.received)
+
     def key(self) -> tuple:
         """What makes two violations the same finding (for de-duplicating examples)."""
         ex = self.exchange

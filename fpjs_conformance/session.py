@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import coverage, designated
+from fpjs_conformance import contract, coverage, designated
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import EventState
 from fpjs_conformance.explore import Exploration
@@ -42,6 +42,7 @@ class Run:
     options: Options
     exploration: Exploration
     selected: dict[str, set[str]] = field(default_factory=dict)  # version -> clause ids collected
+    tests: dict[str, dict[str, str]] = field(default_factory=dict)  # version -> clause -> its test, in test order
     secrets: list[str] = field(default_factory=list)  # everything the scrubber removes
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
@@ -225,9 +226,10 @@ class Run:
         return policy
 
     def target(self, version: str) -> Target:
-        """The version's target. The first call prepares every version's (preflight, then the coverage
-        table), so the table runs before any random example and its findings are all in, whatever
-        test stops the run first (`-x`). A version that stopped raises why (SetupProblem)."""
+        """The version's target. The first call prepares every version's (preflight, the coverage table,
+        then the selected clauses' random examples), so every verdict is settled before any test reports
+        (`contract`), whatever test stops the run first (`-x`). A version that stopped raises why
+        (SetupProblem)."""
         if not self._prepared:
             self._prepared = True
             self.start()
@@ -275,6 +277,10 @@ class Run:
                     f"(journal {self.event.journal.path})"
                 )
             self.plans[version] = coverage.cover(target, self.table(version), selected)
+            # Every selected clause's random examples too, before any test reports: a response informs
+            # every clause it can, so a verdict is settled only once all of the version's requests are sent.
+            order = self.tests.get(version, {})
+            contract.explore_selected(target, [*order, *sorted(selected - set(order))], order)
         except NotServed as exc:
             self._stop_version(version, "not served", str(exc), Exit.SETUP)
         except SetupProblem as exc:
