@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fpjs_conformance import clauses, observed, options, redact, reporting
+from fpjs_conformance import clauses, cmdline, observed, options, redact, reporting
 from fpjs_conformance.checks import Violation, Violations
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
@@ -36,18 +36,25 @@ AREA_ORDER = ("auth", "http", "request-id", "body", "semantics", "left-open", "t
 
 # -- options --------------------------------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The suite's options. No default here: a value is None unless given on the command line (argv,
+    PYTEST_ADDOPTS, addopts), which is how the plugin tells a suite run asked for; `options.parse` takes
+    the FPJS_* variables for what the command line leaves out."""
     group = parser.getgroup("fpjs", "Fingerprint update-event conformance")
     for flag, env, help_text in options.OPTIONS:
-        names = [flag]
-        default = os.environ.get(env) or None  # an empty variable counts as unset
-        if flag in options.ALIASES:
-            alias, alias_env = options.ALIASES[flag]
-            names.append(alias)
-            default = default or (os.environ.get(alias_env) if alias_env else None) or None
-        dest = flag.lstrip("-").replace("-", "_")
-        group.addoption(*names, dest=dest, default=default, help=f"{help_text} [env {env}]")
+        names = [flag, *([options.ALIASES[flag][0]] if flag in options.ALIASES else [])]
+        group.addoption(*names, dest=options.dest_of(flag), default=None, help=f"{help_text} [env {env}]")
     for flag, help_text in options.FLAGS:
         group.addoption(flag, action="store_true", default=False, help=help_text)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """pytest chose its root folder and configuration before it knew the suite's options: a path given as
+    `--restore-from PATH` was taken for a test path there. Choose again, now that it knows them."""
+    try:
+        cmdline.repair(early_config, parser, args)
+    except cmdline.CannotRepair as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -80,7 +87,18 @@ def pytest_configure(config: pytest.Config) -> None:
         from importlib import resources
 
         config.args[config.args.index(PACKAGE)] = str(resources.files(f"{PACKAGE}.contracts"))
+    given = options.given_on_command_line(config.getoption)
+    asked = _contract_tests_asked(config)
+    if not (asked or given):
+        return  # a project's own tests: the plugin stays inert (its FPJS_* variables are not its business)
+    if given and not asked:
+        raise pytest.UsageError(
+            f"{' '.join(given)} given, but no test of the suite was collected: run it with "
+            f"`pytest --pyargs {PACKAGE} ...` (these options are the suite's; your project's tests do not take "
+            "them); no request was sent"
+        )
     try:
+        options.check_environment()
         opts = options.parse(config.getoption, Path(config.invocation_params.dir))
         for version in opts.versions:
             clauses.check_pointers(version)
@@ -208,13 +226,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         cid, version = clause_of(item), version_of(item)
         if cid and version:
             run.selected.setdefault(version, set()).add(cid)
+            run.tests.setdefault(version, {}).setdefault(cid, item.nodeid)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if config.option.collectonly:  # nothing starts, nothing is sent, nothing is written
+        return
     if run.options.restore_from is not None and getattr(config, "workerinput", None) is None:
         run.start()  # the restore runs at the end of the session, whatever else was collected
         if reporter is not None:
             reporter.write_line(f"fpjs: restoring the designated event from {run.options.restore_from}")
-        return
-    if config.option.collectonly:
         return
     if run.selected and getattr(config, "workerinput", None) is None:
         try:  # the contract suite will run: its report folder must take files before the first request

@@ -858,7 +858,9 @@ def register(subparsers) -> None:
 def parse(args: argparse.Namespace) -> tuple[options.Options, int]:
     """The options a proxy session needs, validated before anything listens; a bad value is one `ERROR:`
     line and exit 4."""
+    commands.fill_from_environment(args)
     try:
+        options.check_environment()
         upstream = (args.upstream or "").strip().rstrip("/")
         if not upstream:
             raise options.OptionError(f"--upstream (or {UPSTREAM_VAR}) is required: the server to forward to")

@@ -547,6 +547,7 @@ def _notes(replay: Plan) -> list[str]:
 
 def main(args: argparse.Namespace) -> int:
     """Replay the HAR's updates against the target the options name; the exit status."""
+    commands.fill_from_environment(args)
     try:
         entries = read_entries(args.har)
     except UsageError as exc:
