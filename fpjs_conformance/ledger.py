@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
 from fpjs_conformance.checks import Violation
 from fpjs_conformance.model import READ, Exchange
 
-MAX_EXAMPLES = 5  # distinct failing examples kept per clause
+MAX_EXAMPLES = 5  # distinct failing examples kept per clause: the shortest
 MAX_FAILURES = 100  # violations kept in discovery order (the self-test reads the first ones)
 
 
@@ -46,6 +47,8 @@ def violation_record(v: Violation, test: str = "") -> dict[str, Any]:
         "summary": v.summary(),
         "test": test,
     }
+    if v.differences:
+        out["differences"] = list(v.differences)
     if v.exchange is not None:
         out.update(exchange_record(v.exchange))
     if v.cause is not None:
@@ -65,6 +68,7 @@ class ClauseTally:
     planned: int = 0  # coverage cases for the clause
     covered: int = 0  # of them, sent
     _seen: set = field(default_factory=set, repr=False)
+    _sizes: list[int] = field(default_factory=list, repr=False)  # of `examples`, which are kept shortest first
 
     @property
     def exercised(self) -> bool:
@@ -108,8 +112,12 @@ class Ledger:
             return
         tally._seen.add(key)
         record = violation_record(violation, self.current_test)
-        if len(tally.examples) < MAX_EXAMPLES:
-            tally.examples.append(record)
+        size = violation.size()  # the shortest examples are kept, the shortest first: the one a reader sees
+        where = bisect.bisect_right(tally._sizes, size)
+        if where < MAX_EXAMPLES:
+            tally._sizes.insert(where, size)
+            tally.examples.insert(where, record)
+            del tally._sizes[MAX_EXAMPLES:], tally.examples[MAX_EXAMPLES:]
         if len(self.failures) < MAX_FAILURES:
             self.failures.append(record)
 

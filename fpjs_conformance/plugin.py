@@ -329,6 +329,8 @@ def format_violation(run: Run, v: Violation) -> str:
     requirement = clause.requirement(target.profile) if target else clause.requirement_template
     judged = f" (check {v.check})" if v.check else ""
     lines = [v.summary(), f"  clause    {clause.id} [{clause.level}] {requirement}{judged}"]
+    if v.differences:
+        lines.append(f"  differs   {'; '.join(v.differences)}")
     ex = v.exchange
     if ex is not None:
         headers = " ".join(f"{k}: {val}" for k, val in ex.headers.items()) or "(none)"

@@ -42,6 +42,8 @@ def _pre(text: Any) -> str:
 
 def _html_example(ex: dict) -> str:
     out = [f"<dt>Violation</dt><dd>{_pre(ex.get('summary', ''))}</dd>"]
+    if ex.get("differences"):
+        out.append(f"<dt>Read-back differs</dt><dd>{_pre(chr(10).join(ex['differences']))}</dd>")
     req, resp = ex.get("request"), ex.get("response")
     if req:
         head = "\n".join(f"{k}: {v}" for k, v in req["headers"].items()) or "(no headers)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fpjs_conformance.model import printable
+from fpjs_conformance.model import cut, printable
 
 # Worst first: the order of the totals and of the failure sections.
 STATUSES = (
@@ -58,6 +58,8 @@ def statuses_text(stats: dict) -> str:
 def example_text(ex: dict) -> str:
     """An example as plain text: summary, request, response, replay line."""
     lines = [ex.get("summary", "")]
+    if ex.get("differences"):
+        lines.append("read-back differs: " + "; ".join(ex["differences"]))
     if ex.get("test"):
         lines.append(f"test: {ex['test']}")
     req, resp = ex.get("request"), ex.get("response")
@@ -87,7 +89,10 @@ def clause_note(cell: dict) -> str:
         return cell["errors"][0]["summary"]
     if cell.get("examples"):
         ex = cell["examples"][0]
-        text = f"expected {ex['expected']}; received {ex['received']}"
+        if ex.get("differences"):
+            text = "read-back differs: " + "; ".join(ex["differences"])
+        else:
+            text = f"expected {cut(ex['expected'])}; received {cut(ex['received'])}"
         return f"known deviation: {dev['reason']} — {text}" if dev else text
     if dev:
         return f"known deviation: {dev['reason']}"
