@@ -64,9 +64,11 @@ def new_run(opts: options.Options) -> Run:
     return run
 
 
-def write_reports(run: Run, status: int) -> int:
-    """The reports of a command's run, as a pytest run writes them; the exit status (9 when they fail)."""
+def write_reports(run: Run, status: int, extra: dict | None = None) -> int:
+    """The reports of a command's run, as a pytest run writes them (`extra`: the command's own fields in
+    summary.json); the exit status (9 when they fail)."""
     model = reporting.collect(run, status)
+    model.update(extra or {})
     try:
         traffic = run.traffic.records if run.options.traffic else None
         run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets, traffic)

@@ -26,8 +26,6 @@ not change the exit status without `--fail-on-diff`.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import shutil
 import sys
 from collections import Counter
@@ -37,18 +35,28 @@ from typing import Any
 
 from fpjs_conformance import behaviour, commands, coverage, har, redact, reporting
 from fpjs_conformance import profile as profiles
-from fpjs_conformance.model import NEAR_MISSES, READ, UPDATE, Events, Exchange, Request, printable
+from fpjs_conformance.model import NEAR_MISSES, READ, UPDATE, Events, Exchange, Request
 from fpjs_conformance.preflight import least_requests, most_requests
+from fpjs_conformance.replay_report import (
+    JSON_FILE,
+    MD_FILE,
+    READ_BACK_CHECKS,
+    counts_text,
+    diff_line,
+    differences,
+    read_back_detail,
+    replay_counts,
+    write_replay,
+)
+from fpjs_conformance.replay_report import notes as notes_of
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
 from fpjs_conformance.target import SetupProblem, TargetUnreachable
 from fpjs_conformance.transport import BudgetSpent, RunTimedOut, split_userinfo
 
-JSON_FILE, MD_FILE = "replay.json", "replay.md"
 SOURCE_COPY = "replay-source.har"  # the HAR replayed, when it sat where this replay's reports go
 REPLAYED = ("coverage", "random", "replay", "proxy")  # why an entry was sent: these are re-sent
 NOT_REPLAYED = ("preflight", "read-back", "restore")  # state, and the run's own phases
-READ_BACK_CHECKS = ("stored_fields_match", "same_outcome")  # the checks a case's read-back is judged by
 SHOWN = 50  # difference lines printed; the rest are in the reports
 KEY_KINDS = ("valid", "wrong_region", "near", "literal", "empty")
 OPTIONS = (
@@ -101,6 +109,7 @@ class Item:
     read_back: str | None = None  # the recorded read-back outcome this entry carries (the case's last update)
     sent: Exchange | None = None
     new_read_back: str | None = None
+    read_back_detail: list[str] = field(default_factory=list)  # what differed in the replayed read-back
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -127,6 +136,7 @@ class Plan:
     left_out: Counter = field(default_factory=Counter)  # why -> recorded updates left out
     not_replayed: Counter = field(default_factory=Counter)  # what -> entries not re-sent by design
     versions: dict[str, int] = field(default_factory=dict)  # version -> updates to re-send
+    recorded: int = 0  # recorded updates considered: re-sent, left out, or not sent as their case stopped
     reads: dict[str, int] = field(default_factory=dict)  # version -> read-backs the replay adds
 
     @property
@@ -265,6 +275,7 @@ def _plan_group(
             updates.append((position, index, entry))
     if not updates:
         return
+    out.recorded += len(updates)
     if version not in profiles.versions():
         out.left_out[f"of an API version this suite does not know ({version})"] += len(updates)
         return
@@ -354,8 +365,9 @@ def _send_group(run: Any, target: Any, group: Group) -> None:
     target.phase = "replay"
     if group.compare is not None and target.reads_back:
         mark = len(run.traffic.records)
+        found: list = []
         try:
-            target.run_case(group.compare)
+            found = target.run_case(group.compare)
         finally:
             sent = [
                 r.exchange
@@ -366,6 +378,7 @@ def _send_group(run: Any, target: Any, group: Group) -> None:
                 item.sent = ex
         carrier = next(item for item in group.items if item.read_back is not None)
         carrier.new_read_back = target.behaviour.get(group.compare.id, {}).get("read_back")
+        carrier.read_back_detail = read_back_detail(found)
     else:
         target.case_id = group.case
         try:
@@ -376,132 +389,6 @@ def _send_group(run: Any, target: Any, group: Group) -> None:
         if group.case is not None:  # the replay's own behaviour snapshot, by case
             target.behaviour[group.case] = behaviour.observe(group.items[-1].sent, None)
     group.done = True
-
-
-# -- the differences --------------------------------------------------------------------------------
-def recorded_exchange(item: Item) -> Exchange:
-    """The recorded answer, rebuilt from the HAR entry's response."""
-    entry, meta = item.entry, item.meta
-    response = entry.get("response") or {}
-    content = response.get("content") or {}
-    text = content.get("text") or ""
-    body = base64.b64decode(text) if content.get("encoding") == "base64" else text.encode("utf-8", "surrogatepass")
-    headers = {h["name"]: h.get("value", "") for h in response.get("headers") or [] if isinstance(h, dict)}
-    request = entry.get("request") or {}
-    status = response.get("status") or None
-    error = meta.get("error") or (None if status else "no response recorded")
-    return Exchange(
-        item.request,
-        request.get("method", ""),
-        request.get("url", ""),
-        {},
-        status=None if error else status,
-        response_headers=headers,
-        body=body,
-        error=error,
-        version=meta.get("version", ""),
-    )
-
-
-def differences(replay: Plan) -> list[dict[str, Any]]:
-    """Every field of the observable answer that differs between the recorded and the replayed answer."""
-    rows = []
-    for group in replay.groups:
-        for item in group.items:
-            base = {
-                "entry": item.index,
-                "kind": item.meta.get("kind"),
-                "case": item.meta.get("case"),
-                "version": group.version,
-            }
-            if item.sent is None:
-                if group.done:  # the case went on without it (an earlier answer was not 200)
-                    before = behaviour.observe(recorded_exchange(item), None).get("status")
-                    rows.append(
-                        {
-                            **base,
-                            "request": summary(item),
-                            "field": "sent",
-                            "before": before,
-                            "after": "not sent (an earlier answer of the case was not 200)",
-                        }
-                    )
-                continue
-            # A case cut short (a stop, the budget) has no read-back outcome to compare: its answers are compared.
-            was = behaviour.observe(recorded_exchange(item), item.read_back if group.done else None)
-            now = behaviour.observe(item.sent, item.new_read_back if group.done else None)
-            for name in sorted(set(was) | set(now)):
-                if was.get(name) != now.get(name):
-                    rows.append(
-                        {
-                            **base,
-                            "request": summary(item),
-                            "field": name,
-                            "before": was.get(name),
-                            "after": now.get(name),
-                        }
-                    )
-    return rows
-
-
-def summary(item: Item) -> str:
-    """The request in one line (as sent when it was: keys as ${FPJS_API_KEY})."""
-    text = item.sent.describe_request() if item.sent is not None else repr(item.request)
-    return printable(text)[:200]
-
-
-def shown(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "(none)"
-    return str(value)
-
-
-def diff_line(row: dict[str, Any]) -> str:
-    case = f" {row['case']}" if row["case"] else ""
-    return (
-        f"fpjs: DIFF #{row['entry']} [{row['version']}] {row['kind']}{case}: {row['field']} "
-        f"{shown(row['before'])} -> {shown(row['after'])} | {row['request'][:120]}"
-    )
-
-
-# -- reports ----------------------------------------------------------------------------------------
-def _md(value: Any, limit: int = 160) -> str:
-    text = printable(shown(value)).replace("|", "\\|").replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def to_markdown(rows: list[dict[str, Any]], head: list[str], notes: list[str]) -> str:
-    lines = ["# Replay", "", *head, ""]
-    if notes:
-        lines += [f"- {note}" for note in notes] + [""]
-    if not rows:
-        lines.append("No difference from the recorded answers.")
-        return "\n".join(lines) + "\n"
-    lines += [
-        "| entry | version | kind | case | request | field | before | after |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['entry']} | {r['version']} | {r['kind']} | {_md(r['case'])} | {_md(r['request'], 100)} "
-            f"| {r['field']} | {_md(r['before'])} | {_md(r['after'])} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def write_replay(report_dir: Path, rows: list[dict], head: list[str], notes: list[str], secrets: list[str]) -> list:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in (
-        (JSON_FILE, json.dumps(rows, indent=1, ensure_ascii=False) + "\n"),
-        (MD_FILE, to_markdown(rows, head, notes)),
-    ):
-        path = report_dir / name
-        path.write_text(redact.scrub(text, secrets), encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 def exit_status(run: Any, model: dict[str, Any], complete: bool, rows: list, fail_on_diff: bool) -> int:
@@ -537,14 +424,6 @@ def _keep_source(source: Path, report_dir: Path) -> Path | None:
     return copy
 
 
-def _notes(replay: Plan) -> list[str]:
-    notes = [f"{n} recorded update(s) left out: {why}" for why, n in replay.left_out.items()]
-    if replay.not_replayed:
-        parts = ", ".join(f"{n} {what}" for what, n in sorted(replay.not_replayed.items()))
-        notes.append(f"not re-sent (state, or the recorded run's own phases): {parts}")
-    return notes
-
-
 def main(args: argparse.Namespace) -> int:
     """Replay the HAR's updates against the target the options name; the exit status."""
     commands.fill_from_environment(args)
@@ -571,7 +450,7 @@ def main(args: argparse.Namespace) -> int:
 
     replay = plan(entries, run)
     if not replay.groups:
-        for note in _notes(replay):
+        for note in notes_of(replay):
             sys.stderr.write(f"fpjs: {note}\n")
         return _usage(f"{args.har}: no recorded update to replay under {', '.join(opts.versions)}; nothing was sent")
     # The exploration cap of a run is not a replay's: the recorded traffic is (with every retry); --max-requests
@@ -611,7 +490,7 @@ def main(args: argparse.Namespace) -> int:
     finally:
         run.stop()
     rows = differences(replay)
-    notes = _notes(replay)
+    notes = notes_of(replay)
     for row in rows[:SHOWN]:
         say(diff_line(row))
     if len(rows) > SHOWN:
@@ -622,13 +501,13 @@ def main(args: argparse.Namespace) -> int:
         why = f" ({restore['why']})" if restore.get("why") else ""
         say(f"fpjs [{version}]: designated event: {restore['status']}{why}")
     status = exit_status(run, reporting.collect(run, Exit.OK), complete, rows, bool(args.fail_on_diff))
-    status = commands.write_reports(run, status)
-    sent = sum(item.sent is not None for item in replay.items)
+    counts = replay_counts(replay)
+    status = commands.write_reports(run, status, extra={"replay": counts})
     answers = len({r["entry"] for r in rows})
     violated = sorted({f"{f['version']}::{f['clause']}" for t in run.targets.values() for f in t.ledger.failures})
     head = [
         f"Replay of `{args.har}` against {target}.",
-        f"{sent} of {len(replay.items)} recorded updates re-sent; {len(rows)} difference(s) in {answers} answer(s).",
+        f"{counts_text(counts)}; {len(rows)} difference(s) in {answers} answer(s).",
         f"Clauses violated by the replayed answers: {', '.join(violated) or 'none'}.",
     ]
     try:
@@ -637,11 +516,12 @@ def main(args: argparse.Namespace) -> int:
         sys.stderr.write(f"fpjs: could not write the reports to {opts.report_dir}: {exc}\n")
         paths = []
         status = Exit.REPORTS if status == Exit.OK else status
-    for path in [*run.report_paths, *paths]:
-        say(f"fpjs: report {path}")
+    written = list(dict.fromkeys([*run.report_paths, *paths]))  # each once
+    if written:
+        say(f"fpjs: reports in {opts.report_dir}: {', '.join(p.name for p in written)}")
     say(
-        f"fpjs: replay: {sent} of {len(replay.items)} recorded updates re-sent, {len(rows)} difference(s) in "
-        f"{answers} answer(s), {len(violated)} clause(s) violated{': ' + ', '.join(violated) if violated else ''}; "
+        f"fpjs: replay: {counts_text(counts)}, {len(rows)} difference(s) in {answers} answer(s), "
+        f"{len(violated)} clause(s) violated{': ' + ', '.join(violated) if violated else ''}; "
         f"result {reporting.RESULTS.get(status, 'failed')} (exit {status})"
     )
     for line in reporting.closing_lines(run):
