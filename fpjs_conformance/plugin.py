@@ -162,8 +162,12 @@ def _contract_tests_asked(config: pytest.Config) -> bool:
     for arg in config.args:
         path = Path(str(arg).split("::", 1)[0])
         path = (path if path.is_absolute() else Path(config.invocation_params.dir) / path).resolve()
-        if path == contracts or contracts in path.parents or path in contracts.parents:
+        if path == contracts or contracts in path.parents:
             return True
+        if path in contracts.parents:  # a folder above: pytest recurses into it, but not into a hidden or venv one
+            between = contracts.relative_to(path).parts[:-1]
+            if not any(p.startswith(".") or p == "site-packages" for p in between):
+                return True
     return False
 
 
