@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fpjs_conformance import clauses
-from fpjs_conformance.model import Exchange, cut
+from fpjs_conformance.model import Exchange, cut, printable
 
 
 class Violation(AssertionError):
@@ -194,7 +194,7 @@ SHOWN_PATHS = 12  # paths named in one violation; the values are in the reports 
 def differences(sent: Any, read: Any, path: str = "") -> list[str]:
     """Where `read` (the read-back) differs from `sent`, as JSON Pointer paths (RFC 6901) with what is
     there: `/tag/origin: present, not sent`, `/linkedId: sent "a", read back "b"`. At most SHOWN_PATHS."""
-    found = _differences(sent, read, path)
+    found = [printable(line) for line in _differences(sent, read, path)]  # what a string holds, escaped
     if len(found) > SHOWN_PATHS:
         found = [*found[:SHOWN_PATHS], f"... and {len(found) - SHOWN_PATHS} more"]
     return found

@@ -130,6 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if opts.userinfo:
         run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
     config.stash[RUN] = run
+    run.say = lambda line: _say_now(config, line)  # progress while a version is prepared (minutes, nightly)
     from fpjs_conformance import gate  # loaded by pytest first (pytest_plugins): its hooks are rewritten
 
     gate.configure(config, run)
@@ -287,14 +288,19 @@ def target(api_version: str, request: pytest.FixtureRequest) -> Target:
 
 
 def _flush_notices(config: pytest.Config, run: Run) -> None:
-    """Lines for the user from inside a test's setup: past the output capture, to the terminal."""
+    """Lines kept for the user (from before the terminal could take them): to the terminal."""
+    while run.notices:
+        _say_now(config, run.notices.pop(0))
+
+
+def _say_now(config: pytest.Config, line: str) -> None:
+    """A line for the user from inside a test's setup: past the output capture, to the terminal."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
-    if not run.notices or reporter is None:
+    if reporter is None:
         return
     with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
-        while run.notices:
-            reporter.write_line(run.notices.pop(0))
+        reporter.write_line(line)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -65,7 +65,8 @@ def write_all(
         ("behaviour.json", json.dumps(behaviour, indent=2, ensure_ascii=False, sort_keys=True) + "\n"),
     ):
         path = report_dir / name
-        path.write_text(redact.scrub(text, secrets), encoding="utf-8")
+        # A lone surrogate a server sent (or stored) is written as its escape, never a report lost to it.
+        path.write_text(redact.scrub(text, secrets), encoding="utf-8", errors="backslashreplace")
         paths.append(path)
     if traffic is not None:
         paths.append(har.write(report_dir / har.FILE, traffic, secrets))

@@ -35,6 +35,7 @@ from fpjs_conformance.traffic import Traffic
 from fpjs_conformance.transport import Budget, Policy, RunTimedOut, Secrets, Transport, split_userinfo, tls_context
 
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name))
+EXPLORING = "random examples of"  # the progress line once a version's coverage table is sent (the event changed)
 
 
 @dataclass(repr=False)
@@ -59,6 +60,7 @@ class Run:
     stop_request: str | None = None  # a signal asked the run to stop
     timed_out: bool = False
     notices: list[str] = field(default_factory=list)  # lines for the terminal, printed once
+    say: Any = None  # prints a line at once (the pytest plugin's terminal); None: the line waits in `notices`
     errors: dict[str, list[dict]] = field(default_factory=dict)  # "version::clause" -> non-violation errors
     failing_tests: dict[str, list[str]] = field(default_factory=dict)  # "version::clause" -> node ids
     deviations: dict[str, Any] | None = None
@@ -75,6 +77,7 @@ class Run:
     _old_handlers: dict = field(default_factory=dict)
     _started_up: bool = False
     _prepared: bool = False
+    _journal_said: bool = False
 
     def __repr__(self) -> str:  # --full-trace and -l show it: no options, no secrets
         return f"Run({', '.join(self.options.versions)})"
@@ -180,6 +183,13 @@ class Run:
             why = [outcome.get("why", "")] + ([f"restored through {first}"] if version != first else [])
             self.restores[version] = {**outcome, "why": "; ".join(w for w in why if w)}
 
+    def notice(self, line: str) -> None:
+        """A line for the user: printed at once where the run can (`say`), else kept for later."""
+        if self.say is not None:
+            self.say(line)
+        else:
+            self.notices.append(line)
+
     def stop_with(self, line: str, code: int) -> None:
         """Record why the run (or a version of it) stopped early: one printable line each."""
         line = printable(line)
@@ -270,17 +280,24 @@ class Run:
         target.unexplored = set(selected)
         try:
             preflight(target, no_restore=self.options.no_restore, journal_dir=self.options.report_dir)
-            if self.event.journal is not None and not any(n.startswith("fpjs: designated event") for n in self.notices):
+            if self.event.journal is not None and not self._journal_said:
+                self._journal_said = True
                 original = json.dumps(target.profile.to_wire(self.event.original or {}), ensure_ascii=False)
-                self.notices.append(
+                self.notice(
                     f"fpjs: designated event {target.events.live}: original values {original[:300]} "
                     f"(journal {self.event.journal.path})"
                 )
-            self.plans[version] = coverage.cover(target, self.table(version), selected)
+            plan = self.plans[version] = coverage.cover(target, self.table(version), selected)
             # Every selected clause's random examples too, before any test reports: a response informs
             # every clause it can, so a verdict is settled only once all of the version's requests are sent.
             order = self.tests.get(version, {})
-            contract.explore_selected(target, [*order, *sorted(selected - set(order))], order)
+            clauses = [*order, *sorted(selected - set(order))]
+            if self.exploration.hypothesis_profile.examples and target.unexplored:
+                self.notice(
+                    f"fpjs [{version}]: {plan['sent']}/{plan['cases']} coverage cases sent; now the {EXPLORING} "
+                    f"{len(target.unexplored)} clause(s), before any test reports"
+                )
+            contract.explore_selected(target, clauses, order)
         except NotServed as exc:
             self._stop_version(version, "not served", str(exc), Exit.SETUP)
         except SetupProblem as exc:

@@ -55,6 +55,14 @@ def test_a_merged_object_names_the_members_never_sent():
     assert "p" * 16000 in v.received  # the whole value, for the reports
 
 
+@given(st.text(), st.text())
+def test_differences_are_printable_text_whatever_the_strings_hold(sent, read):
+    """Lone surrogates, controls: every path line can be written as UTF-8 and shows what it holds."""
+    for line in differences({sent: sent}, {sent: read, read + "x": 1}):
+        line.encode("utf-8")
+        assert "\n" not in line and "\r" not in line
+
+
 def exchange(body: bytes) -> Exchange:
     request = Request("x", Credentials(), Body.bytes_(body))
     return Exchange(request, "PUT", "http://127.0.0.1:9/events/x", {}, status=200, version="v3")
