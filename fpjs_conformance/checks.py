@@ -10,12 +10,13 @@ printed text.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fpjs_conformance import clauses, sources
-from fpjs_conformance.model import Exchange
+from fpjs_conformance.model import Exchange, cut, printable
 from fpjs_conformance.sources import Source
 
 
@@ -33,6 +34,7 @@ class Violation(AssertionError):
         self.basis: tuple[Source, ...] | None = None  # what the broken expectation rests on (None: its clause's)
         self.deviation = ""  # a deviation from the document that the vendor's own evidence makes plausible
         self.binding = True  # it fails the run (the ledger clears it for a SHOULD finding without --strict)
+        self.differences: list[str] = []  # where a read-back differs from what was sent, as JSON paths
         super().__init__(self.summary())
 
     @property
@@ -50,15 +52,23 @@ class Violation(AssertionError):
         return self
 
     def summary(self) -> str:
+        """One line: what was sent, expected and received, each cut to a readable length (the reports keep
+        them whole); a read-back that differs is shown by the paths that differ."""
         tag = f"[{self.version}] " if self.version else ""
-        sent = f" | sent {self.exchange.describe_request()}" if self.exchange else ""
+        sent = f" | sent {cut(self.exchange.describe_request())}" if self.exchange else ""
+        received = f"read-back differs at {'; '.join(self.differences)}" if self.differences else self.received
         return (
             f"{tag}{self.clause_id} ({clauses.get(self.clause_id).title}) violated{sent}"
-            f" | expected {self.expected} | received {self.received}"
+            f" | expected {cut(self.expected)} | received {cut(received)}"
         )
 
     def __str__(self) -> str:
         return self.summary()
+
+    def size(self) -> int:
+        """How much a reader must take in: the request's body and both sides (the shortest is shown first)."""
+        body = len(self.exchange.request.body.encode() or b"") if self.exchange is not None else 0
+        return body + len(self.expected) + len(self.received)
 
     def key(self) -> tuple:
         """What makes two violations the same finding (for de-duplicating examples)."""
@@ -213,12 +223,51 @@ def stored_fields_match(
         note = f" ({', '.join(same)} as sent)" if same else ""
         expected = {k: want[k] for k in wrong}
         received = {k: stored.get(k, "<absent>") for k in wrong}
-        raise Violation(
-            clause_id, f"read-back fields {_short(expected)}{note}", f"read-back fields {_short(received)}", ex
-        )
+        violation = Violation(clause_id, f"read-back fields {expected!r}{note}", f"read-back fields {received!r}", ex)
+        violation.differences = differences(expected, {k: shown.get(k, _MISSING) for k in wrong})
+        raise violation
 
 
 _MISSING = object()
+SHOWN_PATHS = 12  # paths named in one violation; the values are in the reports whole
+
+
+def differences(sent: Any, read: Any, path: str = "") -> list[str]:
+    """Where `read` (the read-back) differs from `sent`, as JSON Pointer paths (RFC 6901) with what is
+    there: `/tag/origin: present, not sent`, `/linkedId: sent "a", read back "b"`. At most SHOWN_PATHS."""
+    found = [printable(line) for line in _differences(sent, read, path)]  # what a string holds, escaped
+    if len(found) > SHOWN_PATHS:
+        found = [*found[:SHOWN_PATHS], f"... and {len(found) - SHOWN_PATHS} more"]
+    return found
+
+
+def _differences(sent: Any, read: Any, path: str) -> list[str]:
+    if read is _MISSING:
+        return [f"{path}: sent, absent"]
+    if same_json(sent, read):
+        return []
+    if isinstance(sent, dict) and isinstance(read, dict):
+        out = []
+        for key, value in sent.items():
+            out += _differences(value, read.get(key, _MISSING), f"{path}/{_pointer(key)}")
+        out += [f"{path}/{_pointer(key)}: present, not sent" for key in read if key not in sent]
+        return out
+    if isinstance(sent, list) and isinstance(read, list) and len(sent) == len(read):
+        return [d for i, (a, b) in enumerate(zip(sent, read, strict=True)) for d in _differences(a, b, f"{path}/{i}")]
+    return [f"{path or '/'}: sent {_value(sent)}, read back {_value(read)}"]
+
+
+def _pointer(key: str) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _value(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        text = f"an object of {len(value)} member(s)"
+    elif isinstance(value, list):
+        text = f"an array of {len(value)} item(s)"
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
 
 
 def same_json(a: Any, b: Any) -> bool:
@@ -232,11 +281,6 @@ def same_json(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
     return a == b
-
-
-def _short(value: Any, limit: int = 300) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,21 +23,28 @@ from fpjs_conformance.transport import split_userinfo
 def add_suite_options(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     """The suite's options named in `names` (dests such as "base_url"), as pytest has them, env fallbacks too."""
     for flag, env, help_text in options.OPTIONS:
-        dest = flag.lstrip("-").replace("-", "_")
+        dest = options.dest_of(flag)
         if dest in names:
-            alias, alias_env = options.ALIASES.get(flag, (None, None))
-            default = os.environ.get(env) or (os.environ.get(alias_env) if alias_env else None) or None
+            alias = options.ALIASES.get(flag, (None, None))[0]
             flags = [flag, *([alias] if alias else [])]
-            parser.add_argument(*flags, dest=dest, default=default, help=f"{help_text} [env {env}]")
+            parser.add_argument(*flags, dest=dest, default=None, help=f"{help_text} [env {env}]")
     for flag, help_text in options.FLAGS:
-        dest = flag.lstrip("-").replace("-", "_")
+        dest = options.dest_of(flag)
         if dest in names:
             parser.add_argument(flag, dest=dest, action="store_true", help=help_text)
+
+
+def fill_from_environment(args: argparse.Namespace) -> None:
+    """Each suite option the command line left out takes its variable's value, as in a pytest run."""
+    for dest in options.VALUED:
+        if hasattr(args, dest) and getattr(args, dest) is None:
+            setattr(args, dest, options.from_environment(dest))
 
 
 def parse_options(args: argparse.Namespace) -> options.Options:
     """The options as a pytest run validates them; a bad value is one `ERROR:` line and exit 4."""
     try:
+        options.check_environment()
         return options.parse(lambda dest: getattr(args, dest, None), Path.cwd())
     except options.OptionError as exc:
         sys.stderr.write(f"ERROR: {exc}\n")

@@ -84,19 +84,16 @@ def _exercised(target, clause_id: str) -> bool:
     return bool(tally and tally.exercised)
 
 
-def submit_and_judge(target, request) -> None:
-    checks.raise_all(target.submit(request).violations)
-
-
 def explore(
     target,
     clause_id: str,
     strategy: st.SearchStrategy,
-    step: Callable[[Any, Any], None] = submit_and_judge,
+    step: Callable[[Any, Any], None],
     *,
     weight: float = 1.0,
 ) -> None:
-    """Run `step(target, drawn)` for random draws of `strategy`: the clause's random examples."""
+    """Run `step(target, drawn)` for random draws of `strategy`: the clause's random examples. `step` raises
+    the clause's violations (`contract`: only its own), which Hypothesis shrinks."""
     exploration: Exploration = target.exploration
     examples = round(exploration.hypothesis_profile.examples * weight)
     left = target.transport.budget_left()

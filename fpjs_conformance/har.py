@@ -96,6 +96,8 @@ def to_har(records: list[Record], secrets: list[str] = ()) -> dict[str, Any]:
             "error": record.exchange.error,
             "request": record.request,
         }
+        if record.cut:
+            entry["_fpjs"]["cut"] = record.cut  # the bodies kept only in part: their first bytes, and their sizes
     return data
 
 

@@ -7,6 +7,7 @@ is tallied as `warned`, kept with the warnings, and does not fail the run.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from fpjs_conformance.checks import Violation
 from fpjs_conformance.model import READ, Exchange
 from fpjs_conformance.sources import SHOULD
 
-MAX_EXAMPLES = 5  # distinct failing examples kept per clause
+MAX_EXAMPLES = 5  # distinct failing examples kept per clause: the shortest
 MAX_FAILURES = 100  # violations kept in discovery order (the self-test reads the first ones)
 
 
@@ -56,6 +57,8 @@ def violation_record(v: Violation, test: str = "") -> dict[str, Any]:
     }
     if v.deviation:
         out["deviation"] = v.deviation
+    if v.differences:
+        out["differences"] = list(v.differences)
     if v.exchange is not None:
         out.update(exchange_record(v.exchange))
     if v.cause is not None:
@@ -77,6 +80,7 @@ class ClauseTally:
     warned: int = 0  # SHOULD findings that did not fail the run
     warnings: list[dict[str, Any]] = field(default_factory=list)  # distinct ones, as records
     _seen: set = field(default_factory=set, repr=False)
+    _sizes: list[int] = field(default_factory=list, repr=False)  # of `examples`, which are kept shortest first
 
     @property
     def exercised(self) -> bool:
@@ -130,11 +134,20 @@ class Ledger:
             return
         tally._seen.add(key)
         record = violation_record(violation, self.current_test)
-        examples, found = (tally.examples, self.failures) if violation.binding else (tally.warnings, self.warnings)
-        if len(examples) < MAX_EXAMPLES:
-            examples.append(record)
-        if len(found) < MAX_FAILURES:
-            found.append(record)
+        size = violation.size()  # the shortest examples are kept, the shortest first: the one a reader sees
+        if violation.binding:
+            where = bisect.bisect_right(tally._sizes, size)
+            if where < MAX_EXAMPLES:
+                tally._sizes.insert(where, size)
+                tally.examples.insert(where, record)
+                del tally._sizes[MAX_EXAMPLES:], tally.examples[MAX_EXAMPLES:]
+            if len(self.failures) < MAX_FAILURES:
+                self.failures.append(record)
+        else:  # a SHOULD finding without --strict: a warning, kept apart
+            if len(tally.warnings) < MAX_EXAMPLES:
+                tally.warnings.append(record)
+            if len(self.warnings) < MAX_FAILURES:
+                self.warnings.append(record)
 
     def skipped(self, clause_id: str, reason: str) -> None:
         tally = self.tally(clause_id)

@@ -309,6 +309,7 @@ def _successor(args: argparse.Namespace) -> migration.Migration | str:
 
 def main(args: argparse.Namespace) -> int:
     """Migrate the HAR's updates to `--to` against the target the options name; the exit status."""
+    commands.fill_from_environment(args)
     m = _successor(args)
     if isinstance(m, str):
         return commands.usage(m)

@@ -196,6 +196,12 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+def cut(text: str, limit: int = 200) -> str:
+    """`text` within `limit` characters for a line a reader reads, saying how long it was when it is cut
+    (the reports' records keep the whole value)."""
+    return text if len(text) <= limit else f"{text[: limit - 24]}... ({len(text)} characters)"
+
+
 ABSENT = object()
 
 

@@ -99,6 +99,19 @@ FLAGS = [
 # what rests on the suite's judgement as well (SHOULD findings, every intermediary's 5xx page). FPJS_STRICT=1
 # sets it for the suite alone.
 STRICT_ENV = "FPJS_STRICT"
+# The suite owns the FPJS_ prefix: besides the options' variables (and their aliases) these are its
+# names, and any other is a misspelling, a usage error (a misspelt FPJS_BASE_URL would otherwise test the
+# bundled server and pass). FPJS_REF_* are the reference server's own (`fpjs-refserver --help`).
+OTHER_VARIABLES = {
+    "FPJS_HYPOTHESIS_PROFILE": "as --hypothesis-profile",
+    "FPJS_HYPOTHESIS_DB": "where the nightly Hypothesis profile keeps its example database",
+    "FPJS_PROFILE_PATH": "a folder holding API versions of your own",
+    "FPJS_BASE_URL_USERINFO": "a base URL's user:password, for the replay lines",
+    "FPJS_PROXY_UPSTREAM": "fpjs-conformance proxy --upstream",
+    "FPJS_PROXY_PORT": "fpjs-conformance proxy --port",
+    "FPJS_STRICT": "as pytest's --strict, for the suite alone",
+}
+PREFIX, REFERENCE_PREFIX = "FPJS_", "FPJS_REF_"
 SECRET_OPTIONS = ("api_key", "wrong_region_api_key", "foreign_api_key")
 LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
 MAX_REQUEST_TIMEOUT = 3600.0  # seconds: bounds past which timers overflow and a run never ends
@@ -118,6 +131,48 @@ class OptionError(ValueError):
 
 def env_name(dest: str) -> str:
     return next(env for flag, env, _ in OPTIONS if flag.lstrip("-").replace("-", "_") == dest)
+
+
+def dest_of(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+VALUED = frozenset(dest_of(flag) for flag, _, _ in OPTIONS)  # options with a value (and a variable)
+
+
+def from_environment(dest: str, environ=None) -> str | None:
+    """An option's value from its variable (or its alias's); an empty variable counts as unset."""
+    env = os.environ if environ is None else environ
+    flag, name = next((f, e) for f, e, _ in OPTIONS if dest_of(f) == dest)
+    alias_env = ALIASES.get(flag, (None, None))[1]
+    return env.get(name) or (env.get(alias_env) if alias_env else None) or None
+
+
+def given_on_command_line(get) -> list[str]:
+    """The suite's options given on the command line (`get(dest)`: the value as given, None when not)."""
+    return [flag for flag, _, _ in OPTIONS if get(dest_of(flag)) is not None] + [
+        flag for flag, _ in FLAGS if get(dest_of(flag))
+    ]
+
+
+def known_variables() -> list[str]:
+    names = [env for _, env, _ in OPTIONS] + [env for _, env in ALIASES.values() if env] + list(OTHER_VARIABLES)
+    return sorted(set(names))
+
+
+def check_environment(environ=None) -> None:
+    """No variable of the suite's prefix but the suite's own (any letter case): a misspelt one is an error."""
+    env = os.environ if environ is None else environ
+    known = set(known_variables())
+    unknown = sorted(
+        n for n in env if n.upper().startswith(PREFIX) and n not in known and not n.startswith(REFERENCE_PREFIX)
+    )
+    if unknown:
+        raise OptionError(
+            f"unknown environment variable{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: the suite owns "
+            f"the {PREFIX} prefix (a misspelt name would be ignored); known: {', '.join(known_variables())} "
+            f"(and the reference server's {REFERENCE_PREFIX}*); no request was sent"
+        )
 
 
 @dataclass(kw_only=True)
@@ -179,7 +234,15 @@ class Options:
 
 
 def parse(get, invocation_dir: Path) -> Options:
-    """Options from `get(dest)` (pytest's getoption; environment fallbacks already applied)."""
+    """Options from `get(dest)` (pytest's getoption or argparse's; environment fallbacks applied here)."""
+    as_given = get
+
+    def get(dest: str):
+        value = as_given(dest)
+        if value is None and dest in VALUED:
+            return from_environment(dest)
+        return value
+
     region = get("region")
     base_url = get("base_url")
     if region and base_url:

@@ -99,9 +99,9 @@ def preflight(
     elif got.stored is not None and state.journal is not None:
         state.journal.add_target(target.version, target.base_url)
     elif got.problem == "not-found":
-        raise SetupProblem(f"designated event {target.events.live} not found ({got.why})")
+        raise _url_of_another_version(target, f"designated event {target.events.live} not found ({got.why})")
     elif got.problem == "refused":
-        raise SetupProblem(f"the API key was refused reading the designated event ({got.why})")
+        raise _url_of_another_version(target, f"the API key was refused reading the designated event ({got.why})")
     elif not no_restore and not state.read:
         raise SetupProblem(
             f"cannot read the designated event {target.events.live} first ({_READ_PROBLEMS[got.problem]}: {got.why}),"
@@ -140,11 +140,39 @@ def _served(target: Target, got: ReadBack) -> None:
     update = target.send(target.build_update(_harmless_body(target)))
     if update.status in NO_ROUTE and not _names_the_event(target, update):
         p = target.profile
+        other = _version_at(target)
+        if other is not None:
+            raise _url_of_another_version(target, f"{got.exchange.status if got.exchange else '?'} and {update.status}")
         raise NotServed(
             f"{target.version} is not served at {target.base_url}: {p.read_back_method} and {p.update_method} "
             f"{p.server_path}{p.update_path} answer {got.exchange.status if got.exchange else '?'} and "
             f"{update.status} with no event behind them; leave {target.version} out of --api-version"
         )
+
+
+def _version_at(target: Target) -> str | None:
+    """The API version the base URL looks like when it is not this one's: its path ends with another
+    version's servers' path, or lacks this version's (the documents' servers say where each lives)."""
+    served = profiles.served_at(target.base_url)
+    if target.version in served:
+        return None
+    if not served and target.profile.server_path:  # this version's path is missing: a version without one
+        served = [v for v in profiles.versions() if v != target.version and not profiles.load(v).server_path]
+    return served[0] if served else None
+
+
+def _url_of_another_version(target: Target, why: str) -> SetupProblem:
+    """The setup problem to report: that the URL serves another version, when it looks like it does (a
+    refused key or a missing event is then only what that version answers to this version's request)."""
+    other = _version_at(target)
+    if other is None:
+        return SetupProblem(why)
+    mine, theirs = target.profile.server_path, profiles.load(other).server_path
+    where = f"its path ends in {theirs}" if theirs else f"its path does not end in {mine}"
+    return NotServed(
+        f"{target.base_url} serves {other}, not {target.version} ({where}; {other}'s servers are there): "
+        f"pass --api-version={other} for it, or {target.version}'s URL; {target.version}'s requests there got: {why}"
+    )
 
 
 def _names_the_event(target: Target, ex: Exchange) -> bool:
@@ -177,11 +205,13 @@ def _probe_update(target: Target, stored: dict[str, Any] | None) -> None:
         target.judge_server_fault(ex, "transport")
         raise TargetUnreachable(f"UE-TRANSPORT-01: the update of the designated event got no answer: {ex.error}")
     if ex.status in profile.refusal_statuses:
-        raise SetupProblem(f"the API key was refused updating the designated event ({ex.status} {code!r})")
+        raise _url_of_another_version(
+            target, f"the API key was refused updating the designated event ({ex.status} {code!r})"
+        )
     age = _age_note(target, stored)
     live = target.events.live
     if ex.status in profile.role("unknown_event").statuses:
-        raise SetupProblem(f"designated event {live} not found ({ex.status} {code!r}){age}")
+        raise _url_of_another_version(target, f"designated event {live} not found ({ex.status} {code!r}){age}")
     if profile.role("not_ready").allows(ex.status, code):
         waited = target.transport.policy.not_ready_budget
         raise SetupProblem(

@@ -26,8 +26,6 @@ not change the exit status without `--fail-on-diff`.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -38,16 +36,26 @@ from fpjs_conformance import behaviour, commands, coverage, har, redact, reporti
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.model import NEAR_MISSES, READ, UPDATE, Events, Exchange, Request, printable
 from fpjs_conformance.preflight import most_requests
+from fpjs_conformance.replay_report import (
+    JSON_FILE,
+    MD_FILE,
+    READ_BACK_CHECKS,
+    counts_text,
+    diff_line,
+    differences,
+    notes,
+    read_back_detail,
+    replay_counts,
+    write_replay,
+)
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
 from fpjs_conformance.target import SetupProblem, TargetUnreachable
 from fpjs_conformance.transport import BudgetSpent, RunTimedOut
 
-JSON_FILE, MD_FILE = "replay.json", "replay.md"
 SOURCE_COPY = "replay-source.har"  # the HAR replayed, when it sat where this replay's reports go
 REPLAYED = ("coverage", "random", "replay", "proxy", "migrate")  # why an entry was sent: these are re-sent
 NOT_REPLAYED = ("preflight", "read-back", "restore")  # state, and the run's own phases
-READ_BACK_CHECKS = ("stored_fields_match", "same_outcome")  # the checks a case's read-back is judged by
 SHOWN = 50  # difference lines printed; the rest are in the reports
 KEY_KINDS = ("valid", "wrong_region", "near", "padded", "literal", "empty")
 OPTIONS = (
@@ -106,6 +114,7 @@ class Item:
     read_back: str | None = None  # the recorded read-back outcome this entry carries (the case's last update)
     sent: Exchange | None = None
     new_read_back: str | None = None
+    read_back_detail: list[str] = field(default_factory=list)  # what differed in the replayed read-back
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -133,6 +142,7 @@ class Plan:
     first_left_out: dict[str, int] = field(default_factory=dict)  # why -> the first entry left out for it
     not_replayed: Counter = field(default_factory=Counter)  # what -> entries not re-sent by design
     versions: dict[str, int] = field(default_factory=dict)  # version -> updates to re-send
+    recorded: int = 0  # recorded updates considered: re-sent, left out, or not sent as their case stopped
     reads: dict[str, int] = field(default_factory=dict)  # version -> read-backs the replay adds
     phase: str = "replay"  # the kind its requests are recorded under
 
@@ -338,6 +348,7 @@ def _plan_group(out: Plan, version: str, case: str | None, members: list[tuple[i
             updates.append((position, index, entry))
     if not updates:
         return
+    out.recorded += len(updates)
     under, why = how.sent_under(version)
     if under is None:
         out.leave_out(why, len(updates), updates[0][1])
@@ -429,8 +440,9 @@ def _send_group(run: Any, target: Any, group: Group, phase: str) -> None:
     target.phase = phase
     if group.compare is not None and target.reads_back:
         mark = len(run.traffic.records)
+        found: list = []
         try:
-            target.run_case(group.compare)
+            found = target.run_case(group.compare)
         finally:
             sent = [
                 r.exchange
@@ -441,6 +453,7 @@ def _send_group(run: Any, target: Any, group: Group, phase: str) -> None:
                 item.sent = ex
         carrier = next(item for item in group.items if item.read_back is not None)
         carrier.new_read_back = target.behaviour.get(group.compare.id, {}).get("read_back")
+        carrier.read_back_detail = read_back_detail(found)
     else:
         target.case_id = group.case
         try:
@@ -451,132 +464,6 @@ def _send_group(run: Any, target: Any, group: Group, phase: str) -> None:
         if group.case is not None:  # the replay's own behaviour snapshot, by case
             target.behaviour[group.case] = behaviour.observe(group.items[-1].sent, None)
     group.done = True
-
-
-# -- the differences --------------------------------------------------------------------------------
-def recorded_exchange(item: Item) -> Exchange:
-    """The recorded answer, rebuilt from the HAR entry's response."""
-    entry, meta = item.entry, item.meta
-    response = entry.get("response") or {}
-    content = response.get("content") or {}
-    text = content.get("text") or ""
-    body = base64.b64decode(text) if content.get("encoding") == "base64" else text.encode("utf-8", "surrogatepass")
-    headers = {h["name"]: h.get("value", "") for h in response.get("headers") or [] if isinstance(h, dict)}
-    request = entry.get("request") or {}
-    status = response.get("status") or None
-    error = meta.get("error") or (None if status else "no response recorded")
-    return Exchange(
-        item.request,
-        request.get("method", ""),
-        request.get("url", ""),
-        {},
-        status=None if error else status,
-        response_headers=headers,
-        body=body,
-        error=error,
-        version=meta.get("version", ""),
-    )
-
-
-def differences(replay: Plan) -> list[dict[str, Any]]:
-    """Every field of the observable answer that differs between the recorded and the replayed answer."""
-    rows = []
-    for group in replay.groups:
-        for item in group.items:
-            base = {
-                "entry": item.index,
-                "kind": item.meta.get("kind"),
-                "case": item.meta.get("case"),
-                "version": group.version,
-            }
-            if item.sent is None:
-                if group.done:  # the case went on without it (an earlier answer was not 200)
-                    before = behaviour.observe(recorded_exchange(item), None).get("status")
-                    rows.append(
-                        {
-                            **base,
-                            "request": summary(item),
-                            "field": "sent",
-                            "before": before,
-                            "after": "not sent (an earlier answer of the case was not 200)",
-                        }
-                    )
-                continue
-            # A case cut short (a stop, the budget) has no read-back outcome to compare: its answers are compared.
-            was = behaviour.observe(recorded_exchange(item), item.read_back if group.done else None)
-            now = behaviour.observe(item.sent, item.new_read_back if group.done else None)
-            for name in sorted(set(was) | set(now)):
-                if was.get(name) != now.get(name):
-                    rows.append(
-                        {
-                            **base,
-                            "request": summary(item),
-                            "field": name,
-                            "before": was.get(name),
-                            "after": now.get(name),
-                        }
-                    )
-    return rows
-
-
-def summary(item: Item) -> str:
-    """The request in one line (as sent when it was: keys as ${FPJS_API_KEY})."""
-    text = item.sent.describe_request() if item.sent is not None else repr(item.request)
-    return printable(text)[:200]
-
-
-def shown(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "(none)"
-    return str(value)
-
-
-def diff_line(row: dict[str, Any]) -> str:
-    case = f" {row['case']}" if row["case"] else ""
-    return (
-        f"fpjs: DIFF #{row['entry']} [{row['version']}] {row['kind']}{case}: {row['field']} "
-        f"{shown(row['before'])} -> {shown(row['after'])} | {row['request'][:120]}"
-    )
-
-
-# -- reports ----------------------------------------------------------------------------------------
-def _md(value: Any, limit: int = 160) -> str:
-    text = printable(shown(value)).replace("|", "\\|").replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def to_markdown(rows: list[dict[str, Any]], head: list[str], notes: list[str]) -> str:
-    lines = ["# Replay", "", *head, ""]
-    if notes:
-        lines += [f"- {note}" for note in notes] + [""]
-    if not rows:
-        lines.append("No difference from the recorded answers.")
-        return "\n".join(lines) + "\n"
-    lines += [
-        "| entry | version | kind | case | request | field | before | after |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['entry']} | {r['version']} | {r['kind']} | {_md(r['case'])} | {_md(r['request'], 100)} "
-            f"| {r['field']} | {_md(r['before'])} | {_md(r['after'])} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def write_replay(report_dir: Path, rows: list[dict], head: list[str], notes: list[str], secrets: list[str]) -> list:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in (
-        (JSON_FILE, json.dumps(rows, indent=1, ensure_ascii=False) + "\n"),
-        (MD_FILE, to_markdown(rows, head, notes)),
-    ):
-        path = report_dir / name
-        path.write_text(redact.scrub(text, secrets), encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 def exit_status(run: Any, model: dict[str, Any], complete: bool, rows: list, fail_on_diff: bool) -> int:
@@ -620,16 +507,9 @@ def announce(run: Any, replay: Plan, say, extra_reads: int = 0) -> None:
         )
 
 
-def notes(replay: Plan) -> list[str]:
-    out = [f"{n} recorded update(s) left out: {why}" for why, n in replay.left_out.items()]
-    if replay.not_replayed:
-        parts = ", ".join(f"{n} {what}" for what, n in sorted(replay.not_replayed.items()))
-        out.append(f"not re-sent (state, or the recorded run's own phases): {parts}")
-    return out
-
-
 def main(args: argparse.Namespace) -> int:
     """Replay the HAR's updates against the target the options name; the exit status."""
+    commands.fill_from_environment(args)
     try:
         entries = read_entries(args.har)
     except UsageError as exc:
@@ -683,13 +563,13 @@ def main(args: argparse.Namespace) -> int:
     for line in commands.restore_lines(run):
         say(line)
     status = exit_status(run, reporting.collect(run, Exit.OK), complete, rows, bool(args.fail_on_diff))
-    status = commands.write_reports(run, status)
-    sent = sum(item.sent is not None for item in replay.items)
+    counts = replay_counts(replay)
+    status = commands.write_reports(run, status, extra={"replay": counts})
     answers = len({r["entry"] for r in rows})
     broken = commands.violated(run)
     head = [
         f"Replay of `{args.har}` against {target}.",
-        f"{sent} of {len(replay.items)} recorded updates re-sent; {len(rows)} difference(s) in {answers} answer(s).",
+        f"{counts_text(counts)}; {len(rows)} difference(s) in {answers} answer(s).",
         f"Clauses violated by the replayed answers: {', '.join(broken) or 'none'}.",
     ]
     try:
@@ -698,11 +578,12 @@ def main(args: argparse.Namespace) -> int:
         sys.stderr.write(f"fpjs: could not write the reports to {opts.report_dir}: {exc}\n")
         paths = []
         status = Exit.REPORTS if status == Exit.OK else status
-    for path in [*run.report_paths, *paths]:
-        say(f"fpjs: report {path}")
+    written = list(dict.fromkeys([*run.report_paths, *paths]))  # each once
+    if written:
+        say(f"fpjs: reports in {opts.report_dir}: {', '.join(p.name for p in written)}")
     say(
-        f"fpjs: replay: {sent} of {len(replay.items)} recorded updates re-sent, {len(rows)} difference(s) in "
-        f"{answers} answer(s), {len(broken)} clause(s) violated{': ' + ', '.join(broken) if broken else ''}; "
+        f"fpjs: replay: {counts_text(counts)}, {len(rows)} difference(s) in {answers} answer(s), "
+        f"{len(broken)} clause(s) violated{': ' + ', '.join(broken) if broken else ''}; "
         f"result {reporting.RESULTS.get(status, 'failed')} (exit {status})"
     )
     for line in reporting.closing_lines(run):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import coverage, designated, provenance
+from fpjs_conformance import contract, coverage, designated, provenance
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import EventState
 from fpjs_conformance.explore import Exploration
@@ -38,6 +38,7 @@ from fpjs_conformance.writegate import UndesignatedWrite
 
 EMBEDDED_NOT_READY_BUDGET = 0.15  # seconds: the bundled server's not-ready event clears after two tries
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name))
+EXPLORING = "random examples of"  # the progress line once a version's coverage table is sent (the event changed)
 
 
 @dataclass(repr=False)
@@ -45,6 +46,7 @@ class Run:
     options: Options
     exploration: Exploration
     selected: dict[str, set[str]] = field(default_factory=dict)  # version -> clause ids collected
+    tests: dict[str, dict[str, str]] = field(default_factory=dict)  # version -> clause -> its test, in test order
     secrets: list[str] = field(default_factory=list)  # everything the scrubber removes
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
@@ -61,6 +63,7 @@ class Run:
     stop_request: str | None = None  # a signal asked the run to stop
     timed_out: bool = False
     notices: list[str] = field(default_factory=list)  # lines for the terminal, printed once
+    say: Any = None  # prints a line at once (the pytest plugin's terminal); None: the line waits in `notices`
     errors: dict[str, list[dict]] = field(default_factory=dict)  # "version::clause" -> non-violation errors
     failing_tests: dict[str, list[str]] = field(default_factory=dict)  # "version::clause" -> node ids
     deviations: dict[str, Any] | None = None
@@ -80,6 +83,7 @@ class Run:
     _prepared: bool = False
     finishing: bool = False  # the restore phase has begun: from here to the end, signals only set flags
     claim: str = field(default_factory=lambda: pysecrets.token_hex(6))  # names this run on the event it claims
+    _journal_said: bool = False
 
     def __repr__(self) -> str:  # --full-trace and -l show it: no options, no secrets
         return f"Run({', '.join(self.options.versions)})"
@@ -207,6 +211,13 @@ class Run:
             why = [outcome.get("why", "")] + ([f"restored through {first}"] if version != first else [])
             self.restores[version] = {**outcome, "why": "; ".join(w for w in why if w)}
 
+    def notice(self, line: str) -> None:
+        """A line for the user: printed at once where the run can (`say`), else kept for later."""
+        if self.say is not None:
+            self.say(line)
+        else:
+            self.notices.append(line)
+
     def stop_with(self, line: str, code: int) -> None:
         """Record why the run (or a version of it) stopped early: one printable line each."""
         line = printable(line)
@@ -256,9 +267,10 @@ class Run:
         return policy
 
     def target(self, version: str) -> Target:
-        """The version's target. The first call prepares every version's (preflight, then the coverage
-        table), so the table runs before any random example and its findings are all in, whatever
-        test stops the run first (`-x`). A version that stopped raises why (SetupProblem)."""
+        """The version's target. The first call prepares every version's (preflight, the coverage table,
+        then the selected clauses' random examples), so every verdict is settled before any test reports
+        (`contract`), whatever test stops the run first (`-x`). A version that stopped raises why
+        (SetupProblem)."""
         if not self._prepared:
             self._prepared = True
             self.start()
@@ -301,18 +313,29 @@ class Run:
             claim = None if self.options.embedded else self.claim  # the bundled server is never shared
             preflight(target, no_restore=self.options.no_restore, journal_dir=self.options.report_dir, claim=claim)
             journal = self.event.journal
-            if journal is not None and not any(n.startswith("fpjs: designated event") for n in self.notices):
+            if journal is not None and not self._journal_said:
+                self._journal_said = True
                 original = json.dumps(target.profile.to_wire(self.event.original or {}), ensure_ascii=False)
-                self.notices.append(
+                self.notice(
                     f"fpjs: designated event {target.events.live}: original values {original[:300]} "
                     f"(journal {journal.path})"
                 )
                 if journal.kept_aside is not None:
-                    self.notices.append(
+                    self.notice(
                         f"fpjs: an unfinished journal of another target, event or key was in its place: kept as "
                         f"{journal.kept_aside} (put its event back with --restore-from {journal.kept_aside})"
                     )
-            self.plans[version] = coverage.cover(target, self.table(version), selected)
+            plan = self.plans[version] = coverage.cover(target, self.table(version), selected)
+            # Every selected clause's random examples too, before any test reports: a response informs
+            # every clause it can, so a verdict is settled only once all of the version's requests are sent.
+            order = self.tests.get(version, {})
+            clauses = [*order, *sorted(selected - set(order))]
+            if self.exploration.hypothesis_profile.examples and target.unexplored:
+                self.notice(
+                    f"fpjs [{version}]: {plan['sent']}/{plan['cases']} coverage cases sent; now the {EXPLORING} "
+                    f"{len(target.unexplored)} clause(s), before any test reports"
+                )
+            contract.explore_selected(target, clauses, order)
         except NotServed as exc:
             self._stop_version(version, "not served", str(exc), Exit.SETUP)
         except (SetupProblem, UndesignatedWrite) as exc:

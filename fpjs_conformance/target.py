@@ -77,6 +77,7 @@ class Target:
     timed_out: str | None = None  # the run's deadline passed while this version was being judged
     exploration: Any = None  # the run's Exploration settings (explore.py)
     unexplored: set[str] = field(default_factory=set)  # selected clauses whose random examples are still to come
+    explored: dict[str, BaseException] = field(default_factory=dict)  # clause -> its examples' failure, for its test
     last_write: Exchange | None = None  # the last accepted write of the designated event: a later fault's likely cause
     reads: whole.Reads = field(default_factory=whole.Reads)  # this version's view of the event, the lag figures
     _last_write_at: float = 0.0

@@ -28,6 +28,7 @@ class Record:
     request: dict[str, Any] = field(default_factory=dict)  # Request.to_record(): symbolic, replayable
     verdicts: list[dict[str, Any]] = field(default_factory=list)  # {"clause", "verdict", "check"}
     retried: bool = False  # a try that was sent again (a 429 or 409 waited out, a connection lost)
+    cut: dict[str, dict[str, int]] | None = None  # "request"/"response" -> {"kept", "received"}: a body cut short
 
     @property
     def clauses(self) -> list[str]:
@@ -66,6 +67,12 @@ class Traffic:
             if violation is not None:
                 entry["check"] = violation.check
             record.verdicts.append(entry)
+
+    def cut(self, ex: Exchange, cut: dict[str, dict[str, int]]) -> None:
+        """The bodies of an exchange its record keeps only the first bytes of, and how large they were."""
+        record = self._by_exchange.get(id(ex))
+        if record is not None:
+            record.cut = cut
 
     def of(self, version: str) -> list[Record]:
         return [r for r in self.records if r.version == version]

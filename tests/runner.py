@@ -111,14 +111,17 @@ def reap(proc: subprocess.Popen) -> None:
 
 
 def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
-    """Until pytest reports its first test, a line of progress that starts with its mark (the coverage
-    table has run: the event has been changed)."""
+    """Until the coverage table has run (the event has been changed): the line that says the random
+    examples come next, or pytest's first test mark (a run without random examples)."""
     import re
     import select
     import time
 
+    from fpjs_conformance.session import EXPLORING
+
+    done = re.compile(r"(^|\n)([.sFE]|fpjs \[v\d+\]: .*" + re.escape(EXPLORING) + ")")
     seen, deadline = "", time.monotonic() + timeout
-    while not re.search(r"(^|\n)[.sFE]", seen) and time.monotonic() < deadline:
+    while not done.search(seen) and time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             break
@@ -126,7 +129,7 @@ def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
         if not char:
             break
         seen += char
-    assert re.search(r"(^|\n)[.sFE]", seen), f"no test finished within {timeout}s: {seen[-500:]}"
+    assert done.search(seen), f"the coverage table did not finish within {timeout}s: {seen[-500:]}"
     return seen
 
 

@@ -131,8 +131,9 @@ def test_optional_values_skip_with_their_option_named(tmp_path):
     assert run.returncode == 0, run.output[-2000:]
     for option in ("--wrong-region-api-key", "--expired-request-id", "--not-ready-request-id"):
         assert option in run.output
-    # Without --require all, clauses that need optional inputs leave a green run green, named in a note.
-    assert run.summary["result"] == "passed" and "not exercised without optional inputs" in run.output
+    # Without --require all, clauses that need optional inputs leave a green run green, named in a note
+    # (a green run narrowed by -k reads partial: it judged three clauses of the catalogue).
+    assert run.summary["result"] == "partial" and "not exercised without optional inputs" in run.output
 
 
 def test_require_all_fails_a_run_that_left_a_must_clause_unexercised(tmp_path):
