@@ -21,7 +21,7 @@ import pytest
 from fpjs_conformance import profile as profiles
 from fpjs_conformance import proxy_forward
 from fpjs_conformance.refserver.launch import ServerProcess
-from tests.hostile import HostileServer, _receive
+from tests.hostile import HostileServer, receive
 from tests.runner import IDS, ROOT, files_text, reference_server
 
 TIMEOUT = 30
@@ -78,7 +78,7 @@ class Recorder:
         self.heads: list[bytes] = []
 
     def __call__(self, conn: socket.socket, stop: threading.Event) -> None:
-        got = _receive(conn)
+        got = receive(conn)
         if got is not None:
             self.heads.append(got[0])
             conn.sendall(self.reply)
