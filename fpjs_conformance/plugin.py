@@ -276,21 +276,27 @@ def _flush_notices(config: pytest.Config, run: Run) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Between tests, a safe point: a signal's stop request stops the run here; past the run timeout the
-    remaining tests are skipped (not judged), and the restore still runs."""
     run = item.config.stash.get(RUN, None)
     if run is None or clause_of(item) is None:
         return
+    why = safe_point(run, version_of(item), item.nodeid)
+    if why:
+        pytest.skip(why)
+
+
+def safe_point(run: Run, version: str | None, test: str) -> str | None:
+    """Between tests, a safe point: a signal's stop request stops the run here (KeyboardInterrupt); past the run
+    timeout, why the remaining tests are not judged (they are skipped, and the restore still runs)."""
     if run.stop_request:
         raise KeyboardInterrupt(run.stop_request)
     if time.monotonic() - run.started > run.options.run_timeout or any(t.timed_out for t in run.targets.values()):
         if not run.timed_out:
             run.timed_out = True
             run.stop_with(f"the run took longer than --run-timeout={run.options.run_timeout:g}s", Exit.VIOLATED)
-        pytest.skip(f"not judged: the run took longer than --run-timeout={run.options.run_timeout:g}s")
-    version = version_of(item)
+        return f"not judged: the run took longer than --run-timeout={run.options.run_timeout:g}s"
     if version in run.targets:
-        run.targets[version].ledger.current_test = item.nodeid
+        run.targets[version].ledger.current_test = test
+    return None
 
 
 # -- failure text -----------------------------------------------------------------------------------
@@ -339,10 +345,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     if call.excinfo is not None and report.failed:
         exc = call.excinfo.value
-        if isinstance(exc, TargetUnreachable | RunTimedOut):
-            run.timed_out = run.timed_out or isinstance(exc, RunTimedOut)
-            run.stop_with(str(exc), Exit.VIOLATED)
-            item.session.shouldstop = str(exc)
+        stop = stops_the_run(run, exc)
+        if stop:
+            item.session.shouldstop = stop
         found = violations_in(exc)
         if found:
             notes = [n for n in getattr(exc, "__notes__", []) if n.strip()]
@@ -352,6 +357,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 text += "\n  hypothesis " + "\n             ".join(line.rstrip() for line in note_lines if line.strip())
             report.longrepr = text
     scrub_report(report, run.secrets)
+
+
+def stops_the_run(run: Run, exc: BaseException) -> str | None:
+    """A test that failed because the target stopped answering, or the run timed out, stops the run: why."""
+    if not isinstance(exc, TargetUnreachable | RunTimedOut):
+        return None
+    run.timed_out = run.timed_out or isinstance(exc, RunTimedOut)
+    run.stop_with(str(exc), Exit.VIOLATED)
+    return str(exc)
 
 
 def scrub_report(report: pytest.TestReport, secrets: list[str]) -> None:
@@ -387,23 +401,29 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             run.release()
         session.exitstatus = Exit.OK if outcome["status"] in ("restored", "partly restored") else Exit.SETUP
         return
-    if int(session.exitstatus) == Exit.INTERRUPTED or run.stop_request:
+    session.exitstatus = finish(run, int(session.exitstatus))
+
+
+def finish(run: Run, pytest_status: int) -> int:
+    """The end of a run: the restore (Run.stop), the reports, the signals given back; the exit status the
+    reports record. A run without pytest (`fpjs_conformance.inprocess`) ends here too."""
+    if pytest_status == Exit.INTERRUPTED or run.stop_request:
         run.stop_with(run.stop_request or "interrupted (Ctrl-C)", Exit.INTERRUPTED)
     try:
         run.stop()
-        _report(session, run)
+        return _report(run, pytest_status)
     finally:
         run.release()
 
 
-def _report(session: pytest.Session, run: Run) -> None:
+def _report(run: Run, pytest_status: int) -> int:
     """The reports, and the exit status they record."""
     from fpjs_conformance import behaviour
 
     if run.options.baseline_snapshot is not None:
         run.drift = behaviour.compare(run.options.baseline_snapshot, run.behaviour())
     model = reporting.collect(run, Exit.OK)
-    status = exit_status(run, int(session.exitstatus), model)
+    status = exit_status(run, pytest_status, model)
     reporting.settle(model, status, run.stopped)
     try:
         traffic = run.traffic.records if run.options.traffic else None
@@ -412,7 +432,7 @@ def _report(session: pytest.Session, run: Run) -> None:
         sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")
         if status == Exit.OK:
             status = Exit.REPORTS
-    session.exitstatus = status
+    return status
 
 
 def exit_status(run: Run, pytest_status: int, model: dict) -> int:
