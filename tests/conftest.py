@@ -32,6 +32,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="self-test: judge every variant as a user runs the suite (a server process, `python -m pytest`), "
         "none in process",
     )
+    parser.addoption(
+        "--full-kill-matrix",
+        action="store_true",
+        default=False,
+        help="kill matrix: both SIGTERM and SIGINT at every point (default: one per point, in turn)",
+    )
 
 
 def _controller(config: pytest.Config) -> bool:
