@@ -4,6 +4,7 @@ is refused. That both paths reach the same verdicts is checked on the sampled mu
 
 import logging
 import signal
+import socket
 import sys
 
 import pytest
@@ -42,15 +43,27 @@ def test_a_key_in_what_the_run_said_is_a_leak(monkeypatch, tmp_path, say):
     assert [o.verdict for o in outcomes] == ["key leaked"] * len(VARIANT.versions)
 
 
-def test_state_left_behind_is_an_error(monkeypatch, tmp_path):
+KEPT: list = []  # what a faulty run keeps referenced (so no garbage collection closes it)
+
+
+@pytest.mark.parametrize(
+    ("leave", "named"),
+    [
+        pytest.param(lambda opts: signal.signal(signal.SIGTERM, lambda *a: None), "signal handlers", id="handler"),
+        pytest.param(lambda opts: KEPT.append(socket.socket()), "open files", id="socket"),
+    ],
+)
+def test_state_left_behind_is_an_error(monkeypatch, tmp_path, leave, named):
     before = signal.getsignal(signal.SIGTERM)
-    monkeypatch.setattr(inprocess, "judge", judge_then(lambda opts: signal.signal(signal.SIGTERM, lambda *a: None)))
+    monkeypatch.setattr(inprocess, "judge", judge_then(leave))
     try:
         outcomes = harness.run(VARIANT, tmp_path / "report", path=harness.IN_PROCESS)
     finally:
         signal.signal(signal.SIGTERM, before)
+        while KEPT:
+            KEPT.pop().close()
     assert {o.verdict for o in outcomes} == {"error"}
-    assert all("signal handlers" in o.evidence for o in outcomes)
+    assert all(named in o.evidence for o in outcomes)
 
 
 def test_a_clean_run_leaves_the_worker_as_found(tmp_path):
