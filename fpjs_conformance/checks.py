@@ -10,12 +10,14 @@ printed text.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fpjs_conformance import clauses
-from fpjs_conformance.model import Exchange
+from fpjs_conformance import clauses, sources
+from fpjs_conformance.model import Exchange, cut, printable
+from fpjs_conformance.sources import Source
 
 
 class Violation(AssertionError):
@@ -29,18 +31,44 @@ class Violation(AssertionError):
         self.check = ""  # the check function that raised it, set by @check
         self.version = exchange.version if exchange else ""
         self.cause: Exchange | None = None  # an earlier accepted write that likely caused it
+        self.basis: tuple[Source, ...] | None = None  # what the broken expectation rests on (None: its clause's)
+        self.deviation = ""  # a deviation from the document that the vendor's own evidence makes plausible
+        self.binding = True  # it fails the run (the ledger clears it for a SHOULD finding without --strict)
+        self.differences: list[str] = []  # where a read-back differs from what was sent, as JSON paths
         super().__init__(self.summary())
 
+    @property
+    def level(self) -> str:
+        """SHOULD when what it breaks rests only on the suite's judgement, or it is a deviation the vendor's
+        own evidence makes plausible; else its clause's level."""
+        clause = clauses.get(self.clause_id)
+        if self.deviation:
+            return sources.SHOULD
+        return sources.level(clause.sources if self.basis is None else self.basis, clause.level)
+
+    def rests_on(self, basis: tuple[Source, ...]) -> Violation:
+        """Say what the broken expectation rests on; the violation back."""
+        self.basis = tuple(basis)
+        return self
+
     def summary(self) -> str:
+        """One line: what was sent, expected and received, each cut to a readable length (the reports keep
+        them whole); a read-back that differs is shown by the paths that differ."""
         tag = f"[{self.version}] " if self.version else ""
-        sent = f" | sent {self.exchange.describe_request()}" if self.exchange else ""
+        sent = f" | sent {cut(self.exchange.describe_request())}" if self.exchange else ""
+        received = f"read-back differs at {'; '.join(self.differences)}" if self.differences else self.received
         return (
             f"{tag}{self.clause_id} ({clauses.get(self.clause_id).title}) violated{sent}"
-            f" | expected {self.expected} | received {self.received}"
+            f" | expected {cut(self.expected)} | received {cut(received)}"
         )
 
     def __str__(self) -> str:
         return self.summary()
+
+    def size(self) -> int:
+        """How much a reader must take in: the request's body and both sides (the shortest is shown first)."""
+        body = len(self.exchange.request.body.encode() or b"") if self.exchange is not None else 0
+        return body + len(self.expected) + len(self.received)
 
     def key(self) -> tuple:
         """What makes two violations the same finding (for de-duplicating examples)."""
@@ -57,6 +85,8 @@ class Violations(AssertionError):
 
 
 def raise_all(found: list[Violation]) -> None:
+    """Raise what fails the run: a SHOULD finding the ledger recorded as a warning is not raised."""
+    found = [v for v in found if v.binding]
     if len(found) == 1:
         raise found[0]
     if found:
@@ -70,7 +100,10 @@ class Expectation:
     `allowed` maps status -> the error codes allowed with it (None: any body). Instead of
     `allowed`, `forbidden` lists the statuses that break the clause (an auth clause only says the
     key must not be refused). Statuses in `defer` are another clause's to judge: this clause gives
-    no verdict on them. `relaxed_codes` lifts the code-fits-status rule (the expired event).
+    no verdict on them. `relaxed_codes` lifts the code-fits-status rule (the expired event). An answer
+    outside `allowed` but inside `should` breaks only what `should_basis` rests on (the suite's judgement):
+    a SHOULD finding, not a failure (a value at an undocumented limit refused, a role's code the document
+    does not give).
     """
 
     clause_id: str
@@ -79,6 +112,8 @@ class Expectation:
     forbidden: frozenset[int] = frozenset()
     defer: frozenset[int] = frozenset()
     relaxed_codes: bool = False
+    should: Mapping[int, frozenset[str] | None] | None = None
+    should_basis: tuple[Source, ...] = ()
 
     def describe(self) -> str:
         if self.allowed is None:
@@ -96,6 +131,11 @@ class Expectation:
         """The clause allows the status (whatever error code comes with it)."""
         return status not in self.forbidden if self.allowed is None else status in self.allowed
 
+    def should_allow(self, status: int | None, code: str | None) -> bool:
+        """The answer breaks only what `should_basis` rests on (SHOULD)."""
+        codes = (self.should or {}).get(status or 0, frozenset())
+        return self.should is not None and status in self.should and (codes is None or code in codes)
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -106,6 +146,9 @@ class Fault:
     soft: bool = False  # the contract also allows 200
     relaxed: bool = False  # any code with the status (the document does not say which)
     why: str = ""  # what the request is, in words for a failure line (default: the clause id)
+    should: Mapping[int, frozenset[str] | None] | None = None  # answers that break only the suite's judgement
+    should_basis: tuple[Source, ...] = ()
+    refusals_judged: bool = False  # a refusal of the valid key (401, 403) is this clause's finding too
 
 
 Check = Callable[..., None]
@@ -144,10 +187,18 @@ def outcome_as_expected(ex: Exchange, expectation: Expectation) -> None:
             raise Violation(expectation.clause_id, expectation.describe(), received, ex)
         return
     if ex.status not in expectation.allowed:
-        raise Violation(expectation.clause_id, expectation.describe(), ex.received(), ex)
+        raise _broken(Violation(expectation.clause_id, expectation.describe(), ex.received(), ex), ex, expectation)
     codes = expectation.allowed[ex.status]
     if codes is not None and ex.error_code() not in codes:
-        raise Violation(expectation.clause_id, expectation.describe(), f"{ex.status} with code {ex.error_code()!r}", ex)
+        received = f"{ex.status} with code {ex.error_code()!r}"
+        raise _broken(Violation(expectation.clause_id, expectation.describe(), received, ex), ex, expectation)
+
+
+def _broken(violation: Violation, ex: Exchange, expectation: Expectation) -> Violation:
+    """A violation at SHOULD level when the answer is one the expectation takes at that level."""
+    if expectation.should_allow(ex.status, ex.error_code()):
+        violation.rests_on(sources.judged(expectation.should_basis))  # none given: it stays a MUST
+    return violation
 
 
 def verdict(clause_id: str, fn: Check, *args: Any) -> tuple[str, Violation | None]:
@@ -172,12 +223,51 @@ def stored_fields_match(
         note = f" ({', '.join(same)} as sent)" if same else ""
         expected = {k: want[k] for k in wrong}
         received = {k: stored.get(k, "<absent>") for k in wrong}
-        raise Violation(
-            clause_id, f"read-back fields {_short(expected)}{note}", f"read-back fields {_short(received)}", ex
-        )
+        violation = Violation(clause_id, f"read-back fields {expected!r}{note}", f"read-back fields {received!r}", ex)
+        violation.differences = differences(expected, {k: shown.get(k, _MISSING) for k in wrong})
+        raise violation
 
 
 _MISSING = object()
+SHOWN_PATHS = 12  # paths named in one violation; the values are in the reports whole
+
+
+def differences(sent: Any, read: Any, path: str = "") -> list[str]:
+    """Where `read` (the read-back) differs from `sent`, as JSON Pointer paths (RFC 6901) with what is
+    there: `/tag/origin: present, not sent`, `/linkedId: sent "a", read back "b"`. At most SHOWN_PATHS."""
+    found = [printable(line) for line in _differences(sent, read, path)]  # what a string holds, escaped
+    if len(found) > SHOWN_PATHS:
+        found = [*found[:SHOWN_PATHS], f"... and {len(found) - SHOWN_PATHS} more"]
+    return found
+
+
+def _differences(sent: Any, read: Any, path: str) -> list[str]:
+    if read is _MISSING:
+        return [f"{path}: sent, absent"]
+    if same_json(sent, read):
+        return []
+    if isinstance(sent, dict) and isinstance(read, dict):
+        out = []
+        for key, value in sent.items():
+            out += _differences(value, read.get(key, _MISSING), f"{path}/{_pointer(key)}")
+        out += [f"{path}/{_pointer(key)}: present, not sent" for key in read if key not in sent]
+        return out
+    if isinstance(sent, list) and isinstance(read, list) and len(sent) == len(read):
+        return [d for i, (a, b) in enumerate(zip(sent, read, strict=True)) for d in _differences(a, b, f"{path}/{i}")]
+    return [f"{path or '/'}: sent {_value(sent)}, read back {_value(read)}"]
+
+
+def _pointer(key: str) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _value(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        text = f"an object of {len(value)} member(s)"
+    elif isinstance(value, list):
+        text = f"an array of {len(value)} item(s)"
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
 
 
 def same_json(a: Any, b: Any) -> bool:
@@ -191,11 +281,6 @@ def same_json(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
     return a == b
-
-
-def _short(value: Any, limit: int = 300) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 @dataclass

@@ -8,8 +8,14 @@ from dataclasses import dataclass
 
 import yaml
 
+from fpjs_conformance import evidence, sources
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.profile import Profile
+from fpjs_conformance.sources import Source
+
+
+class CatalogueError(ValueError):
+    """A clause whose pointer does not resolve in its version's document, or that names no usable source."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,22 @@ class Clause:
     title: str
     requirement_template: str
     pointers: dict[str, str]  # version -> JSON pointer into that version's document
+    sources: tuple[Source, ...] = ()  # what the clause rests on (`source`; "document": the pointers above)
+
+    @property
+    def rests_on_judgement(self) -> bool:
+        """Every source is the suite's judgement: a failure of the clause is reported at SHOULD level."""
+        return sources.level(self.sources, self.level) == sources.SHOULD
+
+    def source_records(self) -> list[dict[str, str]]:
+        """The sources as report data; "document" names the clause's pointer in each version."""
+        out = []
+        for source in self.sources:
+            if source.kind == "document" and not source.ref:
+                out += [{"kind": "document", "ref": f"{v}: {p}"} for v, p in sorted(self.pointers.items())]
+            else:
+                out.append(source.as_record())
+        return out
 
     def applies_to(self, version: str) -> bool:
         return version in self.pointers
@@ -30,16 +52,22 @@ class Clause:
 
     def spec_text(self, profile: Profile) -> str:
         """The document text the clause comes from, quoted in reports."""
-        node = profile.pointer(self.pointers[profile.version])
-        if isinstance(node, str):
-            return node.strip()
-        return yaml.safe_dump(node, sort_keys=False, allow_unicode=True).strip()
+        return quote(profile, self.pointers[profile.version])
+
+
+def quote(profile: Profile, pointer: str) -> str:
+    """The text at a JSON pointer into the version's document, as reports quote it (YAML for a non-string)."""
+    node = profile.pointer(pointer)
+    if isinstance(node, str):
+        return node.strip()
+    return yaml.safe_dump(node, sort_keys=False, allow_unicode=True).strip()
 
 
 @functools.cache
 def catalogue() -> dict[str, Clause]:
     """The catalogue, with the pointers of any version of your own (`clauses.toml` beside its profile in
-    a folder of $FPJS_PROFILE_PATH: `[UE-AUTH-01] spec.v5 = "..."`)."""
+    a folder of $FPJS_PROFILE_PATH: `[UE-AUTH-01] spec.v5 = "..."`; `extends = "v4"` at its top gives the
+    folder's versions every pointer of v4 they do not give themselves)."""
     found: dict[str, Clause] = {}
     for folder in profiles.data_dirs():
         path = folder / "clauses.toml"
@@ -47,11 +75,22 @@ def catalogue() -> dict[str, Clause]:
             continue
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
+        base = raw.pop("extends", None)  # the folder's versions take that version's pointers, where they give none
         for cid, e in raw.items():
             if cid in found:
                 found[cid].pointers.update(e.get("spec", {}))
             else:
-                found[cid] = Clause(cid, e["area"], e["level"], e["title"], e["requirement"], dict(e.get("spec", {})))
+                try:
+                    named = sources.parse_all(e.get("source"), f"{path}: {cid}")
+                except sources.SourceError as exc:
+                    raise CatalogueError(str(exc)) from None
+                pointers = dict(e.get("spec", {}))
+                found[cid] = Clause(cid, e["area"], e["level"], e["title"], e["requirement"], pointers, named)
+        if base is not None:
+            for version in profiles.profile_names(folder):
+                for clause in found.values():
+                    if base in clause.pointers:
+                        clause.pointers.setdefault(version, clause.pointers[base])
     return found
 
 
@@ -60,23 +99,27 @@ def server_clauses() -> dict[str, Clause]:
     return {cid: c for cid, c in catalogue().items() if c.level != "CLIENT"}
 
 
-class CatalogueError(ValueError):
-    """A clause whose pointer does not resolve in its version's document."""
-
-
 def check_pointers(version: str) -> None:
-    """Every clause that applies to `version` points at text its document has (one line if not)."""
+    """Every clause that applies to `version` points at text its document has, and so does each document
+    source it names (one line if not); the profile's roles and limits were checked as it loaded, its other
+    evidence tables are here."""
     profile = profiles.load(version)
+    try:
+        evidence.check(profile)
+    except profiles.ProfileError as exc:
+        raise CatalogueError(str(exc)) from None
     for clause in catalogue().values():
         pointer = clause.pointers.get(version)
         if pointer is None:
             continue
-        try:
-            profile.pointer(pointer)
-        except (KeyError, IndexError, ValueError, TypeError):
-            raise CatalogueError(
-                f"clauses.toml: {clause.id} spec.{version} = {pointer!r} is not in {profile.document_name}"
-            ) from None
+        documents = [s.ref for s in clause.sources if s.kind == "document" and s.ref]
+        for where, each in ((f"spec.{version}", pointer), *((f"source ({version})", d) for d in documents)):
+            try:
+                profile.pointer(each)
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise CatalogueError(
+                    f"clauses.toml: {clause.id} {where} = {each!r} is not in {profile.document_name}"
+                ) from None
 
 
 def get(clause_id: str) -> Clause:
@@ -121,8 +164,18 @@ def facts(profile: Profile) -> dict[str, str]:
         "window": f"{profile.update_window_days} days",
         "empty_update_statuses": " or ".join(str(s) for s in sorted(roles["empty_update"].statuses)),
         "statuses": ", ".join(str(s) for s in sorted(profile.declared_statuses)),
+        "undeclared": "".join(
+            f", or {s} {'/'.join(sorted(r.answers[s] or ()))} as the answer of the {r.name} role only (the vendor's "
+            "own documents pair them)"
+            for r in roles.values()
+            for s in sorted(r.undeclared)
+        ),
         "error_statuses": ", ".join(str(s) for s in sorted(profile.error_statuses)),
         "codes_by_status": "; ".join(f"{s} {' or '.join(sorted(c))}" for s, c in sorted(codes.items())),
+        "undeclared_methods": ", ".join(profile.undeclared_methods),
+        "read_back": f"{profile.read_back_method} {profile.read_back_path}",
+        "read_back_schema": profile.read_back_schema_name,
+        "changes_on_its_own": _and(list(profile.read_back_changes)) if profile.read_back_changes else "none",
         "sdk": ", ".join([*(f"the {k} query parameter" for k in profile.sdk_query), *profile.sdk_headers]) or "nothing",
     }
 

@@ -7,34 +7,44 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
+import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from fpjs_conformance import options, reporting
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
+from fpjs_conformance.preflight import least_requests
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.session import Run
+from fpjs_conformance.transport import split_userinfo
 
 
 def add_suite_options(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     """The suite's options named in `names` (dests such as "base_url"), as pytest has them, env fallbacks too."""
     for flag, env, help_text in options.OPTIONS:
-        dest = flag.lstrip("-").replace("-", "_")
+        dest = options.dest_of(flag)
         if dest in names:
-            alias, alias_env = options.ALIASES.get(flag, (None, None))
-            default = os.environ.get(env) or (os.environ.get(alias_env) if alias_env else None) or None
+            alias = options.ALIASES.get(flag, (None, None))[0]
             flags = [flag, *([alias] if alias else [])]
-            parser.add_argument(*flags, dest=dest, default=default, help=f"{help_text} [env {env}]")
+            parser.add_argument(*flags, dest=dest, default=None, help=f"{help_text} [env {env}]")
     for flag, help_text in options.FLAGS:
-        dest = flag.lstrip("-").replace("-", "_")
+        dest = options.dest_of(flag)
         if dest in names:
             parser.add_argument(flag, dest=dest, action="store_true", help=help_text)
+
+
+def fill_from_environment(args: argparse.Namespace) -> None:
+    """Each suite option the command line left out takes its variable's value, as in a pytest run."""
+    for dest in options.VALUED:
+        if hasattr(args, dest) and getattr(args, dest) is None:
+            setattr(args, dest, options.from_environment(dest))
 
 
 def parse_options(args: argparse.Namespace) -> options.Options:
     """The options as a pytest run validates them; a bad value is one `ERROR:` line and exit 4."""
     try:
+        options.check_environment()
         return options.parse(lambda dest: getattr(args, dest, None), Path.cwd())
     except options.OptionError as exc:
         sys.stderr.write(f"ERROR: {exc}\n")
@@ -52,19 +62,71 @@ def exploration(requests_per_version: int | None = None) -> Exploration:
 def new_run(opts: options.Options) -> Run:
     """A run outside pytest (no Hypothesis exploration), secrets registered for the scrubber."""
     run = Run(opts, exploration())
-    run.secrets += [s for s in (opts.api_key, opts.wrong_region_api_key) if s]
+    run.secrets += [s for s in (getattr(opts, name) for name in options.SECRET_OPTIONS) if s]
     if opts.userinfo:
         run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
     return run
 
 
-def write_reports(run: Run, status: int) -> int:
-    """The reports of a command's run, as a pytest run writes them; the exit status (9 when they fail)."""
+def write_reports(run: Run, status: int, extra: dict | None = None) -> int:
+    """The reports of a command's run, as a pytest run writes them, with what the command adds (`extra`: keys
+    of summary.json; `sections`: titled lines in summary.md and report.html); the exit status (9 when they
+    fail)."""
     model = reporting.collect(run, status)
+    model.update(extra or {})
     try:
-        traffic = run.traffic.records if run.options.traffic else None
+        traffic = run.traffic if run.options.traffic else None
         run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets, traffic)
     except OSError as exc:
         sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")
         return Exit.REPORTS if status == Exit.OK else status
     return status
+
+
+# -- the steps `replay` and `migrate` share -----------------------------------------------------------
+def usage(line: str) -> int:
+    sys.stderr.write(f"ERROR: {line}\n")
+    return Exit.USAGE
+
+
+def budget_problem(opts: Any) -> str | None:
+    """Why --max-requests cannot carry the preflight and the restore's reserve, if it cannot."""
+    least = least_requests(opts.versions, opts.no_restore)
+    if opts.max_requests is not None and opts.max_requests < least:
+        return (
+            f"--max-requests {opts.max_requests} is too small: the preflight and the restore's reserve alone may "
+            f"take {least} (for {', '.join(opts.versions)}); no request was sent"
+        )
+    return None
+
+
+def prepare_folder(source: Path, report_dir: Path, own: tuple[str, ...], copy_name: str) -> Path | None:
+    """Before any request: the HAR copied aside when the reports would replace it (the copy's path), the
+    folder proven writable, no earlier report left to pass as this one's (OSError when it cannot be)."""
+    copy = None
+    if source.resolve().parent == report_dir.resolve() and source.name in (*reporting.FILES, *own):
+        copy = report_dir / copy_name
+        shutil.copyfile(source, copy)
+    reporting.write_placeholder(report_dir)
+    for name in own:
+        (report_dir / name).unlink(missing_ok=True)
+    return copy
+
+
+def target_name(opts: Any) -> str:
+    if opts.embedded:
+        return f"bundled reference server ({', '.join(opts.versions)})"
+    return ", ".join(f"{split_userinfo(u)[0]} ({v})" for v, u in opts.base_urls.items())
+
+
+def restore_lines(run: Any) -> list[str]:
+    out = []
+    for version, restore in run.restores.items():
+        why = f" ({restore['why']})" if restore.get("why") else ""
+        out.append(f"fpjs [{version}]: designated event: {restore['status']}{why}")
+    return out
+
+
+def violated(run: Any) -> list[str]:
+    """`version::clause` of every clause a sent request's answer violated."""
+    return sorted({f"{f['version']}::{f['clause']}" for t in run.targets.values() for f in t.ledger.failures})

@@ -1,25 +1,36 @@
-"""What the contract test of a clause does: take the coverage table's verdict, explore, settle.
+"""What the contract test of a clause does: report the verdict its version reached, settle.
 
-    judge_clause(target, "UE-BODY-02")
+    explore_selected(target, ["UE-AUTH-03", ...])   # once per version, before any test reports
+    judge_clause(target, "UE-BODY-02")              # the test of one clause
 
-reckons (fails with what the coverage table found for the clause), explores (its rule's random
-examples within the budget, `fpjs_conformance.explore`), and settles (skips, naming why, when
-nothing informed the clause or the budget cut its cases). What a clause needs, what it explores and
-how each example is sent come from its rule (`fpjs_conformance.rules`): one test covers every
-clause of the catalogue.
+Verdicts are settled before any test reports. One response informs every clause it can (a random
+example of UE-ID-01 may break UE-AUTH-08), so a clause's verdict is complete only when every
+request of its version has been sent. The coverage table and every selected clause's random
+examples (`explore_selected`) therefore run when a version's target is prepared, in the first
+test's setup; each test then only reports its own clause: the exploration failure Hypothesis shrank
+for it, else what any request of the run found against it (`reckon`), else why it was not judged
+(`settle`). So a test fails for its own clause and only for it, whichever request found the
+violation and whenever; a violation found after the tests (the restore's read-back) is on the
+reports and fails the run's exit status.
+
+An example is a failure (and shrunk) only for the clause it explores; what it breaks elsewhere is
+recorded under those clauses. What a clause needs, what it explores and how each example is sent
+come from its rule (`fpjs_conformance.rules`): one test covers every clause of the catalogue.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
 
 from fpjs_conformance import checks, registry
-from fpjs_conformance.explore import explore, submit_and_judge
-from fpjs_conformance.target import Target
+from fpjs_conformance.explore import explore
+from fpjs_conformance.target import Target, TargetUnreachable
+from fpjs_conformance.transport import RunTimedOut
 
-__all__ = ["judge_clause", "reckon", "settle"]
+__all__ = ["explore_selected", "judge_clause", "reckon", "settle"]
 SHOWN = 3  # violations quoted in one failure; the reports keep the rest
 
 
@@ -28,12 +39,44 @@ def judge_clause(target: Target, clause_id: str) -> None:
     for need in rule.needs:
         if not _has(target, need):
             pytest.skip(registry.NEEDS[need])
+    if clause_id in target.unexplored:  # a target prepared without `explore_selected` (or a clause added late)
+        explore_selected(target, [clause_id])
+    failure = target.explored.pop(clause_id, None)
+    if failure is not None:
+        raise failure
     reckon(target, clause_id)
-    if rule.exploring is not None:
-        strategy = rule.exploring.strategy(target.table())
-        if strategy is not None:
-            explore(target, clause_id, strategy, _step(rule.exploring.step, clause_id), weight=rule.exploring.weight)
     settle(target, clause_id)
+
+
+def explore_selected(target: Target, clause_ids: Iterable[str], tests: Mapping[str, str] | None = None) -> None:
+    """The random examples of each clause in `clause_ids`, in order, within the budget. A failure Hypothesis
+    found and shrank for a clause is kept for its test (`target.explored`); a clause the table already
+    failed is not explored (its share of the budget goes to the others). `tests` names each clause's
+    test, for the failure records. Stops at the run's deadline; a target that stops answering raises."""
+    for clause_id in clause_ids:
+        if clause_id not in target.unexplored:
+            continue
+        if target.timed_out or target.unreachable:
+            return
+        rule = registry.get(clause_id)
+        strategy = None
+        runs = rule.exploring is not None and all(_has(target, need) for need in rule.needs)
+        if runs and not target.found.get(clause_id):
+            strategy = rule.exploring.strategy(target.table())
+        if strategy is None:
+            target.unexplored.discard(clause_id)
+            continue
+        before = target.ledger.current_test
+        target.ledger.current_test = (tests or {}).get(clause_id, before)
+        try:
+            explore(target, clause_id, strategy, _step(rule.exploring.step, clause_id), weight=rule.exploring.weight)
+        except (TargetUnreachable, RunTimedOut):
+            raise
+        except Exception as failure:  # the clause's own failure (or a fault of its exploration): its test's
+            target.unexplored.discard(clause_id)
+            target.explored[clause_id] = failure
+        finally:
+            target.ledger.current_test = before
 
 
 def _has(target: Target, need: str) -> Any:
@@ -41,24 +84,31 @@ def _has(target: Target, need: str) -> Any:
         "wrong_region_key": target.has_wrong_region_key,
         "expired_event": target.events.expired,
         "not_ready_event": target.events.not_ready,
+        "foreign_event": target.events.foreign,
         "read_back": target.reads_back,
     }[need]
 
 
+def own(clause_id: str, found: list[checks.Violation]) -> list[checks.Violation]:
+    """The violations of `clause_id` among `found` (the others are on record under their clauses)."""
+    return [v for v in found if v.clause_id == clause_id]
+
+
 def _step(kind: str, clause_id: str):
+    """How one random example of `clause_id` is sent; it fails only for that clause."""
     if kind == "also":
-        return lambda t, request: checks.raise_all(t.submit(request, also=(clause_id,)).violations)
+        return lambda t, request: checks.raise_all(own(clause_id, t.submit(request, also=(clause_id,)).violations))
     if kind == "case":
-        return lambda t, case: checks.raise_all(t.run_case(case, observe=False))
-    return submit_and_judge
+        return lambda t, case: checks.raise_all(own(clause_id, t.run_case(case, observe=False)))
+    return lambda t, request: checks.raise_all(own(clause_id, t.submit(request).violations))
 
 
 def reckon(target: Target, clause_id: str) -> None:
-    """Fail with the violations the coverage table recorded for `clause_id` (distinct ones first)."""
+    """Fail with the violations the run recorded for `clause_id` (distinct ones, the shortest first)."""
     distinct: dict[tuple, checks.Violation] = {}
     for violation in target.found.get(clause_id, []):
         distinct.setdefault(violation.key(), violation)
-    found = list(distinct.values())
+    found = sorted(distinct.values(), key=checks.Violation.size)
     if found:
         shown = found[:SHOWN]
         if len(found) > SHOWN:

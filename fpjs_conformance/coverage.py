@@ -3,23 +3,41 @@
 It runs before any random example. Every case comes from a clause's rule
 (`fpjs_conformance.rules`), built from what the profile says (fields and their JSON types, limits,
 key places and schemes, retired places, id shapes), so the table grows with the contract and
-carries over to a new version unchanged. Whatever may be answered 200 on the designated event is
-read back after a 200. Case ids are stable: the behaviour snapshot and the drift report key on them.
+carries over to a new version unchanged. Case ids are stable: the behaviour snapshot and the drift
+report key on them.
+
+The table runs in two passes (`plan`). First every case that must change nothing (refused for its key,
+body, id or method, or sent to another id), each request carrying marks of its own: one read of the
+event after all of them finds what any of them changed, and the marks name which (the state oracle).
+Then the cases that write: whatever may be answered 200 on the designated event is read back after a
+200, one read for cases in a row whose fields do not overlap (each field names its case).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fpjs_conformance import rules
-from fpjs_conformance.model import Events
+from fpjs_conformance import oracle, rules, shapes
+from fpjs_conformance.model import Events, Request
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.table import Case, Table, marked
-from fpjs_conformance.target import Target
+from fpjs_conformance.target import GROUPED, Target
 from fpjs_conformance.transport import BudgetSpent
 
 # The order the families' cases run in: cheap, broad probes first, sequences that read back last.
-FAMILY_ORDER = ("auth", "body", "left_open", "http", "ids", "transient", "semantics")
+FAMILY_ORDER = (
+    "auth",
+    "body",
+    "lenient",
+    "left_open",
+    "http",
+    "methods",
+    "ids",
+    "lookalikes",
+    "transient",
+    "semantics",
+)
+READS = {None: 0, "fold": 1, "repeat": 3, "numbers": 1, "foreign": 1}  # read-backs a case takes on its own
 
 
 def cases(profile: Profile, events: Events, *, wrong_region: bool) -> list[Case]:
@@ -44,9 +62,66 @@ def cases(profile: Profile, events: Events, *, wrong_region: bool) -> list[Case]
 
 
 def requests_of(case: Case) -> int:
-    """How many requests a case sends: its own, and its read-backs (and the repeat itself)."""
-    reads = {None: 0, "fold": 1, "repeat": 3}
-    return len(case.requests) + reads[case.compare]
+    """How many requests a case sends at most: its own, and its read-backs (and the repeat itself)."""
+    return len(case.requests) + READS[case.compare]
+
+
+def quiet(profile: Profile, events: Events, case: Case) -> bool:
+    """Every request of the case must change nothing on the designated event: sent elsewhere, with a method
+    the document does not declare, or bound to be refused."""
+    return all(_quiet(profile, events, r) for r in case.requests)
+
+
+def _quiet(profile: Profile, events: Events, request: Request) -> bool:
+    if request.method is not None or not shapes.designated(request, events):
+        return True
+    lead = oracle.expect(profile, request, events)[0]
+    return lead.allowed is not None and 200 not in lead.allowed
+
+
+def fields_of(profile: Profile, case: Case) -> set[str]:
+    """The update fields the case's requests set (by name)."""
+    out: set[str] = set()
+    for request in case.requests:
+        value = request.body.json_value
+        if isinstance(value, dict):
+            out |= {k for k in value if k in profile.fields}
+    return out
+
+
+def plan(profile: Profile, events: Events, table: list[Case]) -> list[tuple[list[Case], bool]]:
+    """The order the cases go in, as groups each followed by one read of the designated event (or not):
+    the cases that must change nothing, then one read; then the writers, a read after cases in a row
+    whose fields do not overlap (a case that compares on its own: alone, its read its own)."""
+    first = [c for c in table if quiet(profile, events, c)]
+    rest = [c for c in table if not quiet(profile, events, c)]
+    groups: list[tuple[list[Case], bool]] = [(first, True)] if first else []
+    # Writers compared by no read of their own (accepted keys, shapes, lookalikes) first: each read after
+    # them compares what they left.
+    groups += [([c], False) for c in rest if c.compare is None]
+    left = [c for c in rest if c.compare is not None]
+    while left:
+        case = left.pop(0)
+        if case.compare not in GROUPED:
+            groups.append(([case], False))
+            continue
+        group, taken = [case], fields_of(profile, case) or set(profile.fields)
+        for other in list(left):  # cases further on whose fields do not overlap: one read for all
+            mine = fields_of(profile, other)
+            if other.compare in GROUPED and mine and not mine & taken:
+                group.append(other)
+                taken |= mine
+                left.remove(other)
+        groups.append((group, True))
+    return groups
+
+
+def reads_of(groups: list[tuple[list[Case], bool]]) -> int:
+    """The requests a plan sends: every case's own, a read per group that reads, each own compare's reads."""
+    own = sum(
+        len(c.requests) + (0 if c.compare in (None, *GROUPED) else READS[c.compare]) for g, _ in groups for c in g
+    )
+    return own + sum(1 for _, read in groups if read)
 
 
 def cover(target: Target, table: list[Case], selected: set[str]) -> dict[str, Any]:
@@ -63,15 +138,24 @@ def cover(target: Target, table: list[Case], selected: set[str]) -> dict[str, An
     for clause_id, mine in by_clause.items():
         target.ledger.tally(clause_id).planned += len(mine)
     order = _round_robin(list(by_clause.values()))
-    sent = 0
-    for case in order:
-        try:
-            target.run_case(case)
-        except BudgetSpent:
-            break
-        target.ledger.tally(case.clause_id).covered += 1
-        sent += 1
-    return {"cases": len(order), "sent": sent, "left_out": [c.id for c in order[sent:]]}
+    groups = plan(target.profile, target.events, order)
+    done: list[Case] = []
+    try:
+        for group, read in groups:
+            sent = []
+            for case in group:
+                if read and case.compare in (None, *GROUPED):
+                    sent.append((case, target.send_case(case)[1]))
+                else:
+                    target.run_case(case)
+                target.ledger.tally(case.clause_id).covered += 1
+                done.append(case)
+            if read and target.reads_back:
+                target.read_cases(sent, always=rules.state.NOTHING_CHANGED in selected)
+    except BudgetSpent:
+        pass
+    left = [c.id for c in order if c not in done]
+    return {"cases": len(order), "sent": len(done), "left_out": left}
 
 
 def _round_robin(groups: list[list[Case]]) -> list[Case]:

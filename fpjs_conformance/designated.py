@@ -47,19 +47,23 @@ class Journal:
     path: Path
     data: dict[str, Any]
     failed: str | None = None  # why the journal could not be kept up to date (the run goes on; the end says so)
+    kept_aside: Path | None = None  # an unfinished journal of another target, event or key found in its place
 
     @classmethod
-    def begin(cls, report_dir: Path, *, event_id: str, target: str, version: str, original: dict, embedded: bool):
-        """Write the original values before the first write; an unfinished journal already there is kept
-        beside it (`restore-<time>.json`), never overwritten."""
+    def begin(cls, report_dir: Path, *, provenance: dict, target: str, version: str, original: dict, embedded: bool):
+        """Write the original values before the first write. A journal already there that this run does
+        not continue is kept beside it (`restore-<time>.json`), never overwritten; `kept_aside` names it."""
         path = report_dir / JOURNAL
         earlier = read(path)
+        kept = None
         if earlier is not None and earlier.get("state") not in FINISHED and not earlier.get("embedded"):
-            path.replace(report_dir / f"restore-{int(time.time())}-{os.getpid()}.json")
+            kept = report_dir / f"restore-{int(time.time())}-{os.getpid()}.json"
+            path.replace(kept)
         data = {
             "format": FORMAT,
             "state": "open",
-            "event_id": event_id,
+            "provenance": provenance,  # api root, event, key fingerprint: what --restore-from checks
+            "event_id": provenance["event_id"],
             "targets": {version: target},
             "version": version,  # the version whose names `original` is read back in (store names)
             "original": original,
@@ -69,6 +73,7 @@ class Journal:
             "sent": {},
         }
         journal = cls(path, data)
+        journal.kept_aside = kept
         journal._write()
         if journal.failed:
             raise OSError(journal.failed)
@@ -89,6 +94,16 @@ class Journal:
                 new = True
         if new:
             self._write()
+
+    def other_written(self, event_id: str, fields: dict[str, Any]) -> None:
+        """An update of another event the user designated (the not-ready one) was accepted: it is not restored
+        (the run never read it), but it is on record, with the digests of what it set."""
+        seen = self.data.setdefault("other_events", {}).setdefault(event_id, {})
+        for k, value in fields.items():
+            known = seen.setdefault(k, [])
+            if digest(value) not in known:
+                known.append(digest(value))
+        self._write()
 
     def finish(self, outcome: dict[str, Any]) -> None:
         self.data["state"] = outcome.get("status", "could not restore")
@@ -119,14 +134,17 @@ def read(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def unfinished(report_dir: Path, targets: dict[str, str], event_id: str) -> dict[str, Any] | None:
-    """The journal in `report_dir` of a run on this target and event that did not leave it as found."""
+def unfinished(report_dir: Path, provenance: dict[str, Any]) -> dict[str, Any] | None:
+    """The journal in `report_dir` of a run that did not leave this event as found: matched by what it names
+    (the API root, the event and the key's fingerprint), however its URLs were spelled or versioned."""
     data = read(report_dir / JOURNAL)
     if data is None or data.get("embedded") or data.get("state") in FINISHED:
         return None
-    if data.get("event_id") != event_id or not set(data.get("targets", {}).values()) & set(targets.values()):
-        return None
-    return data
+    recorded = data.get("provenance")
+    if not isinstance(recorded, dict):  # a journal of 0.3: its event alone decides (the careful side)
+        return data if data.get("event_id") == provenance.get("event_id") else None
+    same = all(recorded.get(k) == provenance.get(k) for k in ("api_root", "event_id", "key"))
+    return data if same else None
 
 
 @dataclass
@@ -143,15 +161,23 @@ class EventState:
     sent: dict[str, dict[str, Any]] = field(default_factory=dict)  # field -> canonical -> every value sent
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # sent since, but never answered
     unanswered: Counter = field(default_factory=Counter)  # (field, canonical) -> sends of it not answered yet
+    awaiting: int = 0  # writes sent that got no answer (yet): any may still land
     read: bool = False  # the original was read (or could not be)
+    yielded: bool = False  # another run of the suite claimed the event as this one started: it restores it
     wrote: bool = False  # an update of it was accepted (or may have been)
     journal: Journal | None = None
+    touches: list = field(default_factory=list)  # every request that may have touched it (`state.Touch`), in order
 
     def remember_storage(self, seen: dict[str, Any]) -> None:
         self.seen = seen
         for k, wrote in self.written.items():
             if wrote is not UNKNOWN:
                 self.stored_as[k, canonical(wrote)] = seen.get(k)
+
+    def known(self) -> dict[str, Any]:
+        """What the read-back should show of each field the run knows (not after a write it cannot know)."""
+        out = {k: self.expected(k) for k in self.written}
+        return {k: v for k, v in out.items() if v is not UNKNOWN}
 
     def expected(self, k: str) -> Any:
         """What the read-back should show of field `k` if nobody else wrote it since this run did."""
@@ -168,6 +194,7 @@ class EventState:
             self.sent.setdefault(k, {})[c] = value
             self.pending.setdefault(k, {})[c] = value
             self.unanswered[k, c] += 1
+        self.awaiting += 1
         if fields:
             self.wrote = True  # it may be applied whatever comes back
         if self.journal is not None:
@@ -176,6 +203,7 @@ class EventState:
     def refused(self, fields: dict[str, Any]) -> None:
         """The write was answered, and not with 200: a correct server did not apply it (an earlier send of
         the same value that got no answer stays pending: that one may have been applied)."""
+        self.awaiting -= 1
         for k, value in fields.items():
             c = canonical(value)
             self.unanswered[k, c] -= 1
@@ -185,12 +213,18 @@ class EventState:
 
     def accepted(self, fields: dict[str, Any], *, trusted: bool) -> None:
         """An update of the event was answered 200 (`trusted`: as the contract says it should be)."""
+        self.awaiting -= 1
         self.wrote = True
         self.written.update(fields if trusted else dict.fromkeys(fields, UNKNOWN))
         for k in fields:
             self.pending.get(k, {}).clear()
         for k, c in [kc for kc in self.unanswered if kc[0] in fields]:
             del self.unanswered[k, c]
+        self.seen = None
+
+    def distrust(self, fields: dict[str, Any]) -> None:
+        """An accepted write the server should have refused: what it stored of these fields is unknown."""
+        self.written.update(dict.fromkeys(fields, UNKNOWN))
         self.seen = None
 
     # -- what a read-back shows -----------------------------------------------------------------------

@@ -79,27 +79,33 @@ class _NoMoreExamples(BaseException):
 KEPT_PER_CLAUSE = 3  # requests of the budget kept for each clause whose random examples are still to come
 
 
-def submit_and_judge(target, request) -> None:
-    checks.raise_all(target.submit(request).violations)
+def _exercised(target, clause_id: str) -> bool:
+    tally = target.ledger.clauses.get(clause_id)
+    return bool(tally and tally.exercised)
 
 
 def explore(
     target,
     clause_id: str,
     strategy: st.SearchStrategy,
-    step: Callable[[Any, Any], None] = submit_and_judge,
+    step: Callable[[Any, Any], None],
     *,
     weight: float = 1.0,
 ) -> None:
-    """Run `step(target, drawn)` for random draws of `strategy`: the clause's random examples."""
+    """Run `step(target, drawn)` for random draws of `strategy`: the clause's random examples. `step` raises
+    the clause's violations (`contract`: only its own), which Hypothesis shrinks."""
     exploration: Exploration = target.exploration
     examples = round(exploration.hypothesis_profile.examples * weight)
     left = target.transport.budget_left()
     if left is not None:
         # Keep a few requests for every clause still to come, so that one explored last still gets
-        # examples (a repeat costs nothing, so this only bounds the generation).
-        later = len(target.unexplored - {clause_id})
-        examples = min(examples, max(1, left - KEPT_PER_CLAUSE * later), left)
+        # examples (a repeat costs nothing, so this only bounds the generation). When that is all that
+        # is left, a clause the coverage table exercised gives way to those only random examples reach.
+        later = target.unexplored - {clause_id}
+        only_random = [c for c in later if not _exercised(target, c)]
+        if _exercised(target, clause_id) and left <= KEPT_PER_CLAUSE * len(only_random):
+            examples = 0
+        examples = min(examples, max(1, left - KEPT_PER_CLAUSE * len(later)), left)
     target.unexplored.discard(clause_id)
     if examples < 1 or target.unreachable:
         return

@@ -22,28 +22,30 @@ from urllib.parse import parse_qsl, urlsplit
 import harfile
 
 from fpjs_conformance import __version__, redact
-from fpjs_conformance.traffic import Record
+from fpjs_conformance.traffic import Record, Traffic
 
 FILE = "traffic.har"
 SUITE = "fpjs-update-event-conformance"
 
 
-def _text(data: bytes, media_type: str) -> dict[str, Any]:
-    """HAR content: text where the bytes are UTF-8, else base64 (HAR's `encoding`)."""
+def _text(data: bytes, secrets: list[str]) -> dict[str, Any]:
+    """HAR content: text where the bytes are UTF-8, else base64 (HAR's `encoding`): scrubbed as bytes first,
+    so that no secret hides in base64."""
+    data = redact.scrub_bytes(data, secrets)
     try:
         return {"text": data.decode("utf-8")}
     except UnicodeDecodeError:
         return {"text": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
 
 
-def _entry(har: harfile.HarFile, record: Record) -> None:
+def _entry(har: harfile.HarFile, record: Record, secrets: list[str]) -> None:
     ex = record.exchange
     started = dt.datetime.fromtimestamp(record.started_at, tz=dt.UTC)
     body = ex.request.body.encode() if ex.request.op != "read" else None
     content_type = ex.headers.get("Content-Type", "")
     post = None
     if body is not None:
-        text = _text(body, content_type)
+        text = _text(body, secrets)
         post = harfile.PostData(mimeType=content_type, text=text["text"], comment=text.get("encoding"))
     request = harfile.Request(
         method=ex.method,
@@ -55,7 +57,7 @@ def _entry(har: harfile.HarFile, record: Record) -> None:
         bodySize=len(body) if body is not None else 0,
     )
     media = ex.response_headers.get("content-type", "")
-    content = _text(ex.body, media)
+    content = _text(ex.body, secrets)
     response = harfile.Response(
         status=ex.status or 0,
         statusText="" if ex.error is None else ex.error,
@@ -74,13 +76,13 @@ def _entry(har: harfile.HarFile, record: Record) -> None:
     )
 
 
-def to_har(records: list[Record]) -> dict[str, Any]:
+def to_har(records: list[Record], secrets: list[str] = ()) -> dict[str, Any]:
     """The HAR document of these records, with the suite's fields on each entry."""
     buffer = io.StringIO()
     creator = harfile.Creator(name=SUITE, version=__version__)
     with harfile.HarFile(buffer, creator=creator, comment="fpjs-update-event-conformance traffic") as har:
         for record in records:
-            _entry(har, record)
+            _entry(har, record, list(secrets))
     data = json.loads(buffer.getvalue())
     for entry, record in zip(data["log"]["entries"], records, strict=True):
         entry["_fpjs"] = {
@@ -94,13 +96,17 @@ def to_har(records: list[Record]) -> dict[str, Any]:
             "error": record.exchange.error,
             "request": record.request,
         }
+        if record.cut:
+            entry["_fpjs"]["cut"] = record.cut  # the bodies kept only in part: their first bytes, and their sizes
     return data
 
 
-def write(path: Path, records: list[Record], secrets: list[str]) -> Path:
-    """Write `records` as HAR to `path`, scrubbed: one entry per line (json's C encoder: `indent` would
-    make it pure Python, seconds for a run's megabytes)."""
-    log = to_har(records)["log"]
+def write(path: Path, traffic: Traffic, secrets: list[str]) -> Path:
+    """Write the traffic as HAR to `path`, scrubbed: one entry per line (json's C encoder: `indent` would
+    make it pure Python, seconds for a run's megabytes). Its provenance (per version: the API root, the
+    designated event, the key's fingerprint) goes in the log's `_fpjs`, for a replay to check."""
+    log = to_har(traffic.records, secrets)["log"]
+    log["_fpjs"] = {"provenance": traffic.provenance}
     entries = log.pop("entries")
     head = "".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}, " for k, v in log.items())
     lines = ",\n".join(json.dumps(e, ensure_ascii=False) for e in entries)
@@ -111,9 +117,18 @@ def write(path: Path, records: list[Record], secrets: list[str]) -> Path:
 
 def read(path: Path) -> list[dict[str, Any]]:
     """The suite's entries of a HAR file (those with `_fpjs`), in order; ValueError when it is not one."""
+    return read_log(path)[1]
+
+
+def read_log(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """(the provenance the suite wrote in the log, or None; the suite's entries, in order)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         entries = data["log"]["entries"]
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        meta = data["log"].get("_fpjs")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a HAR file ({type(exc).__name__}: {exc})") from None
-    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("_fpjs"), dict)]
+    found = meta.get("provenance") if isinstance(meta, dict) else None
+    return (found if isinstance(found, dict) else None), [
+        e for e in entries if isinstance(e, dict) and isinstance(e.get("_fpjs"), dict)
+    ]

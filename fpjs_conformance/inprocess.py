@@ -28,8 +28,7 @@ TEST = "contracts/test_clauses.py::test_clause[{version}-{clause}]"  # a test's 
 def contract_tests(versions: tuple[str, ...]) -> list[tuple[str, str]]:
     """(version, clause id) of every contract test pytest collects for `versions`, in the plugin's order."""
     tests = [(v, cid) for v in versions for cid, c in clauses.server_clauses().items() if c.applies_to(v)]
-    areas = plugin.AREA_ORDER
-    return sorted(tests, key=lambda t: areas.index(a) if (a := clauses.get(t[1]).area) in areas else len(areas))
+    return sorted(tests, key=lambda t: plugin.area_rank(clauses.get(t[1]).area))
 
 
 def judge(opts: Options, exploration: Exploration | None = None, *, exitfirst: bool = False) -> tuple[Run, int]:
@@ -46,6 +45,7 @@ def judge(opts: Options, exploration: Exploration | None = None, *, exitfirst: b
     tests = contract_tests(opts.versions)
     for version, cid in tests:
         run.selected.setdefault(version, set()).add(cid)
+        run.tests.setdefault(version, {}).setdefault(cid, TEST.format(version=version, clause=cid))
     reporting.write_placeholder(opts.report_dir)
     status = Exit.OK  # pytest's own status
     try:
@@ -58,7 +58,10 @@ def judge(opts: Options, exploration: Exploration | None = None, *, exitfirst: b
                 break  # stops the session here
     except KeyboardInterrupt:
         status = Exit.INTERRUPTED
-    return run, plugin.finish(run, status)
+    try:
+        return run, plugin.finish(run, status)
+    finally:
+        run.release()  # the signals given back, as the plugin's pytest_unconfigure does
 
 
 def _one(run: Run, version: str, cid: str) -> tuple[bool, str | None]:

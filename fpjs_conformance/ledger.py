@@ -1,14 +1,21 @@
-"""Per-clause tally of every verdict one version's run made: the data behind every report."""
+"""Per-clause tally of every verdict one version's run made: the data behind every report.
+
+A violation at SHOULD level (it breaks only what rests on the suite's judgement, or it is a deviation the
+vendor's own evidence makes plausible) is a warning, not a failure, unless the run is `--strict`: it
+is tallied as `warned`, kept with the warnings, and does not fail the run.
+"""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
 from fpjs_conformance.checks import Violation
 from fpjs_conformance.model import READ, Exchange
+from fpjs_conformance.sources import SHOULD
 
-MAX_EXAMPLES = 5  # distinct failing examples kept per clause
+MAX_EXAMPLES = 5  # distinct failing examples kept per clause: the shortest
 MAX_FAILURES = 100  # violations kept in discovery order (the self-test reads the first ones)
 
 
@@ -45,7 +52,13 @@ def violation_record(v: Violation, test: str = "") -> dict[str, Any]:
         "received": v.received,
         "summary": v.summary(),
         "test": test,
+        "level": v.level,
+        "source": [s.as_record() for s in v.basis] if v.basis is not None else None,  # None: the clause's own
     }
+    if v.deviation:
+        out["deviation"] = v.deviation
+    if v.differences:
+        out["differences"] = list(v.differences)
     if v.exchange is not None:
         out.update(exchange_record(v.exchange))
     if v.cause is not None:
@@ -64,19 +77,28 @@ class ClauseTally:
     tests: set[str] = field(default_factory=set)
     planned: int = 0  # coverage cases for the clause
     covered: int = 0  # of them, sent
+    warned: int = 0  # SHOULD findings that did not fail the run
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # distinct ones, as records
     _seen: set = field(default_factory=set, repr=False)
+    _sizes: list[int] = field(default_factory=list, repr=False)  # of `examples`, which are kept shortest first
 
     @property
     def exercised(self) -> bool:
-        return bool(self.passed or self.failed)
+        return bool(self.passed or self.failed or self.warned)
 
 
 class Ledger:
-    def __init__(self, version: str = "") -> None:
+    def __init__(self, version: str = "", *, strict: bool = False) -> None:
         self.version = version
+        self.strict = strict  # --strict: a SHOULD finding fails like any other
         self.clauses: dict[str, ClauseTally] = {}
         self.failures: list[dict[str, Any]] = []  # in the order they were found
+        self.warnings: list[dict[str, Any]] = []  # SHOULD findings that did not fail the run, in order
         self.current_test = ""
+
+    def binds(self, violation: Violation) -> bool:
+        """Whether a violation fails the run: always under --strict, else unless it is a SHOULD finding."""
+        return self.strict or violation.level != SHOULD
 
     def tally(self, clause_id: str) -> ClauseTally:
         tally = self.clauses.setdefault(clause_id, ClauseTally())
@@ -101,17 +123,31 @@ class Ledger:
         if getattr(violation, "tallied", False):
             return
         violation.tallied = True  # type: ignore[attr-defined]
+        violation.binding = self.binds(violation)
         tally = self.tally(violation.clause_id)
-        tally.failed += 1
+        if violation.binding:
+            tally.failed += 1
+        else:
+            tally.warned += 1
         key = violation.key()
         if key in tally._seen:
             return
         tally._seen.add(key)
         record = violation_record(violation, self.current_test)
-        if len(tally.examples) < MAX_EXAMPLES:
-            tally.examples.append(record)
-        if len(self.failures) < MAX_FAILURES:
-            self.failures.append(record)
+        size = violation.size()  # the shortest examples are kept, the shortest first: the one a reader sees
+        if violation.binding:
+            where = bisect.bisect_right(tally._sizes, size)
+            if where < MAX_EXAMPLES:
+                tally._sizes.insert(where, size)
+                tally.examples.insert(where, record)
+                del tally._sizes[MAX_EXAMPLES:], tally.examples[MAX_EXAMPLES:]
+            if len(self.failures) < MAX_FAILURES:
+                self.failures.append(record)
+        else:  # a SHOULD finding without --strict: a warning, kept apart
+            if len(tally.warnings) < MAX_EXAMPLES:
+                tally.warnings.append(record)
+            if len(self.warnings) < MAX_FAILURES:
+                self.warnings.append(record)
 
     def skipped(self, clause_id: str, reason: str) -> None:
         tally = self.tally(clause_id)

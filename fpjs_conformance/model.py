@@ -22,6 +22,7 @@ class Events:
     live: str
     expired: str | None = None
     not_ready: str | None = None
+    foreign: str | None = None  # an event of another workspace (application) in the same region
 
 
 def strict_json(raw: bytes) -> Any:
@@ -61,9 +62,10 @@ NEAR_MISSES: dict[str, Any] = {
 class Key:
     """A symbolic API key.
 
-    kind: `valid` (the target's secret key), `wrong_region` (the other-region key), `near`
-    (a near-miss of the secret key; `variant` names the mutation), `literal` (`variant` is the
-    key itself: never secret), `empty`.
+    kind: `valid` (the target's secret key), `wrong_region` (the other-region key), `foreign` (the
+    key of another workspace), `near` (a near-miss of the secret key; `variant` names the mutation),
+    `padded` (the secret key with `variant`, white space, on both sides), `literal` (`variant` is
+    the key itself: never secret), `empty`.
     """
 
     kind: str
@@ -74,14 +76,20 @@ class Key:
             return f"near-miss of the API key ({self.variant})"
         if self.kind == "literal":
             return f"unrelated key {self.variant!r}"
-        return {"valid": "the valid API key", "wrong_region": "the other region's key", "empty": "an empty key"}[
-            self.kind
-        ]
+        if self.kind == "padded":
+            return f"the valid API key with {self.variant!r} around it"
+        return {
+            "valid": "the valid API key",
+            "wrong_region": "the other region's key",
+            "foreign": "another workspace's key",
+            "empty": "an empty key",
+        }[self.kind]
 
 
 VALID = Key("valid")
 EMPTY = Key("empty")
 WRONG_REGION = Key("wrong_region")
+FOREIGN = Key("foreign")
 DOCUMENTED = ""  # a Credential's spelling as the document gives it
 
 
@@ -188,6 +196,12 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+def cut(text: str, limit: int = 200) -> str:
+    """`text` within `limit` characters for a line a reader reads, saying how long it was when it is cut
+    (the reports' records keep the whole value)."""
+    return text if len(text) <= limit else f"{text[: limit - 24]}... ({len(text)} characters)"
+
+
 ABSENT = object()
 
 
@@ -261,6 +275,8 @@ class Request:
     # How the client shapes the optional headers it sends by default (Accept, Accept-Encoding,
     # User-Agent, Connection): (name, value) sends that value, (name, None) leaves the header out.
     headers_as: tuple[tuple[str, str | None], ...] = ()
+    method: str | None = None  # another HTTP method than the operation's (one the document does not declare)
+    id_encoded: bool = False  # `event_id` is the path text as sent (percent-encodings, `/` and `;` kept)
 
     def fingerprint(self) -> tuple:
         """What makes two requests the same on the wire (bodies compared as bytes)."""
@@ -273,13 +289,22 @@ class Request:
             self.extra_query,
             self.extra_headers,
             self.headers_as,
+            self.method,
+            self.id_encoded,
         )
 
     def to_record(self, events: Events | None = None) -> dict[str, Any]:
         """The request as data (symbolic keys, the body's exact bytes): what a replay rebuilds it from.
-        A designated event is named by its role (`live`, `expired`, `not_ready`), not its id."""
+        A designated event is named by its role (`live`, `expired`, `not_ready`, `foreign`), not its id."""
         roles = (
-            {} if events is None else {events.live: "live", events.expired: "expired", events.not_ready: "not_ready"}
+            {}
+            if events is None
+            else {
+                events.live: "live",
+                events.expired: "expired",
+                events.not_ready: "not_ready",
+                events.foreign: "foreign",
+            }
         )
         raw = self.body.encode()
         return {
@@ -301,6 +326,8 @@ class Request:
             "extra_query": [list(pair) for pair in self.extra_query],
             "extra_headers": [list(pair) for pair in self.extra_headers],
             "headers_as": [list(pair) for pair in self.headers_as],
+            "method": self.method,
+            "id_encoded": self.id_encoded,
         }
 
     @classmethod
@@ -332,6 +359,8 @@ class Request:
             tuple(tuple(p) for p in data.get("extra_query", [])),
             tuple(tuple(p) for p in data.get("extra_headers", [])),
             tuple(tuple(p) for p in data.get("headers_as", [])),
+            data.get("method"),
+            bool(data.get("id_encoded")),
         )
 
     def describe_headers(self) -> str:
@@ -340,9 +369,8 @@ class Request:
         return ", ".join(parts)
 
     def __repr__(self) -> str:
-        return (
-            f"Request({self.op} {printable(self.event_id)!r} [{self.credentials.describe()}] {self.body.describe(80)})"
-        )
+        op = self.method or self.op
+        return f"Request({op} {printable(self.event_id)!r} [{self.credentials.describe()}] {self.body.describe(80)})"
 
 
 @dataclass
@@ -355,7 +383,7 @@ class Exchange:
     headers: dict[str, str]  # redacted
     status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""  # decoded (gzip and deflate undone)
+    body: bytes = b""  # decoded (gzip and deflate undone), as it came: what is judged
     error: str | None = None  # transport failure, if any
     elapsed: float = 0.0
     attempts: int = 1
@@ -365,6 +393,10 @@ class Exchange:
     dropped: Exchange | None = field(default=None, repr=False)  # this request's first try, closed unanswered
     statuses: list[int] = field(default_factory=list)  # the status of every try (a 409 or 429 retried, then 200)
     tries: list[Exchange] = field(default_factory=list, repr=False)  # earlier tries: answers retried, connections lost
+    # The body as it may be shown: the secrets scrubbed out whole before any excerpt is cut from it (an
+    # excerpt cut first could keep part of an echoed key). None: nothing to scrub (the body itself).
+    shown_body: bytes | None = field(default=None, repr=False)
+    gateway: Exchange | None = field(default=None, repr=False)  # an intermediary's 502/503/504 page, tried again
     _parsed: tuple[bytes, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -404,8 +436,10 @@ class Exchange:
         return None
 
     def body_excerpt(self, limit: int = 300) -> str:
-        text = printable(self.body[:limit].decode("utf-8", errors="backslashreplace"))
-        return text + ("..." if len(self.body) > limit else "")
+        """The start of the body as it may be shown (secrets scrubbed before it is cut)."""
+        body = self.body if self.shown_body is None else self.shown_body
+        text = printable(body[:limit].decode("utf-8", errors="backslashreplace"))
+        return text + ("..." if len(body) > limit else "")
 
     def received(self) -> str:
         if self.error:

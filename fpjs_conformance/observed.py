@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from fpjs_conformance.model import READ
+from fpjs_conformance.model import READ, printable
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.traffic import Record
 
@@ -69,4 +69,26 @@ def unmet(observed: dict[str, dict[str, Any]], required: tuple[str, ...]) -> lis
         if "statuses" in required and seen["statuses"]["missing"]:
             missing = ", ".join(str(s) for s in seen["statuses"]["missing"])
             out.append(f"{version}: declared status(es) {missing} never came back")
+    return out
+
+
+def lines(seen: dict[str, dict]) -> list[str]:
+    """The contract surface a run observed, a line per version and aspect (the reports show them)."""
+    out = []
+    for version, s in seen.items():
+        statuses = ", ".join(f"{st} ({s['statuses']['seen'].get(str(st), 0)})" for st in s["statuses"]["declared"])
+        missing = s["statuses"]["missing"]
+        out.append(
+            f"{version} declared statuses seen: {statuses}"
+            + (f"; never: {', '.join(map(str, missing))}" if missing else "")
+        )
+        codes = s["codes"]  # what the server sent: shown escaped
+        seen = ", ".join(f"{printable(c)} ({n})" for c, n in codes["seen"].items()) or "none"
+        outside = ", ".join(printable(c) for c in codes["outside_enum"])
+        out.append(f"{version} error codes seen: {seen}" + (f"; outside the enum: {outside}" if outside else ""))
+        places = ", ".join(f"{p} ({n})" for p, n in s["key_places"].items())
+        schemes = ", ".join(f"{k} ({n})" for k, n in s["schemes"].items())
+        out.append(f"{version} key places tried: {places}" + (f"; schemes: {schemes}" if schemes else ""))
+        fields = "; ".join(f"{f}: {', '.join(t) or 'never sent'}" for f, t in s["fields"].items())
+        out.append(f"{version} fields sent, by JSON type: {fields}")
     return out

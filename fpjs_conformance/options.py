@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fpjs_conformance import designated, provenance
 from fpjs_conformance import profile as profiles
-from fpjs_conformance.transport import is_loopback, split_userinfo, tls_context
+from fpjs_conformance.transport import NOT_READY_TRIES, RESTORE_BACKOFF, is_loopback, split_userinfo, tls_context
 
 # (option, environment variable, help); aliases below.
 OPTIONS = [
@@ -37,11 +38,32 @@ OPTIONS = [
     ("--expired-request-id", "FPJS_EXPIRED_REQUEST_ID", "optional: an event older than the version's update window"),
     ("--wrong-region-api-key", "FPJS_WRONG_REGION_API_KEY", "optional: a valid key of an app in another region"),
     ("--not-ready-request-id", "FPJS_NOT_READY_REQUEST_ID", "optional: an event that answers 409 not-ready first"),
+    (
+        "--foreign-request-id",
+        "FPJS_FOREIGN_REQUEST_ID",
+        "optional: an event of another workspace (application) in the same region: its update must be not found",
+    ),
+    (
+        "--foreign-api-key",
+        "FPJS_FOREIGN_API_KEY",
+        "optional: that workspace's secret key, to read its event back (unchanged) after the update",
+    ),
+    (
+        "--settle-time",
+        "FPJS_SETTLE_TIME",
+        "seconds a read-back may take to show a write before it is called stale (default 2; 0: no wait)",
+    ),
     ("--report-dir", "FPJS_REPORT_DIR", "where reports are written (default: ./reports where pytest runs)"),
     ("--rate-limit", "FPJS_RATE_LIMIT", "requests per second, e.g. 5 or 5/s (default: unlimited on loopback, else 5)"),
     ("--request-timeout", "FPJS_REQUEST_TIMEOUT", "seconds per request (default 10)"),
     ("--run-timeout", "FPJS_RUN_TIMEOUT", "seconds the whole run may take before it stops (default 1800)"),
     ("--max-requests", "FPJS_MAX_REQUESTS", "a hard cap on the requests of the whole run; the coverage table first"),
+    (
+        "--not-ready-budget",
+        "FPJS_NOT_READY_BUDGET",
+        "seconds a write may wait out 409 not-ready answers in all (default 75, as the vendor's own tests; "
+        "the preflight and the restore too)",
+    ),
     ("--require", "FPJS_REQUIRE", "all: fail the run (exit 7) when a MUST clause it selected was left unexercised"),
     (
         "--require-observed",
@@ -67,14 +89,39 @@ FLAGS = [
     ),
     ("--fail-on-drift", "with --baseline: a change of behaviour fails the run (exit 8)"),
     ("--no-traffic", "do not record the run's traffic (reports/traffic.har)"),
+    (
+        "--force-restore",
+        "with --restore-from: put the original values back even over values the journaled run never sent "
+        "(a later writer's)",
+    ),
 ]
-SECRET_OPTIONS = ("api_key", "wrong_region_api_key")
+# `--strict` is pytest's own flag (it turns on pytest's strictness options too); the suite reads it: fail on
+# what rests on the suite's judgement as well (SHOULD findings, every intermediary's 5xx page). FPJS_STRICT=1
+# sets it for the suite alone.
+STRICT_ENV = "FPJS_STRICT"
+# The suite owns the FPJS_ prefix: besides the options' variables (and their aliases) these are its
+# names, and any other is a misspelling, a usage error (a misspelt FPJS_BASE_URL would otherwise test the
+# bundled server and pass). FPJS_REF_* are the reference server's own (`fpjs-refserver --help`).
+OTHER_VARIABLES = {
+    "FPJS_HYPOTHESIS_PROFILE": "as --hypothesis-profile",
+    "FPJS_HYPOTHESIS_DB": "where the nightly Hypothesis profile keeps its example database",
+    "FPJS_PROFILE_PATH": "a folder holding API versions of your own",
+    "FPJS_BASE_URL_USERINFO": "a base URL's user:password, for the replay lines",
+    "FPJS_PROXY_UPSTREAM": "fpjs-conformance proxy --upstream",
+    "FPJS_PROXY_PORT": "fpjs-conformance proxy --port",
+    "FPJS_STRICT": "as pytest's --strict, for the suite alone",
+}
+PREFIX, REFERENCE_PREFIX = "FPJS_", "FPJS_REF_"
+SECRET_OPTIONS = ("api_key", "wrong_region_api_key", "foreign_api_key")
 LIVE_RATE_LIMIT = 5.0  # requests/s: the live API's default limit per key
 MAX_REQUEST_TIMEOUT = 3600.0  # seconds: bounds past which timers overflow and a run never ends
 MAX_RUN_TIMEOUT = 7 * 86400.0
-# The restore's requests (read, write back, read again), each with its 429 retries: kept back from
+# The restore's requests (read before, write back, read again; a second round after a write that got no
+# answer lands late), each with its 429 retries and its tries after a transient failure: kept back from
 # --max-requests, and only they may use it.
-RESTORE_RESERVE = 3 * (1 + 5)
+# The two writes among them may also wait out not-ready answers.
+RESTORE_REQUESTS = 6
+RESTORE_RESERVE = RESTORE_REQUESTS * (1 + 5 + len(RESTORE_BACKOFF)) + 2 * NOT_READY_TRIES
 KEY_SHAPE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a header or URL can carry as is
 
 
@@ -84,6 +131,48 @@ class OptionError(ValueError):
 
 def env_name(dest: str) -> str:
     return next(env for flag, env, _ in OPTIONS if flag.lstrip("-").replace("-", "_") == dest)
+
+
+def dest_of(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+VALUED = frozenset(dest_of(flag) for flag, _, _ in OPTIONS)  # options with a value (and a variable)
+
+
+def from_environment(dest: str, environ=None) -> str | None:
+    """An option's value from its variable (or its alias's); an empty variable counts as unset."""
+    env = os.environ if environ is None else environ
+    flag, name = next((f, e) for f, e, _ in OPTIONS if dest_of(f) == dest)
+    alias_env = ALIASES.get(flag, (None, None))[1]
+    return env.get(name) or (env.get(alias_env) if alias_env else None) or None
+
+
+def given_on_command_line(get) -> list[str]:
+    """The suite's options given on the command line (`get(dest)`: the value as given, None when not)."""
+    return [flag for flag, _, _ in OPTIONS if get(dest_of(flag)) is not None] + [
+        flag for flag, _ in FLAGS if get(dest_of(flag))
+    ]
+
+
+def known_variables() -> list[str]:
+    names = [env for _, env, _ in OPTIONS] + [env for _, env in ALIASES.values() if env] + list(OTHER_VARIABLES)
+    return sorted(set(names))
+
+
+def check_environment(environ=None) -> None:
+    """No variable of the suite's prefix but the suite's own (any letter case): a misspelt one is an error."""
+    env = os.environ if environ is None else environ
+    known = set(known_variables())
+    unknown = sorted(
+        n for n in env if n.upper().startswith(PREFIX) and n not in known and not n.startswith(REFERENCE_PREFIX)
+    )
+    if unknown:
+        raise OptionError(
+            f"unknown environment variable{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: the suite owns "
+            f"the {PREFIX} prefix (a misspelt name would be ignored); known: {', '.join(known_variables())} "
+            f"(and the reference server's {REFERENCE_PREFIX}*); no request was sent"
+        )
 
 
 @dataclass(kw_only=True)
@@ -98,6 +187,9 @@ class Options:
     expired_request_id: str | None = None
     not_ready_request_id: str | None = None
     wrong_region_api_key: str | None = field(default=None, repr=False)
+    foreign_request_id: str | None = None
+    foreign_api_key: str | None = field(default=None, repr=False)
+    settle_time: float = 2.0
     rate_limit: float | None = None
     timeout: float = 10.0
     run_timeout: float = 1800.0
@@ -115,6 +207,9 @@ class Options:
     require_observed: tuple[str, ...] = ()
     traffic: bool = True
     restore_from: Path | None = None
+    force_restore: bool = False
+    not_ready_budget: float | None = None  # None: the default (the bundled server's own, short one)
+    strict: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -139,7 +234,15 @@ class Options:
 
 
 def parse(get, invocation_dir: Path) -> Options:
-    """Options from `get(dest)` (pytest's getoption; environment fallbacks already applied)."""
+    """Options from `get(dest)` (pytest's getoption or argparse's; environment fallbacks applied here)."""
+    as_given = get
+
+    def get(dest: str):
+        value = as_given(dest)
+        if value is None and dest in VALUED:
+            return from_environment(dest)
+        return value
+
     region = get("region")
     base_url = get("base_url")
     if region and base_url:
@@ -152,8 +255,12 @@ def parse(get, invocation_dir: Path) -> Options:
     if base_urls:
         userinfo = split_userinfo(next(iter(base_urls.values())))[1]
         _check_userinfo(userinfo, versions)
-    api_key, wrong_region = get("api_key"), get("wrong_region_api_key")
-    for flag, key in (("--api-key", api_key), ("--wrong-region-api-key", wrong_region)):
+    api_key, wrong_region, foreign_key = get("api_key"), get("wrong_region_api_key"), get("foreign_api_key")
+    for flag, key in (
+        ("--api-key", api_key),
+        ("--wrong-region-api-key", wrong_region),
+        ("--foreign-api-key", foreign_key),
+    ):
         check_key(flag, key)
     ids = {
         flag: get(dest)
@@ -161,6 +268,7 @@ def parse(get, invocation_dir: Path) -> Options:
             ("--request-id", "request_id"),
             ("--expired-request-id", "expired_request_id"),
             ("--not-ready-request-id", "not_ready_request_id"),
+            ("--foreign-request-id", "foreign_request_id"),
         )
     }
     plain = profiles.load(versions[0]).plain_id
@@ -172,15 +280,29 @@ def parse(get, invocation_dir: Path) -> Options:
             )
     if base_urls is None:
         # The bundled server has its own key and events: a key or an event id means a real target was meant.
-        given = [f for f, v in (("--api-key", api_key), ("--wrong-region-api-key", wrong_region), *ids.items()) if v]
+        keys = (("--api-key", api_key), ("--wrong-region-api-key", wrong_region), ("--foreign-api-key", foreign_key))
+        given = [f for f, v in (*keys, *ids.items()) if v]
         if given:
             raise OptionError(
                 f"{' and '.join(given)} given (by option or FPJS_* environment variable) but no target: pass "
                 "--base-url or --region (FPJS_BASE_URL / FPJS_REGION), or unset them to test the bundled "
                 "reference server; no request was sent"
             )
+    if foreign_key and not ids["--foreign-request-id"]:
+        raise OptionError("--foreign-api-key reads the event of --foreign-request-id back: give that event too")
     timeout = positive(get("request_timeout") or "10", "--request-timeout", MAX_REQUEST_TIMEOUT)
+    settle = get("settle_time")
+    settle_time = (
+        0.0 if settle is not None and settle.strip() in ("0", "0.0") else positive(settle or "2", "--settle-time", 60.0)
+    )
     run_timeout = positive(get("run_timeout") or "1800", "--run-timeout", MAX_RUN_TIMEOUT)
+    not_ready_budget = get("not_ready_budget")
+    if not_ready_budget is not None:
+        not_ready_budget = positive(not_ready_budget, "--not-ready-budget", MAX_REQUEST_TIMEOUT)
+        if not_ready_budget >= run_timeout:
+            raise OptionError(
+                f"--not-ready-budget {not_ready_budget:g} must be shorter than --run-timeout={run_timeout:g}"
+            )
     rate = rate_limit(get("rate_limit"), None if base_urls is None else next(iter(base_urls.values())))
     if rate is not None and 1.0 / rate > run_timeout:
         raise OptionError(
@@ -197,7 +319,7 @@ def parse(get, invocation_dir: Path) -> Options:
     if require not in ("", "all", "none"):
         raise OptionError(f"--require must be 'all' or 'none' (got {get('require')!r})")
     if base_urls is not None:
-        needed = (("--api-key", api_key),) if get("restore_from") else (("--api-key", api_key), *list(ids.items())[:1])
+        needed = (("--api-key", api_key), *list(ids.items())[:1])
         missing = [o for o, v in needed if not v]
         if missing:
             raise OptionError(
@@ -205,6 +327,8 @@ def parse(get, invocation_dir: Path) -> Options:
                 "(or FPJS_API_KEY / FPJS_REQUEST_ID); no request was sent"
             )
     restore_from = _journal_path(get("restore_from"), invocation_dir)
+    if restore_from is not None:
+        _check_journal(restore_from, base_urls, ids["--request-id"], api_key)
     ca_bundle = get("ca_bundle")
     if ca_bundle:
         check_ca_bundle(ca_bundle)
@@ -221,6 +345,9 @@ def parse(get, invocation_dir: Path) -> Options:
         expired_request_id=ids["--expired-request-id"],
         not_ready_request_id=ids["--not-ready-request-id"],
         wrong_region_api_key=wrong_region,
+        foreign_request_id=ids["--foreign-request-id"],
+        foreign_api_key=foreign_key,
+        settle_time=settle_time,
         report_dir=report_dir,
         rate_limit=rate,
         timeout=timeout,
@@ -237,8 +364,11 @@ def parse(get, invocation_dir: Path) -> Options:
         userinfo=userinfo,
         baseline_snapshot=snapshot,
         restore_from=restore_from,
+        force_restore=bool(get("force_restore")),
         require_observed=observed,
         traffic=not get("no_traffic"),
+        not_ready_budget=not_ready_budget,
+        strict=bool(get("strict")) or os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes"),
     )
 
 
@@ -249,6 +379,25 @@ def _journal_path(option: str | None, invocation_dir: Path) -> Path | None:
     if not path.is_file():
         raise OptionError(f"--restore-from {str(path)!r} is not a file (a run's reports/restore.json)")
     return path
+
+
+def _check_journal(path: Path, base_urls: dict[str, str] | None, event_id: str | None, api_key: str | None) -> None:
+    """A journal handed to --restore-from must be this target's, this event's and this key's (its provenance:
+    the API root, the event, the key's fingerprint), or nothing is sent."""
+    if base_urls is None:
+        raise OptionError(
+            "--restore-from needs the target the journal was written against: pass --base-url or --region "
+            "(the bundled server starts empty every run); no request was sent"
+        )
+    journal = designated.read(path)
+    if journal is None:
+        raise OptionError(f"--restore-from {str(path)!r} is not a journal ({designated.FORMAT}); no request was sent")
+    wrong = provenance.mismatches(journal.get("provenance"), next(iter(base_urls.values())), event_id, api_key)
+    if wrong:
+        raise OptionError(
+            f"--restore-from {str(path)!r} is not a journal of this target, event and key: {'; '.join(wrong)}; "
+            "no request was sent"
+        )
 
 
 def _check_userinfo(userinfo: str | None, versions: tuple[str, ...]) -> None:

@@ -13,11 +13,25 @@ without it, under UE-HTTP-02 too.
 
 from __future__ import annotations
 
-from fpjs_conformance import rules, shapes
+from dataclasses import replace
+
+from fpjs_conformance import evidence, rules, shapes
 from fpjs_conformance.checks import Expectation, Violation, outcome_as_expected, verdict
 from fpjs_conformance.model import READ, Events, Exchange, Request
 from fpjs_conformance.profile import Profile
-from fpjs_conformance.rules import auth, body, http, ids, left_open, responses, transient, transport
+from fpjs_conformance.rules import (
+    auth,
+    body,
+    http,
+    ids,
+    left_open,
+    lenient,
+    lookalikes,
+    methods,
+    responses,
+    transient,
+    transport,
+)
 
 __all__ = ["Events", "expect", "judge"]
 
@@ -30,7 +44,11 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
     """
     if request.op == READ:
         return []
-    faults = [f for f in (ids.fault(profile, request, events), body.fault(profile, request)) if f is not None]
+    if methods.undeclared(profile, request):
+        return [methods.expectation(profile, request)]
+    id_fault = lookalikes.fault(profile, request, events) or ids.fault(profile, request, events)
+    body_fault = lenient.fault(profile, request.body) or body.fault(profile, request)
+    faults = [f for f in (id_fault, body_fault) if f is not None]
     hard = [f for f in faults if not f.soft]
     creds = auth.assess(profile, request)
     varied = http.variation(request)
@@ -60,15 +78,17 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
         lead = Expectation(creds.ambiguous, "keys in two places differ: either may win", allowed=allowed, defer=defer)
     elif not faults:
         clause = transient.NOT_READY_CLEARS if kind == shapes.NOT_READY else body.VALID_ACCEPTED
-        lead = Expectation(clause, "a valid update", allowed=allowed, defer=defer)
+        lead = Expectation(clause, "a valid update", allowed=allowed, defer=defer, **_at_limit(profile, request))
     elif len(faults) == 1:
         fault = faults[0]
         lead = Expectation(
             fault.clause_id,
             fault.why or fault.clause_id,
             allowed=allowed,
-            defer=frozenset() if relaxed else defer,
+            defer=frozenset() if relaxed else (rate_limited if fault.refusals_judged else defer),
             relaxed_codes=relaxed,
+            should=fault.should,
+            should_basis=fault.should_basis,
         )
     else:
         why = f"{', '.join(f.clause_id for f in faults)}: several faults, any of their answers"
@@ -80,14 +100,22 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
             relaxed_codes=relaxed,
         )
     out = [lead]
-    out += [
-        Expectation(c, lead.why, allowed=lead.allowed, defer=lead.defer, relaxed_codes=lead.relaxed_codes) for c in also
-    ]
+    out += [replace(lead, clause_id=c) for c in also]
     if not relaxed:
         out += list(creds.accepted)
     if varied:
         out.append(http.same_answer(lead, varied))
     return out
+
+
+def _at_limit(profile: Profile, request: Request) -> dict:
+    """A valid update with a value at an undocumented limit: the `[at_limit]` role's answer breaks only the
+    suite's judgement (SHOULD), any other refusal fails."""
+    spec = evidence.at_limit(profile)
+    fields = shapes.fields_at_limit(profile, request.body) if spec is not None else []
+    if not fields:
+        return {}
+    return {"should": profile.role(spec.role).answers, "should_basis": spec.sources}
 
 
 def _merge(allowed: dict[int, frozenset[str] | None], more) -> None:
@@ -106,11 +134,25 @@ def judge(ex: Exchange, profile: Profile, expectations: list[Expectation]) -> li
     if ex.error is not None:
         return [verdict(transport.COMPLETE, transport.transport_completed, ex, profile)]
     verdicts: list[tuple[str, Violation | None]] = []
+    paired = ex.status in profile.undeclared_statuses and any(_names(e, ex.status) for e in expectations)
+    undeclared = methods.undeclared(
+        profile, ex.request
+    )  # no answer of the operation: its responses' clauses are silent
     for fn in rules.UNIVERSAL:
         if relaxed and fn is responses.code_fits_status:
+            continue
+        if undeclared and fn.__module__ == responses.__name__:
+            continue
+        if paired and fn is responses.status_declared:  # a status a role allows by evidence, as that role's answer
+            verdicts.append((responses.DECLARED, None))
             continue
         verdicts.append(verdict(fn.clause_id, fn, ex, profile))  # type: ignore[attr-defined]
     for expectation in expectations:
         if expectation.judges(ex.status):
             verdicts.append(verdict(expectation.clause_id, outcome_as_expected, ex, expectation))
     return verdicts
+
+
+def _names(expectation: Expectation, status: int | None) -> bool:
+    """The expectation names `status` as an answer (allowed, or taken at SHOULD level), not merely leaves it."""
+    return status in (expectation.allowed or {}) or status in (expectation.should or {})

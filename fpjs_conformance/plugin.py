@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fpjs_conformance import clauses, observed, options, redact, reporting
+from fpjs_conformance import clauses, cmdline, observed, options, redact, reporting
 from fpjs_conformance.checks import Violation, Violations
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
@@ -36,18 +36,25 @@ AREA_ORDER = ("auth", "http", "request-id", "body", "semantics", "left-open", "t
 
 # -- options --------------------------------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The suite's options. No default here: a value is None unless given on the command line (argv,
+    PYTEST_ADDOPTS, addopts), which is how the plugin tells a suite run asked for; `options.parse` takes
+    the FPJS_* variables for what the command line leaves out."""
     group = parser.getgroup("fpjs", "Fingerprint update-event conformance")
     for flag, env, help_text in options.OPTIONS:
-        names = [flag]
-        default = os.environ.get(env) or None  # an empty variable counts as unset
-        if flag in options.ALIASES:
-            alias, alias_env = options.ALIASES[flag]
-            names.append(alias)
-            default = default or (os.environ.get(alias_env) if alias_env else None) or None
-        dest = flag.lstrip("-").replace("-", "_")
-        group.addoption(*names, dest=dest, default=default, help=f"{help_text} [env {env}]")
+        names = [flag, *([options.ALIASES[flag][0]] if flag in options.ALIASES else [])]
+        group.addoption(*names, dest=options.dest_of(flag), default=None, help=f"{help_text} [env {env}]")
     for flag, help_text in options.FLAGS:
         group.addoption(flag, action="store_true", default=False, help=help_text)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """pytest chose its root folder and configuration before it knew the suite's options: a path given as
+    `--restore-from PATH` was taken for a test path there. Choose again, now that it knows them."""
+    try:
+        cmdline.repair(early_config, parser, args)
+    except cmdline.CannotRepair as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -80,8 +87,20 @@ def pytest_configure(config: pytest.Config) -> None:
         from importlib import resources
 
         config.args[config.args.index(PACKAGE)] = str(resources.files(f"{PACKAGE}.contracts"))
+    given = options.given_on_command_line(config.getoption)
+    asked = _contract_tests_asked(config)
+    if not (asked or given):
+        return  # a project's own tests: the plugin stays inert (its FPJS_* variables are not its business)
+    if given and not asked:
+        raise pytest.UsageError(
+            f"{' '.join(given)} given, but no test of the suite was collected: run it with "
+            f"`pytest --pyargs {PACKAGE} ...` (these options are the suite's; your project's tests do not take "
+            "them); no request was sent"
+        )
     try:
-        opts = options.parse(config.getoption, Path(config.invocation_params.dir))
+        options.check_environment()
+        get = lambda dest: config.getini("strict") if dest == "strict" else config.getoption(dest)  # noqa: E731
+        opts = options.parse(get, Path(config.invocation_params.dir))
         for version in opts.versions:
             clauses.check_pointers(version)
     except (options.OptionError, clauses.CatalogueError) as exc:
@@ -108,10 +127,11 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = str(random.SystemRandom().randrange(2**32))
     run = Run(opts, Exploration(profile, int(seed) if seed is not None and str(seed).isdigit() else None))
     run.seed = seed if not profile.derandomize else None
-    run.secrets += [s for s in (opts.api_key, opts.wrong_region_api_key) if s]
+    run.secrets += [s for s in (getattr(opts, name) for name in options.SECRET_OPTIONS) if s]
     if opts.userinfo:
         run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
     config.stash[RUN] = run
+    run.say = lambda line: _say_now(config, line)  # progress while a version is prepared (minutes, nightly)
     from fpjs_conformance import gate  # loaded by pytest first (pytest_plugins): its hooks are rewritten
 
     gate.configure(config, run)
@@ -144,8 +164,12 @@ def _contract_tests_asked(config: pytest.Config) -> bool:
     for arg in config.args:
         path = Path(str(arg).split("::", 1)[0])
         path = (path if path.is_absolute() else Path(config.invocation_params.dir) / path).resolve()
-        if path == contracts or contracts in path.parents or path in contracts.parents:
+        if path == contracts or contracts in path.parents:
             return True
+        if path in contracts.parents:  # a folder above: pytest recurses into it, but not into a hidden or venv one
+            between = contracts.relative_to(path).parts[:-1]
+            if not any(p.startswith(".") or p == "site-packages" for p in between):
+                return True
     return False
 
 
@@ -190,12 +214,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
 
-    def rank(item: pytest.Item) -> tuple:
-        cid = clause_of(item)
-        area = known[cid].area if cid in known else ""
-        return (AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER),)
+    items.sort(key=lambda item: area_rank(known[cid].area if (cid := clause_of(item)) in known else ""))
 
-    items.sort(key=rank)
+
+def area_rank(area: str) -> int:
+    """Where a clause's tests come in a run: by area (AREA_ORDER), the others last."""
+    return AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -208,13 +232,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         cid, version = clause_of(item), version_of(item)
         if cid and version:
             run.selected.setdefault(version, set()).add(cid)
+            run.tests.setdefault(version, {}).setdefault(cid, item.nodeid)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if config.option.collectonly:  # nothing starts, nothing is sent, nothing is written
+        return
     if run.options.restore_from is not None and getattr(config, "workerinput", None) is None:
         run.start()  # the restore runs at the end of the session, whatever else was collected
         if reporter is not None:
             reporter.write_line(f"fpjs: restoring the designated event from {run.options.restore_from}")
-        return
-    if config.option.collectonly:
         return
     if run.selected and getattr(config, "workerinput", None) is None:
         try:  # the contract suite will run: its report folder must take files before the first request
@@ -264,14 +289,19 @@ def target(api_version: str, request: pytest.FixtureRequest) -> Target:
 
 
 def _flush_notices(config: pytest.Config, run: Run) -> None:
-    """Lines for the user from inside a test's setup: past the output capture, to the terminal."""
+    """Lines kept for the user (from before the terminal could take them): to the terminal."""
+    while run.notices:
+        _say_now(config, run.notices.pop(0))
+
+
+def _say_now(config: pytest.Config, line: str) -> None:
+    """A line for the user from inside a test's setup: past the output capture, to the terminal."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
-    if not run.notices or reporter is None:
+    if reporter is None:
         return
     with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
-        while run.notices:
-            reporter.write_line(run.notices.pop(0))
+        reporter.write_line(line)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -316,6 +346,8 @@ def format_violation(run: Run, v: Violation) -> str:
     requirement = clause.requirement(target.profile) if target else clause.requirement_template
     judged = f" (check {v.check})" if v.check else ""
     lines = [v.summary(), f"  clause    {clause.id} [{clause.level}] {requirement}{judged}"]
+    if v.differences:
+        lines.append(f"  differs   {'; '.join(v.differences)}")
     ex = v.exchange
     if ex is not None:
         headers = " ".join(f"{k}: {val}" for k, val in ex.headers.items()) or "(none)"
@@ -394,25 +426,30 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not (run._started_up or (run.selected and run.stopped)):  # the suite did not run here
         return
     if run.options.restore_from is not None:
+        run.finishing = True  # the restore phase: a signal only sets a flag from here on
         try:
             outcome = run.restore_from(run.options.restore_from)
         finally:
             run.stop()
-            run.release()
-        session.exitstatus = Exit.OK if outcome["status"] in ("restored", "partly restored") else Exit.SETUP
+        restored = outcome["status"] in ("restored", "partly restored", "unchanged")
+        session.exitstatus = Exit.INTERRUPTED if run.stop_request else Exit.OK if restored else Exit.SETUP
         return
     session.exitstatus = finish(run, int(session.exitstatus))
 
 
 def finish(run: Run, pytest_status: int) -> int:
-    """The end of a run: the restore (Run.stop), the reports, the signals given back; the exit status the
+    """The end of a run: the restore (Run.stop), the reports; the exit status the
     reports record. A run without pytest (`fpjs_conformance.inprocess`) ends here too."""
     if pytest_status == Exit.INTERRUPTED or run.stop_request:
         run.stop_with(run.stop_request or "interrupted (Ctrl-C)", Exit.INTERRUPTED)
-    try:
-        run.stop()
-        return _report(run, pytest_status)
-    finally:
+    run.stop()
+    return _report(run, pytest_status)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give the signals back, last: until here, a signal after the restore began only sets a flag."""
+    run = config.stash.get(RUN, None)
+    if run is not None:
         run.release()
 
 
@@ -426,7 +463,7 @@ def _report(run: Run, pytest_status: int) -> int:
     status = exit_status(run, pytest_status, model)
     reporting.settle(model, status, run.stopped)
     try:
-        traffic = run.traffic.records if run.options.traffic else None
+        traffic = run.traffic if run.options.traffic else None
         run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets, traffic)
     except OSError as exc:
         sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fpjs_conformance import profile as profiles
+from fpjs_conformance import provenance
 from fpjs_conformance.designated import UNKNOWN, Journal
 from fpjs_conformance.model import NO_KEY, Exchange
 from fpjs_conformance.options import RESTORE_RESERVE
@@ -37,8 +38,9 @@ class NotServed(SetupProblem):
 
 def most_requests(profile: Profile) -> int:
     """The most requests one version's preflight sends: an update without a key, the read-back and the
-    harmless update with the key in each place, and a read of the expired event."""
-    return 1 + 2 * len(profile.key_places) + 1
+    harmless update with the key in each place, the claim and its read-back, and a read of the expired
+    event."""
+    return 1 + 2 * len(profile.key_places) + 2 + 1
 
 
 def least_requests(versions: tuple[str, ...], no_restore: bool) -> int:
@@ -47,7 +49,9 @@ def least_requests(versions: tuple[str, ...], no_restore: bool) -> int:
     return sum(most_requests(profiles.load(v)) for v in versions) + reserve
 
 
-def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | None = None) -> None:
+def preflight(
+    target: Target, *, no_restore: bool = False, journal_dir: Path | None = None, claim: str | None = None
+) -> None:
     """Check the target answers and the designated events are usable, before judging anything.
 
     Raises SetupProblem (NotServed) with one line when they are not; records the original values to
@@ -67,6 +71,7 @@ def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | N
         target.judge_server_fault(got.exchange, got.problem)
         raise TargetUnreachable(f"cannot read the designated event back: {got.why}")
     target.reads_back = got.stored is not None
+    target.begin_view(got)
     if got.problem == "no-route":
         _served(target, got)
     if got.stored is not None and not state.read:
@@ -83,7 +88,7 @@ def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | N
             try:
                 state.journal = Journal.begin(
                     journal_dir,
-                    event_id=target.events.live,
+                    provenance=provenance.record(target.base_url, target.events.live, target.transport.secrets.api_key),
                     target=target.base_url,
                     version=target.version,
                     original=original,
@@ -94,16 +99,19 @@ def preflight(target: Target, *, no_restore: bool = False, journal_dir: Path | N
     elif got.stored is not None and state.journal is not None:
         state.journal.add_target(target.version, target.base_url)
     elif got.problem == "not-found":
-        raise SetupProblem(f"designated event {target.events.live} not found ({got.why})")
+        raise _url_of_another_version(target, f"designated event {target.events.live} not found ({got.why})")
     elif got.problem == "refused":
-        raise SetupProblem(f"the API key was refused reading the designated event ({got.why})")
+        raise _url_of_another_version(target, f"the API key was refused reading the designated event ({got.why})")
     elif not no_restore and not state.read:
         raise SetupProblem(
             f"cannot read the designated event {target.events.live} first ({_READ_PROBLEMS[got.problem]}: {got.why}),"
             " so it could not be restored: pass --no-restore to let the suite change it anyway"
         )
+    first = not state.read
     state.read = True
     _probe_update(target, got.stored)
+    if claim and first and target.reads_back and not no_restore:
+        _claim(target, claim)
     expired = target.events.expired
     if expired and target.reads_back:
         days = _age_days(target, target.read_back(expired).stored)
@@ -132,11 +140,39 @@ def _served(target: Target, got: ReadBack) -> None:
     update = target.send(target.build_update(_harmless_body(target)))
     if update.status in NO_ROUTE and not _names_the_event(target, update):
         p = target.profile
+        other = _version_at(target)
+        if other is not None:
+            raise _url_of_another_version(target, f"{got.exchange.status if got.exchange else '?'} and {update.status}")
         raise NotServed(
             f"{target.version} is not served at {target.base_url}: {p.read_back_method} and {p.update_method} "
             f"{p.server_path}{p.update_path} answer {got.exchange.status if got.exchange else '?'} and "
             f"{update.status} with no event behind them; leave {target.version} out of --api-version"
         )
+
+
+def _version_at(target: Target) -> str | None:
+    """The API version the base URL looks like when it is not this one's: its path ends with another
+    version's servers' path, or lacks this version's (the documents' servers say where each lives)."""
+    served = profiles.served_at(target.base_url)
+    if target.version in served:
+        return None
+    if not served and target.profile.server_path:  # this version's path is missing: a version without one
+        served = [v for v in profiles.versions() if v != target.version and not profiles.load(v).server_path]
+    return served[0] if served else None
+
+
+def _url_of_another_version(target: Target, why: str) -> SetupProblem:
+    """The setup problem to report: that the URL serves another version, when it looks like it does (a
+    refused key or a missing event is then only what that version answers to this version's request)."""
+    other = _version_at(target)
+    if other is None:
+        return SetupProblem(why)
+    mine, theirs = target.profile.server_path, profiles.load(other).server_path
+    where = f"its path ends in {theirs}" if theirs else f"its path does not end in {mine}"
+    return NotServed(
+        f"{target.base_url} serves {other}, not {target.version} ({where}; {other}'s servers are there): "
+        f"pass --api-version={other} for it, or {target.version}'s URL; {target.version}'s requests there got: {why}"
+    )
 
 
 def _names_the_event(target: Target, ex: Exchange) -> bool:
@@ -169,16 +205,55 @@ def _probe_update(target: Target, stored: dict[str, Any] | None) -> None:
         target.judge_server_fault(ex, "transport")
         raise TargetUnreachable(f"UE-TRANSPORT-01: the update of the designated event got no answer: {ex.error}")
     if ex.status in profile.refusal_statuses:
-        raise SetupProblem(f"the API key was refused updating the designated event ({ex.status} {code!r})")
+        raise _url_of_another_version(
+            target, f"the API key was refused updating the designated event ({ex.status} {code!r})"
+        )
     age = _age_note(target, stored)
     live = target.events.live
     if ex.status in profile.role("unknown_event").statuses:
-        raise SetupProblem(f"designated event {live} not found ({ex.status} {code!r}){age}")
+        raise _url_of_another_version(target, f"designated event {live} not found ({ex.status} {code!r}){age}")
     if profile.role("not_ready").allows(ex.status, code):
-        raise SetupProblem(f"designated event {live} is not updatable yet ({ex.status} {code!r})")
+        waited = target.transport.policy.not_ready_budget
+        raise SetupProblem(
+            f"designated event {live} is not updatable yet ({ex.status} {code!r} for {waited:g}s, the not-ready "
+            "budget: --not-ready-budget)"
+        )
     bad_request = profile.role("bad_request")
     if ex.status in bad_request.statuses and not bad_request.allows(ex.status, code):
         raise SetupProblem(f"designated event {live} is not updatable ({ex.status} {code!r}){age}")
+
+
+def claim_body(profile: Profile, claim: str) -> dict[str, Any]:
+    """This run's claim on the designated event: a value marked as the suite's (an object carrying the probe
+    mark, else a marked string) that names the run, in the first field that can hold one."""
+    for name in profile.fields_of_type("object"):
+        return {name: {PROBE_MARK: "claim", "run": claim}, MARKER: "preflight"}
+    for name in profile.fields_of_type("string"):
+        return {name: f"{PROBE_MARK}-claim-{claim}", MARKER: "preflight"}
+    return {**probe_body(profile), MARKER: "preflight"}
+
+
+def _claim(target: Target, claim: str) -> None:
+    """Claim the designated event and read the claim back. Two runs started on one event at once both pass
+    the rest of the preflight; the one whose claim the other's replaced stops here, before its table, with
+    a line naming what it found (it restores nothing: the event is the other run's to put back)."""
+    profile = target.profile
+    body = claim_body(profile, claim)
+    ex = target.send(target.build_update(body))
+    if ex.status != 200:
+        return  # the table judges what the target does with updates
+    got = target.read_back()
+    if got.stored is None:
+        return
+    mine = {k: v for k, v in body.items() if k in profile.fields}
+    shown = {k: got.stored.get(k) for k in mine}
+    if shown != mine and looks_like_probe(profile, got.stored):
+        target.state.yielded = True
+        raise SetupProblem(
+            f"another run of this suite is on designated event {target.events.live}: right after this run "
+            f"claimed it, it showed {_short(shown)}. Each run needs its own event; this run stops and leaves the "
+            "event to the other (which restores it)"
+        )
 
 
 def _age_note(target: Target, stored: dict[str, Any] | None) -> str:

@@ -11,11 +11,11 @@ is handed a `Profile`.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import os
 import re
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,11 +25,19 @@ from urllib.parse import urlsplit
 import jsonschema
 import yaml
 
+from fpjs_conformance import schema_walk
+from fpjs_conformance import sources as evidence
+from fpjs_conformance.sources import Source
+
 DATA_PACKAGE = "fpjs_conformance.contracts"
 PROFILE_PATH = "FPJS_PROFILE_PATH"  # more folders of profile files and documents (a version of your own)
 ACCOUNT_LEVEL_STATUS = 403  # codes documented for 403 on any operation apply to every operation
 BAD_JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 HTTP_REFUSALS = frozenset({401, 403})  # RFC 9110: Unauthorized, Forbidden
+# The methods HTTP defines for a request to a path (RFC 9110, 9.3; PATCH: RFC 5789): CONNECT asks a proxy
+# for a tunnel to an authority (9.3.6), never a path. HEAD is answered as GET is (9.3.2): declared with it.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH")
+UNKNOWN_METHOD = "FPJSUNKNOWN"  # a token no registry holds (RFC 9110, 9.1: a method is any token)
 HTTP_AUTH_HEADER = "Authorization"  # RFC 9110, 11.6.2: where every `type: http` security scheme puts its credentials
 # Every error role the suite knows: what each kind of refusal is answered with, per version (`[roles]`).
 ROLES = (
@@ -48,6 +56,10 @@ ROLES = (
     "not_ready",  # an event not mutable yet
     "rate_limited",  # too many requests
 )
+
+
+# The roles that refuse the credentials: a code two of them share must come with the same status in both.
+AUTH_ROLES = ("missing_key", "wrong_key", "wrong_region", "unreadable_key", "retired_key_place")
 
 
 class ProfileError(ValueError):
@@ -75,15 +87,31 @@ def _find(name: str):
 
 @functools.cache
 def versions() -> tuple[str, ...]:
-    """Every version with a profile file (`v<N>.toml`) in a profile folder, oldest first."""
-    names = {
-        p.name.removesuffix(".toml")
-        for folder in data_dirs()
-        if folder.is_dir()
-        for p in folder.iterdir()
-        if re.fullmatch(r"v\d+\.toml", p.name)
-    }
-    return tuple(sorted(names, key=lambda n: int(n[1:])))
+    """Every version with a profile file in a profile folder (`<name>.toml` naming its `version` and
+    `document`: `v4.toml`, or a version of your own under any name), oldest first: `v<N>` by number, then
+    the others by name."""
+    names = {name for folder in data_dirs() for name in profile_names(folder)}
+    numbered = sorted((n for n in names if re.fullmatch(r"v\d+", n)), key=lambda n: int(n[1:]))
+    return (*numbered, *sorted(names - set(numbered)))
+
+
+def profile_names(folder) -> list[str]:
+    """The versions whose profile files are in `folder` (a TOML file whose `version` is its own name)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        if not path.name.endswith(".toml"):
+            continue
+        try:
+            with path.open("rb") as fh:
+                head = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        stem = path.name.removesuffix(".toml")
+        if head.get("version") == stem and isinstance(head.get("document"), str):
+            found.append(stem)
+    return found
 
 
 @functools.cache
@@ -122,10 +150,18 @@ class Role:
     status: int
     code: str
     open: str = ""
+    sources: tuple[Source, ...] = ()  # what the answers rest on (`source`)
+    undeclared: frozenset[int] = frozenset()  # statuses the operation does not declare, paired with it by evidence
 
     @property
     def statuses(self) -> frozenset[int]:
         return frozenset(self.answers)
+
+    @property
+    def lenient(self) -> dict[int, None] | None:
+        """The role's statuses with any code, when its codes are the suite's judgement: another code with one of
+        them breaks only that judgement (SHOULD); None when the role rests on the document or evidence alone."""
+        return dict.fromkeys(self.answers) if evidence.judged(self.sources) else None
 
     @property
     def codes(self) -> frozenset[str]:
@@ -159,6 +195,7 @@ class Limit:
     field: str
     max_chars: int | None = None  # strings: characters
     max_bytes: int | None = None  # objects: bytes of their JSON text
+    sources: tuple[Source, ...] = ()  # where the number comes from (the update endpoint documents none)
 
     def exceeded_by(self, value: Any) -> bool:
         import json
@@ -168,6 +205,31 @@ class Limit:
         if self.max_bytes is not None and isinstance(value, dict | list):
             return len(json.dumps(value, ensure_ascii=False).encode()) > self.max_bytes
         return False
+
+    def counts(self, value: Any) -> tuple[int, ...]:
+        """Every way the limit may count `value`, the suite's own first (the documents say "characters" and
+        "KB", never how the update endpoint counts): a string's characters, UTF-8 bytes and UTF-16 units; an
+        object's JSON text in UTF-8, and with every non-ASCII character escaped."""
+        import json
+
+        if isinstance(value, str):
+            return (
+                len(value),
+                len(value.encode("utf-8", "surrogatepass")),
+                len(value.encode("utf-16-le", "surrogatepass")) // 2,
+            )
+        text = json.dumps(value, ensure_ascii=False)
+        return len(text.encode("utf-8", "surrogatepass")), len(json.dumps(value).encode())
+
+    @property
+    def lowest(self) -> int:
+        """The lowest the limit may be: its characters, or its kilobytes of 1000 bytes ("16KB": 16,000)."""
+        return self.max_chars if self.max_chars is not None else (self.max_bytes or 0) * 1000 // 1024
+
+    def at_limit(self, value: Any) -> bool:
+        """Within the limit as the suite counts it, but at or past it by another count (or exactly at it)."""
+        kind = str if self.max_chars is not None else dict | list
+        return isinstance(value, kind) and not self.exceeded_by(value) and max(self.counts(value)) >= self.lowest
 
     def describe(self) -> str:
         return (
@@ -195,13 +257,23 @@ class Profile:
         self.time_field: str = event["time_field"]
         self.live_id = re.compile(event["live_id"])
         self.plain_id = re.compile(event["plain_id"])
+        since = event.get("issued_since")  # a TOML date: ids whose `ms` group is older name no event
+        self.issued_since_ms: int | None = (
+            None if since is None else int(dt.datetime.combine(since, dt.time(), dt.UTC).timestamp() * 1000)
+        )
         self.retry_after: bool = data["rate_limit"]["retry_after"]
         self.roles: dict[str, Role] = {name: self._role(name, spec) for name, spec in data.get("roles", {}).items()}
         self.sdk_query: dict[str, str] = dict(data.get("sdk", {}).get("query", {}))
         self.sdk_headers: dict[str, str] = dict(data.get("sdk", {}).get("headers", {}))
         # What a field the read-back leaves out means (the document calls it optional): the value compared.
         self.absent_reads_as: dict[str, Any] = dict(data.get("absent_in_read_back", {}))
-        self.limits = {name: Limit(name, v.get("max_chars"), v.get("max_bytes")) for name, v in data["limits"].items()}
+        self.limits = {
+            name: Limit(name, v.get("max_chars"), v.get("max_bytes"), self._sources(v, f"[limits] {name}"))
+            for name, v in data["limits"].items()
+        }
+        # Read-back members that change on their own (pointer -> why), and those mirroring a field (pointer -> field).
+        self.read_back_changes: dict[str, str] = dict(data.get("read_back_changes", {}))
+        self.read_back_mirrors: dict[str, str] = dict(data.get("read_back_mirrors", {}))
         self._check()
 
     def __repr__(self) -> str:
@@ -222,6 +294,14 @@ class Profile:
     @property
     def read_back_operation(self) -> dict[str, Any]:
         return self.document["paths"][self.read_back_path][self.read_back_method.lower()]
+
+    @functools.cached_property
+    def undeclared_methods(self) -> tuple[str, ...]:
+        """The methods HTTP defines that the document does not declare on the update's path, and an unknown one."""
+        declared = {m.upper() for m in self.document["paths"][self.update_path] if m.upper() in HTTP_METHODS}
+        if "GET" in declared:
+            declared.add("HEAD")
+        return (*(m for m in HTTP_METHODS if m not in declared), UNKNOWN_METHOD)
 
     @staticmethod
     def _path_param(operation: dict[str, Any]) -> str:
@@ -292,9 +372,16 @@ class Profile:
 
     @functools.cached_property
     def error_statuses(self) -> frozenset[int]:
-        """Declared statuses whose response carries a body schema (the error responses)."""
+        """Declared statuses whose response carries a body schema (the error responses), and the statuses a
+        role allows by the vendor's evidence (`undeclared`: their bodies are ErrorResponses too)."""
         responses = self.update_operation["responses"]
-        return frozenset(int(s) for s, r in responses.items() if s.isdigit() and r.get("content"))
+        declared = frozenset(int(s) for s, r in responses.items() if s.isdigit() and r.get("content"))
+        return declared | self.undeclared_statuses
+
+    @functools.cached_property
+    def undeclared_statuses(self) -> frozenset[int]:
+        """Statuses the operation does not declare that a role allows by evidence (reported when they come)."""
+        return frozenset(s for r in self.roles.values() for s in r.undeclared)
 
     @functools.cached_property
     def error_codes(self) -> tuple[str, ...]:
@@ -304,16 +391,19 @@ class Profile:
     def codes_by_status(self) -> dict[int, frozenset[str]]:
         """Which codes fit which status: the operation's examples, account-level 403 codes from every
         operation's examples, and the profile's `status_codes` where the document gives none."""
-        found = _example_codes(self.update_operation["responses"])
+        found = schema_walk.example_codes(self.update_operation["responses"])
         account: set[str] = set()
         for ops in self.document["paths"].values():
             for op in ops.values():
                 if isinstance(op, dict) and "responses" in op:
-                    account |= _example_codes(op["responses"]).get(ACCOUNT_LEVEL_STATUS, set())
+                    account |= schema_walk.example_codes(op["responses"]).get(ACCOUNT_LEVEL_STATUS, set())
         if account:
             found.setdefault(ACCOUNT_LEVEL_STATUS, set()).update(account)
         for status, codes in self.data.get("status_codes", {}).items():
             found.setdefault(int(status), set()).update(codes)
+        for spec in self.data.get("roles", {}).values():  # a status paired with a role by evidence: its codes
+            if isinstance(spec.get("undeclared"), dict):
+                found.setdefault(spec["undeclared"]["status"], set()).update(spec["undeclared"].get("codes", []))
         return {status: frozenset(codes) for status, codes in found.items()}
 
     def role(self, name: str) -> Role:
@@ -323,8 +413,7 @@ class Profile:
     def refusal_statuses(self) -> frozenset[int]:
         """Statuses that refuse the credentials: the key roles', and HTTP's own (401, 403; RFC 9110,
         15.5.2 and 15.5.4) whatever this version declares. A valid key must never get one."""
-        keys = ("missing_key", "wrong_key", "wrong_region", "unreadable_key", "retired_key_place")
-        return HTTP_REFUSALS | frozenset(s for name in keys for s in self.roles[name].statuses)
+        return HTTP_REFUSALS | frozenset(s for name in AUTH_ROLES for s in self.roles[name].statuses)
 
     def _role(self, name: str, spec: dict[str, Any]) -> Role:
         where = f"{self.version}.toml [roles] {name}"
@@ -334,6 +423,9 @@ class Profile:
             raise ProfileError(f"{where}: give `status = N` or `statuses = [N, ...]`")
         any_code = bool(spec.get("any_code"))
         answers: dict[int, frozenset[str] | None] = {}
+        extra = spec.get("undeclared") or {}
+        if extra:  # a status the operation does not declare, paired with this role by the vendor's own documents
+            statuses.append(extra["status"])
         for status in statuses:
             if status < 400 or any_code:
                 answers[status] = None
@@ -344,7 +436,23 @@ class Profile:
                 raise ProfileError(f"{where}: none of {codes} is a code the document gives status {status}")
             answers[status] = mine
         code = next((c for c in codes if c in (answers.get(statuses[0]) or codes)), codes[0] if codes else "")
-        return Role(name, answers, statuses[0], code, str(spec.get("open", "")))
+        undeclared = frozenset([extra["status"]] if extra else [])
+        found = self._sources(spec, f"[roles] {name}")
+        found += self._sources(extra, f"[roles] {name} undeclared") if extra else ()
+        return Role(name, answers, statuses[0], code, str(spec.get("open", "")), found, undeclared)
+
+    def _sources(self, spec: dict[str, Any], where: str) -> tuple[Source, ...]:
+        """A table's `source`, parsed, each document pointer resolved in this version's document."""
+        where = f"{self.version}.toml {where}"
+        try:
+            found = evidence.parse_all(spec.get("source"), where)
+            for source in (s for s in found if s.kind == "document"):
+                self.pointer(source.ref or "/-")  # a profile's document source names its pointer
+        except evidence.SourceError as exc:
+            raise ProfileError(str(exc)) from None
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ProfileError(f"{where}: a document source's pointer is not in {self.document_name}") from None
+        return found
 
     # -- the body ---------------------------------------------------------------------------------
     def _ref_name(self, schema: dict[str, Any]) -> str:
@@ -359,7 +467,10 @@ class Profile:
         return bool(self.update_operation["requestBody"].get("required"))
 
     def error_schema_name(self, status: int) -> str:
-        return self._ref_name(self.update_operation["responses"][str(status)]["content"]["application/json"]["schema"])
+        responses = self.update_operation["responses"]
+        if str(status) not in responses:  # a status a role allows by evidence: the body of the declared errors
+            status = min(s for s in self.error_statuses if str(s) in responses)
+        return self._ref_name(responses[str(status)]["content"]["application/json"]["schema"])
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
@@ -406,7 +517,8 @@ class Profile:
     @functools.cached_property
     def _json_schema_components(self) -> dict[str, Any]:
         components = copy.deepcopy(self.document["components"])
-        return _nullable_to_null_type(components) if self.document["openapi"].startswith("3.0") else components
+        openapi_30 = self.document["openapi"].startswith("3.0")
+        return schema_walk.nullable_to_null_type(components) if openapi_30 else components
 
     @functools.cache  # noqa: B019 - profiles live for the process
     def validator(self, schema_name: str) -> jsonschema.protocols.Validator:
@@ -424,7 +536,8 @@ class Profile:
     @functools.cached_property
     def read_back_container(self) -> tuple[str, ...]:
         """Where the read-back holds the updatable fields: the one object that has them all."""
-        holders = [path for path, node in _objects(self, self.read_back_schema, ()) if set(self.fields) <= set(node)]
+        objects = schema_walk.objects(self, self.read_back_schema, ())
+        holders = [path for path, node in objects if set(self.fields) <= set(node)]
         if len(holders) != 1:
             raise ProfileError(f"{self.document_name}: {len(holders)} read-back objects hold {', '.join(self.fields)}")
         return holders[0]
@@ -438,13 +551,26 @@ class Profile:
             node = node.get(part)
         return node if isinstance(node, dict) else None
 
+    @functools.cached_property
+    def read_back_schema_name(self) -> str:
+        return self._ref_name(self.read_back_schema)
+
+    @functools.cached_property
+    def read_back_members(self) -> dict[str, dict[str, Any]]:
+        """The members of the read-back's container (the event) that are not update fields: name -> schema."""
+        props: dict[str, Any] = {}
+        for path, node in schema_walk.objects(self, self.read_back_schema, ()):
+            if path == self.read_back_container:
+                props.update(node)
+        return {name: self.resolve(schema) for name, schema in props.items() if name not in self.fields}
+
     def read_back_example(self) -> dict[str, Any]:
         """A minimal valid read-back body: every required field, values from the document's examples.
 
         The reference server fills in the event's own fields; clients that parse the read-back
         strictly (the SDKs) get every field they demand.
         """
-        return _instance(self, self.read_back_schema, [self.read_back_container])
+        return schema_walk.instance(self, self.read_back_schema, [self.read_back_container])
 
     # -- schemathesis -----------------------------------------------------------------------------
     @functools.cached_property
@@ -483,6 +609,15 @@ class Profile:
         }
 
     # -- consistency ------------------------------------------------------------------------------
+    def _check_auth_roles(self) -> None:
+        overlaps = _auth_overlaps(self.roles)
+        if overlaps:
+            raise ProfileError(
+                f"{self.version}.toml: [roles] auth roles answer one code with different statuses ("
+                + " | ".join(overlaps)
+                + "): change every role that answers with a code when one of them moves"
+            )
+
     def _check(self) -> None:
         enum = set(self.error_codes)
         missing = [r for r in ROLES if r not in self.roles]
@@ -491,8 +626,10 @@ class Profile:
         bad = sorted({c for r in self.roles.values() for c in [*r.codes, r.code] if c and c not in enum})
         if bad:
             raise ProfileError(f"{self.version}.toml: codes not in the document's ErrorCode enum: {', '.join(bad)}")
+        self._check_auth_roles()
         undeclared = sorted(
-            {s for r in self.roles.values() if r.name != "rate_limited" for s in r.statuses} - self.declared_statuses
+            {s for r in self.roles.values() if r.name != "rate_limited" for s in r.statuses - r.undeclared}
+            - self.declared_statuses
         )
         if undeclared:
             raise ProfileError(f"{self.version}.toml: [roles] statuses the operation does not declare: {undeclared}")
@@ -508,88 +645,26 @@ class Profile:
                     f"{self.version}.toml: status {status} codes outside the enum: {sorted(codes - enum)}"
                 )
         self.read_back_container  # noqa: B018 - fails early when the document has no single holder
+        for pointer, name in self.read_back_mirrors.items():
+            if name not in self.fields or not schema_walk.in_schema(self, self.read_back_schema, pointer):
+                raise ProfileError(
+                    f"{self.version}.toml: [read_back_mirrors] {pointer} = {name!r} is not in the read-back"
+                )
+        for pointer in self.read_back_changes:
+            if not schema_walk.in_schema(self, self.read_back_schema, pointer):
+                raise ProfileError(f"{self.version}.toml: [read_back_changes] {pointer} is not in the read-back")
 
 
-def _example_codes(responses: dict[str, Any]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {}
-    for status, response in responses.items():
-        for media in (response.get("content") or {}).values():
-            for example in (media.get("examples") or {}).values():
-                value = example.get("value")
-                if isinstance(value, dict) and isinstance(value.get("error"), dict):
-                    found.setdefault(int(status), set()).add(value["error"]["code"])
-    return found
-
-
-def _nullable_to_null_type(node: Any) -> Any:
-    """OpenAPI 3.0 `nullable: true` becomes a JSON Schema null type (draft 4 knows no `nullable`)."""
-    if isinstance(node, list):
-        return [_nullable_to_null_type(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _nullable_to_null_type(v) for k, v in node.items()}
-    if out.get("nullable") is True and isinstance(out.get("type"), str):
-        out["type"] = [out["type"], "null"]
-    return out
-
-
-def _objects(profile: Profile, schema: Any, path: tuple[str, ...], depth: int = 0) -> Iterator[tuple[tuple, dict]]:
-    """(path, properties) of every object schema reachable through properties (refs followed)."""
-    node = profile.resolve(schema)
-    if not isinstance(node, dict) or depth > 12:
-        return
-    for sub in node.get("allOf", []):
-        yield from _objects(profile, sub, path, depth + 1)
-    props = node.get("properties")
-    if isinstance(props, dict):
-        yield path, props
-        for name, sub in props.items():
-            yield from _objects(profile, sub, (*path, name), depth + 1)
-
-
-def _example_value(node: dict[str, Any]) -> Any:
-    if "example" in node:
-        return node["example"]
-    if node.get("examples"):
-        return node["examples"][0]
-    if node.get("enum"):
-        return node["enum"][0]
-    return None
-
-
-def _instance(profile: Profile, schema: Any, force: list[tuple[str, ...]], depth: int = 0) -> Any:
-    """A minimal instance of `schema`: required properties only, plus the paths in `force`."""
-    node = profile.resolve(schema)
-    if depth > 24:
-        return None
-    if "allOf" in node:
-        merged: dict[str, Any] = {}
-        for sub in node["allOf"]:
-            value = _instance(profile, sub, force, depth + 1)
-            if isinstance(value, dict):
-                merged.update(value)
-        return merged
-    for key in ("oneOf", "anyOf"):
-        if key in node:
-            return _instance(profile, node[key][0], force, depth + 1)
-    example = _example_value(node)
-    kind = node.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in node:
-        props = node.get("properties", {})
-        wanted = [*node.get("required", []), *(p[0] for p in force if p and p[0] in props)]
-        out = {}
-        for name in dict.fromkeys(wanted):
-            sub_force = [p[1:] for p in force if p and p[0] == name]
-            out[name] = _instance(profile, props[name], sub_force, depth + 1)
-        return out
-    if example is not None:
-        return example
-    if kind == "array":
-        return [_instance(profile, node.get("items", {}), [], depth + 1)] if node.get("minItems") else []
-    return {"string": _string_default(node.get("format")), "integer": 0, "number": 0, "boolean": False}.get(kind)
-
-
-def _string_default(fmt: str | None) -> str:
-    return {"date-time": "2024-02-16T16:55:55Z", "ipv4": "127.0.0.1", "uri": "https://example.com/"}.get(fmt, "x")
+def _auth_overlaps(roles: dict[str, Role]) -> list[str]:
+    """Codes two auth roles share with different statuses: a version that moves one role to another status
+    (401 for a missing key) and leaves a role built of it (an unreadable key) at the old one."""
+    by_code: dict[str, dict[int, list[str]]] = {}
+    for name in AUTH_ROLES:
+        for status, codes in roles[name].answers.items():
+            for code in codes or ():
+                by_code.setdefault(code, {}).setdefault(status, []).append(name)
+    return [
+        f"{code}: " + "; ".join(f"{status} in {', '.join(names)}" for status, names in sorted(statuses.items()))
+        for code, statuses in sorted(by_code.items())
+        if len(statuses) > 1
+    ]

@@ -4,9 +4,13 @@
     # then point the client (an SDK, the application, curl) at http://127.0.0.1:8081/v4
 
 Every request is forwarded to the upstream unchanged (method, path and query as they came, headers
-but the hop-by-hop ones, the body byte for byte) and the answer goes back as it came (status,
-headers but the hop-by-hop ones, the body still encoded). Each update of an event, and each
-read-back of one, is judged on the way:
+but the hop-by-hop ones and Host, the body byte for byte, streamed) and the answer goes back as it
+came (status, headers but the hop-by-hop ones, the body still encoded, streamed): `proxy_forward`.
+What cannot go upstream unchanged (a URL or a host as the request-target, CONNECT, a path the HTTP
+client would normalise) gets a 4xx of the proxy's own. Only the first bytes of each body are held
+(`proxy_forward.KEPT` in the records, a request body up to it judged whole; an answer up to 1 MiB
+judged, past that as the suite's transport judges it), so memory stays flat. Each update of an
+event, and each read-back of one, is judged on the way (its request read by `proxy_read`):
 
 - the request against the client clauses (`rules.client`: UE-CLIENT-01..03): a body valid against
   the schema, the key only in a place the document declares, the JSON media type declared;
@@ -26,13 +30,11 @@ FPJS_API_KEY) the proxy cannot tell a valid key from a wrong one: the clauses th
 judged (`NEEDS_KEY`), which the summary says; the universal checks and the body, id and stored-field
 clauses still are.
 
-No key is logged or stored: a key becomes a symbolic `Key` at once (the valid key `Key("valid")`, a
-near miss of it `Key("near", ...)`, any other key a fixed placeholder that describes it, never its
-text), the request as shown carries `${FPJS_API_KEY}` or the placeholder, and what the upstream
-echoes of any key in the request is scrubbed before it is judged or recorded. Values of headers and
-query parameters whose names look like credentials are shown as `[redacted]`.
+No key is logged or stored (`proxy_read`), and what the upstream echoes of any key in the request is
+scrubbed before it is judged or recorded. An update whose body went past the bytes kept, or came
+encoded, is judged only by the clauses every answer is judged by.
 
-A violation is printed as one line on stderr as it is found. Stopped (Ctrl-C or SIGTERM; a second
+Each new violation is printed as one line on stderr as it is found. Stopped (Ctrl-C or SIGTERM; a second
 signal stops at once), the proxy finishes the exchanges in flight, writes the reports a run writes
 (summary.json, summary.md, junit.xml, report.html, behaviour.json, traffic.har with `_fpjs.kind`
 "proxy") and exits 0 with no violation, 1 with any (9 when the reports could not be written).
@@ -42,11 +44,9 @@ Clauses that need a designed probe (wrong keys, odd ids, the expired event) show
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import dataclasses
 import os
-import re
 import signal
 import socket
 import sys
@@ -55,53 +55,32 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, unquote_plus, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import uvicorn
 
-from fpjs_conformance import checks, clauses, commands, options, oracle, redact, reporting, shapes
+from fpjs_conformance import changes, checks, clauses, commands, options, oracle, redact, reporting
 from fpjs_conformance import profile as profiles
+from fpjs_conformance import proxy_forward as forward
 from fpjs_conformance.checks import Verdicts, Violation
-from fpjs_conformance.model import (
-    NO_BODY,
-    READ,
-    UPDATE,
-    VALID,
-    WRONG_REGION,
-    Body,
-    Credential,
-    Credentials,
-    Events,
-    Exchange,
-    Key,
-    Request,
-    key_as_sent,
-    read_key_header,
-)
-from fpjs_conformance.profile import KeyPlace, Profile
+from fpjs_conformance.model import READ, UPDATE, VALID, WRONG_REGION, Credentials, Events, Exchange, Key, Request
+from fpjs_conformance.profile import Profile
+from fpjs_conformance.proxy_read import PLACEHOLDERS, WRONG_KEY, Reader, Seen
 from fpjs_conformance.refserver.serve import READY, WATCH_PARENT
 from fpjs_conformance.rules import auth, client, left_open, semantics
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.session import Run
 from fpjs_conformance.strategies import interoperable
 from fpjs_conformance.target import Target
-from fpjs_conformance.transport import API_KEY_VAR, Built, Secrets, decode, split_userinfo, tls_context
+from fpjs_conformance.transport import API_KEY_VAR, Built, decode, split_userinfo, tls_context
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
 UPSTREAM_VAR = "FPJS_PROXY_UPSTREAM"
 PORT_VAR = "FPJS_PROXY_PORT"
 VERSION_VAR = options.env_name("api_version")
-MAX_BODY = 64 * 1024 * 1024  # bytes of a request or an upstream answer the proxy holds (it forwards whole bodies)
 JUDGED_BODY = 1024 * 1024  # bytes of a decoded answer that are judged, as the suite's transport caps them
-
-# Keys the proxy cannot name: a fixed, non-secret placeholder each (the key's text is never kept).
-WRONG_KEY = Key("literal", "fpjs-proxy:not-the-api-key")  # with --api-key: neither the key nor a near miss of it
-UNCHECKED_KEY = Key("literal", "fpjs-proxy:key-not-checked")  # without --api-key: a key that could be any
-PLACEHOLDERS = frozenset({WRONG_KEY, UNCHECKED_KEY})
-REDACTED = "[redacted]"
-SECRET_NAME = re.compile(r"key|token|secret|auth|passw|session|cookie|signature|credential", re.IGNORECASE)
 
 # Clauses whose verdict depends on whether a key is the valid one: not judged without --api-key.
 NEEDS_KEY = (
@@ -116,182 +95,8 @@ NEEDS_KEY = (
 # Never judged here: the proxy cannot tell another region's key from a wrong one (a designed probe).
 NEEDS_PROBE = {auth.OTHER_REGION_REFUSED: "needs the other region's key, a designed probe: run the suite"}
 
-# RFC 9110, 7.6.1: meant for one connection, not forwarded (and the proxy's client sets Host and Content-Length anew).
-HOP_BY_HOP = frozenset(
-    [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    ]
-)
-NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect"}
-# Headers every HTTP client may send, which the contract says nothing about: not modelled as extras.
-HTTP_OWN = NOT_FORWARDED | frozenset(
-    [
-        "accept",
-        "accept-charset",
-        "accept-encoding",
-        "accept-language",
-        "baggage",
-        "cache-control",
-        "date",
-        "dnt",
-        "forwarded",
-        "origin",
-        "pragma",
-        "priority",
-        "referer",
-        "traceparent",
-        "tracestate",
-        "user-agent",
-        "via",
-        "x-forwarded-for",
-        "x-forwarded-host",
-        "x-forwarded-port",
-        "x-forwarded-proto",
-        "x-real-ip",
-        "x-request-id",
-    ]
-)
 SENTINEL = "\x00fpjs-proxy: no designated event"  # an event id no request carries
 UPDATABLE, EXPIRED, EXISTS = "updatable", "expired", "exists"  # what the proxy learned about an event
-
-
-# -- a request as the suite sees it ------------------------------------------------------------------
-def title_case(name: str) -> str:
-    """A header name as documents spell them (`content-type` -> `Content-Type`); ASGI hands them lower-cased."""
-    return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
-
-
-@dataclass
-class Seen:
-    """One client request in the suite's terms, and how it is shown (keys already symbolic)."""
-
-    request: Request
-    method: str
-    shown_url: str
-    shown_headers: dict[str, str]
-    secrets: list[str] = field(repr=False)  # the key texts this request carries: scrubbed from its answer
-    unchecked: bool = False  # a key the proxy cannot check (no --api-key)
-    unidentified: bool = False  # a key that is not the valid key nor a near miss of it
-
-    @property
-    def event_id(self) -> str:
-        return self.request.event_id
-
-
-class Reader:
-    """Turns client requests into symbolic ones: keys named (never kept), places and spellings as sent."""
-
-    def __init__(self, profile: Profile, api_key: str | None, shown_origin: str):
-        self.profile = profile
-        self.api_key = api_key
-        self.shown_origin = shown_origin.rstrip("/")  # scheme://host:port of the upstream: paths come as sent
-        self.header_places, self.query_places = profile.key_headers, profile.key_params
-        self.shells = Secrets(api_key or "")  # how a named key is shown: as the replay variable
-
-    def symbolic(self, text: str) -> tuple[Key, str]:
-        """(the key as the suite names it, how it is shown): never the text of a key the proxy cannot name."""
-        key = key_as_sent(text, self.api_key)
-        if key is None:
-            stand_in = UNCHECKED_KEY if self.api_key is None else WRONG_KEY
-            return stand_in, stand_in.variant
-        return key, self.shells.value(key)[1]
-
-    def header_credential(self, place: KeyPlace, value: str) -> tuple[Credential, str, str]:
-        """(the credential a header value is, its shown value, the key's text), spelled as sent."""
-        credential, before, text = read_key_header(place.name, place.scheme, value, lambda t: self.symbolic(t)[0])
-        return credential, before + self.symbolic(text)[1], text
-
-    def read(
-        self,
-        method: str,
-        op: str,
-        event_id: str,
-        raw_path: str,
-        query: str,
-        headers: list[tuple[str, str]],
-        body: bytes,
-    ) -> Seen:
-        creds: list[Credential] = []
-        secrets: list[str] = []
-        extra_query: list[tuple[str, str]] = []
-        shown_query: list[str] = []
-        for part in query.split("&") if query else []:
-            raw_name, _, raw_value = part.partition("=")
-            name, value = unquote_plus(raw_name), unquote_plus(raw_value)
-            if name in self.query_places:
-                key, shown = self.symbolic(value)
-                creds.append(Credential(self.query_places[name].name, key))
-                secrets.append(value)
-                shown_query.append(f"{raw_name}={shown}")
-            elif SECRET_NAME.search(name):
-                secrets.append(value)
-                extra_query.append((name, REDACTED))
-                shown_query.append(f"{raw_name}={REDACTED}")
-            else:
-                extra_query.append((name, value))
-                shown_query.append(part)
-        content_type: str | None = None
-        extra_headers: list[tuple[str, str]] = []
-        shown_headers: dict[str, str] = {}
-        for name, value in headers:
-            lower = name.lower()
-            if lower in NOT_FORWARDED:
-                continue
-            display = title_case(lower)
-            if lower in self.header_places:
-                place = self.header_places[lower]
-                cred, shown, text = self.header_credential(place, value)
-                creds.append(cred)
-                secrets.append(text)
-                display = place.field  # as the document spells it: the case it came in is not seen (ASGI)
-            elif SECRET_NAME.search(lower):
-                secrets.append(value.strip())
-                shown = REDACTED
-                extra_headers.append((display, REDACTED))
-            else:
-                shown = value
-                if lower == "content-type":
-                    content_type = value
-                elif lower not in HTTP_OWN and not lower.startswith("sec-"):
-                    extra_headers.append((display, value))
-            shown_headers[display] = f"{shown_headers[display]}, {shown}" if display in shown_headers else shown
-        request = Request(
-            event_id,
-            Credentials(tuple(creds)),
-            NO_BODY if op == READ else sent_body(body),
-            op,
-            content_type if op != READ else None,
-            tuple(extra_query),
-            tuple(extra_headers),
-        )
-        shown_url = self.shown_origin + raw_path + (f"?{'&'.join(shown_query)}" if query else "")
-        keys = [c.key for c in creds]
-        return Seen(
-            request,
-            method,
-            shown_url,
-            shown_headers,
-            [s for s in secrets if s],
-            unchecked=UNCHECKED_KEY in keys,
-            unidentified=WRONG_KEY in keys,
-        )
-
-
-def sent_body(raw: bytes) -> Body:
-    """A body as sent: its exact bytes, and the JSON value they are when they are strict JSON (so what reads
-    the value, the observed surface, the stored fields, sees it however the client spaced its JSON)."""
-    if not raw:
-        return NO_BODY
-    ok, value = shapes.parse_json(raw)
-    return Body(json_value=value, raw=raw) if ok else Body.bytes_(raw)
 
 
 # -- the proxy's target: the suite's Target, judging what passes ------------------------------------
@@ -406,59 +211,62 @@ class Proxy:
             return
         if scope["type"] != "http":
             return
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > MAX_BODY:
-                await _answer(send, 413, f"fpjs proxy: request body over {MAX_BODY} bytes: not forwarded")
-                return
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        try:
+            await self._serve(scope, receive, send)
+        except forward.ClientGone:
+            return
+        except Exception as exc:  # never a traceback for a client's request: one line, and a 502
+            self._say(f"fpjs proxy: could not forward {scope.get('method')} request: {type(exc).__name__}: {exc}")
+            await forward.answer(send, 502, f"fpjs proxy: could not forward the request ({type(exc).__name__})")
+
+    async def _serve(self, scope, receive, send) -> None:
+        """Forward one request and pass its answer back; an update or read-back is judged on the way (before
+        the answer goes back, so a client's next request sees it; after, for an answer streamed past the
+        bytes the proxy holds)."""
+        method = scope["method"]
         raw_path = (scope.get("raw_path") or quote(scope["path"]).encode()).decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
+        refused = forward.refusal(method, raw_path)
+        url = None if refused else forward.upstream_url(self.origin, raw_path, query)
+        if refused is None and url is None:
+            refused = (400, forward.NOT_AS_SENT)
+        if refused is not None:
+            await forward.answer(send, *refused)
+            return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        method = scope["method"]
+        framed = {k.lower() for k, _ in headers} & {"content-length", "transfer-encoding"}
+        upload = forward.Upload(receive) if framed else None
         found = self.classify(method, raw_path)
-        seen = track = None
-        snapshot: tuple[int, dict[str, tuple[Any, int]], bool] | None = None
+        track = snapshot = None
         if found is not None:
-            op, event_id = found
-            try:
-                seen = self.reader.read(method, op, event_id, raw_path, query, headers, body)
-            except Exception as exc:  # forwarded all the same, unjudged: the client's traffic comes first
-                self._say(f"fpjs proxy: could not read {method} {raw_path[:200]}: {type(exc).__name__}")
-                found = None
-        if found is not None:
-            track = self.events.setdefault(event_id, EventTrack())
-            if op == UPDATE:
+            track = self.events.setdefault(found[1], EventTrack())
+            if found[0] == UPDATE:
                 track.generation += 1
                 track.in_flight += 1
             else:
                 snapshot = (track.generation, dict(track.want), track.in_flight == 0)
         try:
-            status, response_headers, raw, error, elapsed = await self._forward(method, raw_path, query, headers, body)
-            if seen is not None:
-                try:
-                    self._judge(seen, track, snapshot, status, response_headers, raw, error, elapsed)
-                except Exception as exc:  # a fault of the proxy's judgement must never break the client's traffic
-                    self._say(
-                        f"fpjs proxy: could not judge {seen.method} {seen.shown_url}: {type(exc).__name__}: {exc}"
-                    )
+            assert self.client is not None
+            sent = forward.forwarded_headers(headers)
+            reply = await forward.forward(self.client, method, url, sent, upload, self.timeout)
+            try:
+                if upload is not None:  # what the upstream did not read (it failed, or answered first)
+                    await upload.drain()
+                judged = (method, raw_path, query, headers, upload, track, snapshot, reply)
+                if reply.error is not None:
+                    self._judge_reply(found, *judged)
+                    await forward.answer(send, 502, f"fpjs proxy: no answer from the upstream: {reply.error}")
+                elif reply.complete:
+                    self._judge_reply(found, *judged)
+                    await reply.send_to(send)
+                else:
+                    await reply.send_to(send)
+                    self._judge_reply(found, *judged)
+            finally:
+                await reply.close()
         finally:
-            if seen is not None and seen.request.op == UPDATE:
+            if found is not None and found[0] == UPDATE:
                 track.in_flight -= 1
-        if error is not None:
-            await _answer(send, 502, f"fpjs proxy: no answer from the upstream: {error}")
-            return
-        out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response_headers if k.lower() not in HOP_BY_HOP]
-        with contextlib.suppress(OSError, RuntimeError):
-            await send({"type": "http.response.start", "status": status, "headers": out})
-            await send({"type": "http.response.body", "body": raw})
 
     async def _lifespan(self, receive, send) -> None:
         while True:
@@ -472,52 +280,34 @@ class Proxy:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _forward(self, method: str, raw_path: str, query: str, headers: list[tuple[str, str]], body: bytes):
-        """(status, headers as they came, the body as it came, error, seconds): the request as the client sent it."""
-        sent = {k.lower() for k, _ in headers}
-        connection = {t.strip().lower() for k, v in headers if k.lower() == "connection" for t in v.split(",")}
-        forwarded = [(k, v) for k, v in headers if k.lower() not in NOT_FORWARDED and k.lower() not in connection]
-        has_body = bool(body) or "content-length" in sent or "transfer-encoding" in sent
-        target = raw_path + (f"?{query}" if query else "")
-        url = httpx.URL(self.origin).copy_with(raw_path=target.encode("latin-1"))
-        request = httpx.Request(
-            method,
-            url,
-            headers=forwarded,
-            content=body if has_body else None,
-            extensions={"timeout": httpx.Timeout(self.timeout).as_dict()},
-        )
-        started = time.monotonic()
-        response = None
+    def _judge_reply(self, found, method, raw_path, query, headers, upload, track, snapshot, reply) -> None:
+        """Judge an update or read-back (a fault of the proxy's own judgement never breaks the traffic)."""
+        if found is None:
+            return
+        op, event_id = found
+        body, cut = (bytes(upload.kept), upload.cut) if upload is not None else (b"", False)
         try:
-            async with asyncio.timeout(self.timeout):
-                assert self.client is not None
-                response = await self.client.send(request, stream=True)
-                chunks, size = [], 0
-                async for chunk in response.aiter_raw():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > MAX_BODY:
-                        raise httpx.DecodingError(f"the answer is over {MAX_BODY} bytes")
-            raw = b"".join(chunks)
-        except (httpx.HTTPError, TimeoutError, OSError) as exc:
-            what = "no complete answer within the request timeout" if isinstance(exc, TimeoutError) else str(exc)
-            return None, [], b"", f"{type(exc).__name__}: {what}"[:300], time.monotonic() - started
-        finally:
-            if response is not None:
-                await response.aclose()
-        items = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
-        return response.status_code, items, raw, None, time.monotonic() - started
+            seen = self.reader.read(method, op, event_id, raw_path, query, headers, body, cut=cut)
+        except Exception as exc:  # forwarded all the same, unjudged: the client's traffic comes first
+            self._say(f"fpjs proxy: could not read {method} {raw_path[:200]}: {type(exc).__name__}")
+            return
+        try:
+            self._judge(seen, track, snapshot, reply, upload)
+        except Exception as exc:
+            self._say(f"fpjs proxy: could not judge {seen.method} {seen.shown_url}: {type(exc).__name__}: {exc}")
 
     # -- judging -------------------------------------------------------------------------------------------
-    def _exchange(self, seen: Seen, status, headers, raw: bytes, error, elapsed: float) -> Exchange:
+    def _exchange(self, seen: Seen, reply: forward.Reply) -> Exchange:
         secrets = [*self.run.secrets, *seen.secrets]
         received: dict[str, str] = {}
-        for name, value in headers:
+        for name, value in reply.headers:
             name = name.lower()
             value = redact.scrub(value, secrets)
             received[name] = f"{received[name]}, {value}" if name in received else value
-        body = redact.scrub_bytes(decode(raw, received.get("content-encoding", ""), JUDGED_BODY), secrets)
+        body = redact.scrub_bytes(decode(reply.prefix, received.get("content-encoding", ""), JUDGED_BODY), secrets)
+        error = reply.error
+        if error is None and not reply.complete:  # as the suite's transport judges an answer past its cap
+            error = f"response body larger than the {forward.JUDGED_ANSWER}-byte cap (passed on whole)"
         request = seen.request
         wire_body = request.body.encode() if request.op != READ else None
         method = self.profile.read_back_method if request.op == READ else self.profile.update_method
@@ -527,42 +317,60 @@ class Proxy:
             method,
             seen.shown_url,
             dict(seen.shown_headers),
-            status=status,
+            status=reply.status if reply.error is None else None,
             response_headers=received,
             body=body,
             error=error,
-            elapsed=elapsed,
+            elapsed=reply.elapsed,
             curl=self.target.transport.curl(built),
             version=self.profile.version,
         )
-        if status is not None:
-            ex.statuses.append(status)
+        if ex.status is not None:
+            ex.statuses.append(ex.status)
         stats = self.target.transport.stats
         stats.sent += 1
         stats.send_times.append(time.monotonic())  # in the order answers complete: peak_rate wants them sorted
-        if error is not None:
+        if reply.error is not None:
             stats.transport_errors += 1
         else:
-            stats.statuses[status] += 1
+            stats.statuses[reply.status] += 1
         return ex
 
-    def _judge(self, seen: Seen, track: EventTrack, snapshot, status, headers, raw, error, elapsed) -> None:
-        ex = self._exchange(seen, status, headers, raw, error, elapsed)
+    def _judge(self, seen: Seen, track: EventTrack, snapshot, reply: forward.Reply, upload) -> None:
+        ex = self._exchange(seen, reply)
         if self.run.traffic is not None:
             self.run.traffic.add(ex, kind="proxy")
-        before = self._failures()
+        before = {id(v) for v in self._failures()}
         if seen.request.op == UPDATE:
             self.tally.updates += 1
-            if any(k.lower() == "content-encoding" for k, _ in seen.shown_headers.items()):
-                self.tally.not_judged += 1  # an encoded request body: not the JSON text the contract speaks of
+            encoded = any(k.lower() == "content-encoding" for k, _ in seen.shown_headers.items())
+            if encoded or seen.cut:
+                # An encoded body is not the JSON text the contract speaks of; of a cut one only the first
+                # bytes are kept: the clauses every answer is judged by judge it, no other.
+                self.tally.not_judged += 1
+                self.target.record(ex, oracle.judge(ex, self.profile, []))
             else:
                 self._judge_update(seen, track, ex)
         else:
             self.tally.read_backs += 1
             self._judge_read_back(seen, track, snapshot, ex)
-        for violation in self._failures()[len(before) :]:
-            self.tally.violations += 1
-            self._say(violation.summary())
+        for violation in self._failures():  # the new ones, wherever their clause's list is
+            if id(violation) not in before:
+                self.tally.violations += 1
+                self._say(violation.summary())
+        self._keep_within_bounds(ex, reply, upload)
+
+    def _keep_within_bounds(self, ex: Exchange, reply: forward.Reply, upload) -> None:
+        """What the records keep of this exchange: at most the first `forward.KEPT` bytes of each body, and
+        how large each was when it was cut."""
+        cut = {}
+        if upload is not None and upload.cut:
+            cut["request"] = {"kept": len(upload.kept), "received": upload.size}
+        if len(ex.body) > forward.KEPT or not reply.complete:
+            cut["response"] = {"kept": min(len(ex.body), forward.KEPT), "received": reply.size}
+            ex.body = ex.body[: forward.KEPT]
+        if cut and self.run.traffic is not None:
+            self.run.traffic.cut(ex, cut)
 
     def _failures(self) -> list[Violation]:
         return [v for found in self.target.found.values() for v in found]
@@ -727,15 +535,6 @@ class Proxy:
         return EXPIRED if time.time() - seconds > self.profile.update_window_days * 86400 else UPDATABLE
 
 
-async def _answer(send, status: int, text: str) -> None:
-    """The proxy's own answer (no upstream answer to pass on): plain text."""
-    body = text.encode("utf-8", "replace")
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-    with contextlib.suppress(OSError, RuntimeError):
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
 # -- serving -----------------------------------------------------------------------------------------
 class _Server(uvicorn.Server):
     """uvicorn, with the proxy's own signal handling (uvicorn's raises the signal again once it stops)."""
@@ -858,7 +657,9 @@ def register(subparsers) -> None:
 def parse(args: argparse.Namespace) -> tuple[options.Options, int]:
     """The options a proxy session needs, validated before anything listens; a bad value is one `ERROR:`
     line and exit 4."""
+    commands.fill_from_environment(args)
     try:
+        options.check_environment()
         upstream = (args.upstream or "").strip().rstrip("/")
         if not upstream:
             raise options.OptionError(f"--upstream (or {UPSTREAM_VAR}) is required: the server to forward to")
@@ -946,7 +747,8 @@ def finish(run: Run, proxy: Proxy, why: str) -> int:
         if _applies(clause_id, profile):
             target.ledger.skipped(clause_id, reason)
     failed = sorted(c for c, t in target.ledger.clauses.items() if t.failed)
-    status = commands.write_reports(run, Exit.VIOLATED if failed else Exit.OK)
+    ready = changes.readiness_report(run)  # a client of a version with a successor: what it must change
+    status = commands.write_reports(run, Exit.VIOLATED if failed else Exit.OK, ready)
     t = proxy.tally
     counts = ", ".join(f"{c} ({target.ledger.clauses[c].failed})" for c in failed)
     lines = [
@@ -956,6 +758,7 @@ def finish(run: Run, proxy: Proxy, why: str) -> int:
     ]
     if run.options.api_key is None:
         lines.append(f"fpjs proxy: credential clauses not judged (no --api-key / {API_KEY_VAR})")
+    lines += [f"fpjs proxy: {line}" for section in ready.get("sections", []) for line in section["lines"]]
     if run.report_paths:
         lines.append(f"fpjs proxy: reports in {run.options.report_dir}")
     for line in lines:

@@ -1,16 +1,25 @@
 """The one scrubber: secrets, and the near misses of them the suite derives, out of any text.
 
-Used on failure text, captured output, everything pytest writes to the terminal, and every report
-file. A derived near miss is scrubbed only when it is long enough to identify the key
-(`MIN_FRAGMENT`): half of a short key is an ordinary word, and scrubbing it would garble file names
-and pytest's own output.
+Used where data leaves, never where it arrives: on failure text, captured output, everything pytest
+writes to the terminal, log records, and every report file. What the server sent is judged (and
+the designated event restored) from the bytes as they came; a key equal to a field name would
+otherwise bend the data. A secret is scrubbed in every form it can take on its way out
+(`forms`): each of its characters as it is, percent-encoded (either letter case; a space as `+`),
+JSON-escaped or as an HTML/XML character reference, in any mix, and a `user:password` pair as the
+base64 of a Basic credential. A derived near
+miss is scrubbed only when it is long enough to identify the key (`MIN_FRAGMENT`): half of a short
+key is an ordinary word, and scrubbing it would garble file names and pytest's own output.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import html
 import logging
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from fpjs_conformance.model import NEAR_MISSES
 
@@ -21,7 +30,8 @@ API_KEY_VAR = "FPJS_API_KEY"
 
 
 def secret_variants(secrets: Iterable[str]) -> list[str]:
-    """Every string to scrub, longest first (so a key is replaced before its own prefix)."""
+    """Every secret to scrub, and its identifying near misses, longest first (so a key is replaced before
+    its own prefix)."""
     return _variants(tuple(secrets))
 
 
@@ -39,20 +49,90 @@ def _variants(secrets: tuple[str, ...]) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+def _char(c: str) -> str:
+    """A pattern for one character as any encoder on the way out may write it: as it is; percent-encoded
+    (its UTF-8 bytes, hex digits in either case; a space as `+`); JSON-escaped (`\\uXXXX` in either case,
+    `\\"`, `\\\\`, `\\/`); or as an HTML or XML character reference."""
+    alts = {re.escape(c), "".join(f"%{_hex(f'{b:02x}')}" for b in c.encode("utf-8", "surrogatepass"))}
+    if c == " ":
+        alts.add(r"\+")
+    if ord(c) <= 0xFFFF:
+        alts.add(rf"\\u{_hex(f'{ord(c):04x}')}")
+    if c in '"\\/':
+        alts.add(re.escape("\\" + c))
+    named = html.escape(c)
+    if named != c:
+        alts |= {re.escape(named), re.escape("&apos;")} if c == "'" else {re.escape(named)}
+    if not c.isalnum():
+        alts |= {rf"&\#0*{ord(c)};", rf"&\#[xX]0*{_hex(f'{ord(c):x}')};"}
+    return "(?:" + "|".join(sorted(alts, key=len, reverse=True)) + ")"
+
+
+def _hex(digits: str) -> str:
+    """Hex digits in either letter case, as character classes (faster than a case-insensitive group)."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in digits)
+
+
+def forms(secret: str) -> tuple[str, list[str]]:
+    """How to find `secret` in whatever the suite writes or shows: a pattern of each of its characters as
+    any encoder may write it (`_char`: percent-encoding of any part, JSON escapes, HTML character
+    references, in any mix); and the literal forms no character pattern finds: for a `user:password`
+    pair, the base64 of the Basic credential (RFC 7617) a URL's userinfo goes out as."""
+    literals = []
+    if ":" in secret:
+        raw = secret.encode("utf-8", "surrogateescape")
+        for b64 in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+            text = b64.decode("ascii")
+            literals += [text, text.rstrip("=")]
+    return "".join(_char(c) for c in secret), literals
+
+
+ANCHOR = 4  # alphanumeric characters in a row that find where a secret may be, before any pattern runs
+
+
+@dataclass(frozen=True)
+class _Finder:
+    anchor: str | None
+    text: re.Pattern[str]
+    data: re.Pattern[bytes]
+    literals: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=32)
+def _finders(secrets: tuple[str, ...]) -> list[_Finder]:
+    """Per secret and near miss (the longest first): an anchor, the pattern of its forms, its literal forms.
+
+    No encoder on the way out changes a letter or a digit (RFC 3986, 2.3: unreserved; JSON and HTML leave
+    them be), so every form of a value holds its longest run of them as it is: only text holding that
+    anchor is searched with the (slow) pattern. A value without a run of `ANCHOR` is always searched."""
+    out = []
+    for value in _variants(secrets):
+        pattern, literals = forms(value)
+        anchor = max(re.findall(r"[A-Za-z0-9]+", value), key=len, default="")
+        compiled = re.compile(pattern), re.compile(pattern.encode("utf-8", "surrogatepass"))
+        out.append(_Finder(anchor if len(anchor) >= ANCHOR else None, *compiled, tuple(literals)))
+    return out
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Last line of defence: replace every secret, and every identifying near miss of one."""
-    for value in secret_variants(secrets):
-        if value in text:
-            text = text.replace(value, SECRET)
+    """Last line of defence: replace every form of every secret, and of every identifying near miss of one."""
+    for f in _finders(tuple(secrets)):
+        if f.anchor is None or f.anchor in text:
+            text = f.text.sub(SECRET, text)
+        for literal in f.literals:
+            if literal in text:
+                text = text.replace(literal, SECRET)
     return text
 
 
 def scrub_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
     """`scrub` for bytes (what a server sent back, echoed keys included)."""
-    for value in secret_variants(secrets):
-        raw = value.encode("utf-8", "ignore")
-        if raw and raw in data:
-            data = data.replace(raw, SECRET.encode())
+    for f in _finders(tuple(secrets)):
+        if f.anchor is None or f.anchor.encode() in data:
+            data = f.data.sub(SECRET.encode(), data)
+        for literal in f.literals:
+            if literal.encode() in data:
+                data = data.replace(literal.encode(), SECRET.encode())
     return data
 
 
@@ -122,9 +202,10 @@ def mask_in_place(handle, secrets: list[str]) -> None:
     with open(handle.name, "r+b") as fh:
         data = fh.read()
         masked = data
-        for value in secret_variants(secrets):
-            raw = value.encode()
-            masked = masked.replace(raw, b"*" * len(raw))
+        for f in _finders(tuple(secrets)):
+            masked = f.data.sub(lambda m: b"*" * len(m.group(0)), masked)
+            for literal in f.literals:
+                masked = masked.replace(literal.encode(), b"*" * len(literal))
         if masked != data:
             fh.seek(0)
             fh.write(masked)

@@ -33,6 +33,7 @@ NEEDS = {
     "wrong_region_key": "needs --wrong-region-api-key (FPJS_WRONG_REGION_API_KEY)",
     "expired_event": "needs --expired-request-id (FPJS_EXPIRED_REQUEST_ID)",
     "not_ready_event": "needs --not-ready-request-id (FPJS_NOT_READY_REQUEST_ID): an event that answers 409 first",
+    "foreign_event": "needs --foreign-request-id (FPJS_FOREIGN_REQUEST_ID): an event of another workspace",
     "read_back": "the target serves no read-back of the designated event",
 }
 # How a random example is sent: `submit` (a request, judged), `also` (a request, judged under the

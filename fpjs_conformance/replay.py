@@ -26,31 +26,38 @@ not change the exit status without `--fail-on-diff`.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
-import shutil
 import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import behaviour, commands, coverage, har, redact, reporting
+from fpjs_conformance import behaviour, commands, coverage, har, redact, reporting, writegate
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.model import NEAR_MISSES, READ, UPDATE, Events, Exchange, Request, printable
-from fpjs_conformance.preflight import least_requests, most_requests
+from fpjs_conformance.preflight import most_requests
+from fpjs_conformance.replay_report import (
+    JSON_FILE,
+    MD_FILE,
+    READ_BACK_CHECKS,
+    counts_text,
+    diff_line,
+    differences,
+    notes,
+    read_back_detail,
+    replay_counts,
+    write_replay,
+)
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
 from fpjs_conformance.target import SetupProblem, TargetUnreachable
-from fpjs_conformance.transport import BudgetSpent, RunTimedOut, split_userinfo
+from fpjs_conformance.transport import BudgetSpent, RunTimedOut
 
-JSON_FILE, MD_FILE = "replay.json", "replay.md"
 SOURCE_COPY = "replay-source.har"  # the HAR replayed, when it sat where this replay's reports go
-REPLAYED = ("coverage", "random", "replay", "proxy")  # why an entry was sent: these are re-sent
+REPLAYED = ("coverage", "random", "replay", "proxy", "migrate")  # why an entry was sent: these are re-sent
 NOT_REPLAYED = ("preflight", "read-back", "restore")  # state, and the run's own phases
-READ_BACK_CHECKS = ("stored_fields_match", "same_outcome")  # the checks a case's read-back is judged by
 SHOWN = 50  # difference lines printed; the rest are in the reports
-KEY_KINDS = ("valid", "wrong_region", "near", "literal", "empty")
+KEY_KINDS = ("valid", "wrong_region", "near", "padded", "literal", "empty")
 OPTIONS = (
     "base_url",
     "region",
@@ -60,6 +67,8 @@ OPTIONS = (
     "expired_request_id",
     "not_ready_request_id",
     "wrong_region_api_key",
+    "foreign_request_id",
+    "foreign_api_key",
     "report_dir",
     "rate_limit",
     "request_timeout",
@@ -68,7 +77,11 @@ OPTIONS = (
     "ca_bundle",
     "no_restore",
 )
-ROLE_OPTIONS = {"expired": "--expired-request-id", "not_ready": "--not-ready-request-id"}
+ROLE_OPTIONS = {
+    "expired": "--expired-request-id",
+    "not_ready": "--not-ready-request-id",
+    "foreign": "--foreign-request-id",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -101,6 +114,7 @@ class Item:
     read_back: str | None = None  # the recorded read-back outcome this entry carries (the case's last update)
     sent: Exchange | None = None
     new_read_back: str | None = None
+    read_back_detail: list[str] = field(default_factory=list)  # what differed in the replayed read-back
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -125,9 +139,16 @@ class Group:
 class Plan:
     groups: list[Group] = field(default_factory=list)
     left_out: Counter = field(default_factory=Counter)  # why -> recorded updates left out
+    first_left_out: dict[str, int] = field(default_factory=dict)  # why -> the first entry left out for it
     not_replayed: Counter = field(default_factory=Counter)  # what -> entries not re-sent by design
     versions: dict[str, int] = field(default_factory=dict)  # version -> updates to re-send
+    recorded: int = 0  # recorded updates considered: re-sent, left out, or not sent as their case stopped
     reads: dict[str, int] = field(default_factory=dict)  # version -> read-backs the replay adds
+    phase: str = "replay"  # the kind its requests are recorded under
+
+    def leave_out(self, why: str, count: int, index: int) -> None:
+        self.left_out[why] += count
+        self.first_left_out.setdefault(why, index)
 
     @property
     def items(self) -> list[Item]:
@@ -139,14 +160,52 @@ class UsageError(ValueError):
 
 
 def read_entries(path: str) -> list[dict[str, Any]]:
-    """The suite's entries of the HAR; UsageError when it is not a HAR with any."""
+    """The suite's entries of the HAR, checked against the provenance the suite wrote in it; UsageError when
+    it is not a HAR with any, has no provenance, or its entries name designated events its provenance does
+    not (an edited or crafted HAR)."""
     try:
-        entries = har.read(Path(path))
+        found, entries = har.read_log(Path(path))
     except ValueError as exc:
         raise UsageError(f"{exc}; nothing was sent") from None
     if not entries:
         raise UsageError(f"{path} holds no entries of this suite (`_fpjs`): not a run's traffic.har; nothing was sent")
+    if found is None:
+        raise UsageError(
+            f"{path} carries no provenance (the target, events and key it was recorded with): not written by "
+            "this suite since 0.4, or edited; nothing was sent"
+        )
+    for index, entry in enumerate(entries):
+        meta = entry["_fpjs"]
+        event = (meta.get("request") or {}).get("event") or {}
+        recorded = (found.get(meta.get("version")) or {}).get("events") or {}
+        role = event.get("role")
+        if role is not None and recorded.get(role) != event.get("id"):
+            raise UsageError(
+                f"{path}: entry {index} names {printable(str(event.get('id')))!r} as the {role} event, but the HAR "
+                f"was recorded with {printable(str(recorded.get(role)))!r}: edited or crafted; nothing was sent"
+            )
     return entries
+
+
+def refuse_undesignated(har_path: str, replay: Plan, run: Any, settled_later=lambda item: False) -> str | None:
+    """Why the plan may not be sent, when it would write events no one designated (the write gate would
+    refuse them one by one mid-run: they are refused before anything is sent). `settled_later(item)`: an
+    item whose event is settled once the target is prepared (a migration reads it back first)."""
+    found = set()
+    for group in replay.groups:
+        profile, events = profiles.load(group.version), run.events(group.version)
+        for item in group.items:
+            if settled_later(item):
+                continue
+            if writegate.classify(profile, events, item.request) == writegate.UNDESIGNATED:
+                found.add(item.request.event_id)
+    if not found:
+        return None
+    shown = ", ".join(repr(printable(i)) for i in sorted(found)[:5])
+    return (
+        f"{har_path}: its updates name events no one designated ({shown}): the suite writes only to the "
+        "designated events and to ids that name no event; nothing was sent"
+    )
 
 
 def recorded_versions(entries: list[dict[str, Any]]) -> list[str]:
@@ -208,25 +267,57 @@ def rebuild(
     return request
 
 
-def plan(entries: list[dict[str, Any]], run: Any) -> Plan:
-    """What to re-send, in order, grouped by coverage case; what is left out and why."""
+def recorded_wrong_region(entries: list[dict[str, Any]], version: str) -> bool:
+    """The recorded run sent another region's key under `version` (its table had those cases)."""
+    return any(
+        c.get("key", {}).get("kind") == "wrong_region"
+        for e in entries
+        if e["_fpjs"].get("version") == version
+        for c in (e["_fpjs"].get("request") or {}).get("credentials", [])
+    )
+
+
+class SameVersion:
+    """How a replay rebuilds a recorded update: under the version it was sent under, for the new target's key
+    and events (`rebuild`). `fpjs-conformance migrate` rebuilds under another version instead."""
+
+    def __init__(self, entries: list[dict[str, Any]], run: Any):
+        self.run = run
+        self.wrong_region = bool(run.options.wrong_region_api_key) or run.options.embedded
+        self.ids: dict[str, dict[str, str]] = {}
+        for version in run.options.versions:
+            before = recorded_events(entries, version)
+            wrong = recorded_wrong_region(entries, version)
+            self.ids[version] = (
+                {}
+                if before is None
+                else derived_ids(profiles.load(version), before, run.events(version), wrong_region=wrong)
+            )
+
+    def sent_under(self, recorded: str) -> tuple[str | None, str]:
+        """(the version a recorded update is sent under, or None and why it is left out)."""
+        if recorded not in profiles.versions():
+            return None, f"of an API version this suite does not know ({recorded})"
+        if recorded not in self.run.options.versions:
+            return None, f"sent under {recorded}, which --api-version leaves out"
+        return recorded, ""
+
+    def request(self, entry: dict[str, Any]) -> Request | str:
+        """The recorded update for the new target, or why it cannot be sent there."""
+        version = entry["_fpjs"]["version"]
+        profile, events = profiles.load(version), self.run.events(version)
+        return rebuild(entry["_fpjs"], profile, events, self.ids.get(version, {}), self.wrong_region)
+
+    def known_case(self, recorded: str, case_id: str | None) -> Case | None:
+        """The recorded case as this suite's table has it (its clause, its kind of read-back comparison)."""
+        return {c.id: c for c in self.run.table(recorded)}.get(case_id or "")
+
+
+def plan(entries: list[dict[str, Any]], run: Any, how: Any = None) -> Plan:
+    """What to re-send, in order, grouped by coverage case; what is left out and why. `how` rebuilds each
+    recorded update (`SameVersion` by default)."""
     out = Plan()
-    versions = run.options.versions
-    wrong_region = bool(run.options.wrong_region_api_key) or run.options.embedded
-    ids: dict[str, dict[str, str]] = {}
-    for version in versions:
-        before = recorded_events(entries, version)
-        recorded_wrong_region = any(
-            c.get("key", {}).get("kind") == "wrong_region"
-            for e in entries
-            if e["_fpjs"].get("version") == version
-            for c in (e["_fpjs"].get("request") or {}).get("credentials", [])
-        )
-        ids[version] = (
-            {}
-            if before is None
-            else derived_ids(profiles.load(version), before, run.events(version), wrong_region=recorded_wrong_region)
-        )
+    how = how or SameVersion(entries, run)
     raw: list[tuple[tuple, list[tuple[int, dict]]]] = []
     for index, entry in enumerate(entries):
         meta = entry["_fpjs"]
@@ -236,19 +327,11 @@ def plan(entries: list[dict[str, Any]], run: Any) -> Plan:
         else:
             raw.append((key, [(index, entry)]))
     for (version, case), members in raw:
-        _plan_group(out, version, case, members, run, ids.get(version, {}), wrong_region)
+        _plan_group(out, version, case, members, how)
     return out
 
 
-def _plan_group(
-    out: Plan,
-    version: str,
-    case: str | None,
-    members: list[tuple[int, dict]],
-    run: Any,
-    ids: dict[str, str],
-    wrong_region: bool,
-) -> None:
+def _plan_group(out: Plan, version: str, case: str | None, members: list[tuple[int, dict]], how: Any) -> None:
     updates, first_read = [], None
     for position, (index, entry) in enumerate(members):
         meta = entry["_fpjs"]
@@ -265,37 +348,38 @@ def _plan_group(
             updates.append((position, index, entry))
     if not updates:
         return
-    if version not in profiles.versions():
-        out.left_out[f"of an API version this suite does not know ({version})"] += len(updates)
+    out.recorded += len(updates)
+    under, why = how.sent_under(version)
+    if under is None:
+        out.leave_out(why, len(updates), updates[0][1])
         return
-    if version not in run.options.versions:
-        out.left_out[f"sent under {version}, which --api-version leaves out"] += len(updates)
-        return
-    profile, events = profiles.load(version), run.events(version)
-    group = Group(version, case, updates[0][2]["_fpjs"]["kind"])
+    group = Group(under, case, updates[0][2]["_fpjs"]["kind"])
     for _position, index, entry in updates:
-        request = rebuild(entry["_fpjs"], profile, events, ids, wrong_region)
+        request = how.request(entry)
         if isinstance(request, str):  # a case is sent whole or not at all
-            out.left_out[request] += len(updates)
+            out.leave_out(request, len(updates), updates[0][1])
             return
         group.items.append(Item(index, entry, request))
     if first_read is not None:
-        _compared(group, members, updates, first_read, run)
+        _compared(group, members, updates, first_read, how.known_case(version, case))
     out.groups.append(group)
-    out.versions[version] = out.versions.get(version, 0) + len(group.items)
-    reads = {None: 0, "fold": 1, "repeat": 2}[group.compare.compare if group.compare else None]
-    out.reads[version] = out.reads.get(version, 0) + reads
+    out.versions[under] = out.versions.get(under, 0) + len(group.items)
+    reads = {None: 0, "fold": 1, "numbers": 1, "foreign": 1, "repeat": 2}[
+        group.compare.compare if group.compare else None
+    ]
+    out.reads[under] = out.reads.get(under, 0) + reads
 
 
-def _compared(group: Group, members: list, updates: list, first_read: int, run: Any) -> None:
+def _compared(group: Group, members: list, updates: list, first_read: int, known: Case | None) -> None:
     """The recorded case compared its read-back: replay it as that case (its requests as recorded, its
-    clause and kind of comparison from this suite's table), and note what the recorded read-back found on
-    the case's last update before it."""
+    clause and kind of comparison from this suite's table: `known`), and note what the recorded read-back
+    found on the case's last update before it."""
     before = [u for u in updates if u[0] < first_read]
     after = [u for u in updates if u[0] > first_read]
-    known = {c.id: c for c in run.table(group.version)}.get(group.case or "")
     if not before or known is None or known.compare is None:
         return  # a case this suite does not know: its updates are replayed, its read-back is not
+    if any(entry["response"].get("status") != 200 for _, _, entry in before):
+        return  # the read after it compared other cases' writes (one read for several): not this case's
     requests = tuple(item.request for item in group.items[: len(before)])
     repeated = [item.request.fingerprint() for item in group.items[len(before) :]]
     if known.compare == "fold" and after:
@@ -314,9 +398,9 @@ def _compared(group: Group, members: list, updates: list, first_read: int, run: 
 
 
 # -- sending ----------------------------------------------------------------------------------------
-def send(run: Any, replay: Plan, say) -> bool:
-    """Prepare every version (preflight), then re-send every planned group in order; False when the budget
-    cut the replay short."""
+def send(run: Any, replay: Plan, say, prepare=None) -> bool:
+    """Prepare every version (preflight; then `prepare(ready targets)`, which may still change the plan), then
+    re-send every planned group in order; False when the budget cut the replay short."""
     budget_cut = False
     try:
         ready: dict[str, Any] = {}
@@ -327,13 +411,15 @@ def send(run: Any, replay: Plan, say) -> bool:
                 continue
         while run.notices:
             say(run.notices.pop(0))
+        if prepare is not None:
+            prepare(ready)
         for group in replay.groups:
             if group.version not in ready or group.version in run.version_stops:
                 status = run.version_stops.get(group.version, {}).get("status", "stopped")
                 replay.left_out[f"sent under {group.version}, which was not judged ({status})"] += len(group.items)
                 group.skipped = True
                 continue
-            _send_group(run, ready[group.version], group)
+            _send_group(run, ready[group.version], group, replay.phase)
     except BudgetSpent:
         budget_cut = True
     except TargetUnreachable as exc:
@@ -350,22 +436,24 @@ def send(run: Any, replay: Plan, say) -> bool:
     return not budget_cut
 
 
-def _send_group(run: Any, target: Any, group: Group) -> None:
-    target.phase = "replay"
+def _send_group(run: Any, target: Any, group: Group, phase: str) -> None:
+    target.phase = phase
     if group.compare is not None and target.reads_back:
         mark = len(run.traffic.records)
+        found: list = []
         try:
-            target.run_case(group.compare)
+            found = target.run_case(group.compare)
         finally:
             sent = [
                 r.exchange
                 for r in run.traffic.records[mark:]
-                if r.kind == "replay" and not r.retried and r.exchange.request.op != READ
+                if r.kind == phase and not r.retried and r.exchange.request.op != READ
             ]
             for item, ex in zip(group.items, sent, strict=False):
                 item.sent = ex
         carrier = next(item for item in group.items if item.read_back is not None)
         carrier.new_read_back = target.behaviour.get(group.compare.id, {}).get("read_back")
+        carrier.read_back_detail = read_back_detail(found)
     else:
         target.case_id = group.case
         try:
@@ -376,132 +464,6 @@ def _send_group(run: Any, target: Any, group: Group) -> None:
         if group.case is not None:  # the replay's own behaviour snapshot, by case
             target.behaviour[group.case] = behaviour.observe(group.items[-1].sent, None)
     group.done = True
-
-
-# -- the differences --------------------------------------------------------------------------------
-def recorded_exchange(item: Item) -> Exchange:
-    """The recorded answer, rebuilt from the HAR entry's response."""
-    entry, meta = item.entry, item.meta
-    response = entry.get("response") or {}
-    content = response.get("content") or {}
-    text = content.get("text") or ""
-    body = base64.b64decode(text) if content.get("encoding") == "base64" else text.encode("utf-8", "surrogatepass")
-    headers = {h["name"]: h.get("value", "") for h in response.get("headers") or [] if isinstance(h, dict)}
-    request = entry.get("request") or {}
-    status = response.get("status") or None
-    error = meta.get("error") or (None if status else "no response recorded")
-    return Exchange(
-        item.request,
-        request.get("method", ""),
-        request.get("url", ""),
-        {},
-        status=None if error else status,
-        response_headers=headers,
-        body=body,
-        error=error,
-        version=meta.get("version", ""),
-    )
-
-
-def differences(replay: Plan) -> list[dict[str, Any]]:
-    """Every field of the observable answer that differs between the recorded and the replayed answer."""
-    rows = []
-    for group in replay.groups:
-        for item in group.items:
-            base = {
-                "entry": item.index,
-                "kind": item.meta.get("kind"),
-                "case": item.meta.get("case"),
-                "version": group.version,
-            }
-            if item.sent is None:
-                if group.done:  # the case went on without it (an earlier answer was not 200)
-                    before = behaviour.observe(recorded_exchange(item), None).get("status")
-                    rows.append(
-                        {
-                            **base,
-                            "request": summary(item),
-                            "field": "sent",
-                            "before": before,
-                            "after": "not sent (an earlier answer of the case was not 200)",
-                        }
-                    )
-                continue
-            # A case cut short (a stop, the budget) has no read-back outcome to compare: its answers are compared.
-            was = behaviour.observe(recorded_exchange(item), item.read_back if group.done else None)
-            now = behaviour.observe(item.sent, item.new_read_back if group.done else None)
-            for name in sorted(set(was) | set(now)):
-                if was.get(name) != now.get(name):
-                    rows.append(
-                        {
-                            **base,
-                            "request": summary(item),
-                            "field": name,
-                            "before": was.get(name),
-                            "after": now.get(name),
-                        }
-                    )
-    return rows
-
-
-def summary(item: Item) -> str:
-    """The request in one line (as sent when it was: keys as ${FPJS_API_KEY})."""
-    text = item.sent.describe_request() if item.sent is not None else repr(item.request)
-    return printable(text)[:200]
-
-
-def shown(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "(none)"
-    return str(value)
-
-
-def diff_line(row: dict[str, Any]) -> str:
-    case = f" {row['case']}" if row["case"] else ""
-    return (
-        f"fpjs: DIFF #{row['entry']} [{row['version']}] {row['kind']}{case}: {row['field']} "
-        f"{shown(row['before'])} -> {shown(row['after'])} | {row['request'][:120]}"
-    )
-
-
-# -- reports ----------------------------------------------------------------------------------------
-def _md(value: Any, limit: int = 160) -> str:
-    text = printable(shown(value)).replace("|", "\\|").replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def to_markdown(rows: list[dict[str, Any]], head: list[str], notes: list[str]) -> str:
-    lines = ["# Replay", "", *head, ""]
-    if notes:
-        lines += [f"- {note}" for note in notes] + [""]
-    if not rows:
-        lines.append("No difference from the recorded answers.")
-        return "\n".join(lines) + "\n"
-    lines += [
-        "| entry | version | kind | case | request | field | before | after |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['entry']} | {r['version']} | {r['kind']} | {_md(r['case'])} | {_md(r['request'], 100)} "
-            f"| {r['field']} | {_md(r['before'])} | {_md(r['after'])} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def write_replay(report_dir: Path, rows: list[dict], head: list[str], notes: list[str], secrets: list[str]) -> list:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in (
-        (JSON_FILE, json.dumps(rows, indent=1, ensure_ascii=False) + "\n"),
-        (MD_FILE, to_markdown(rows, head, notes)),
-    ):
-        path = report_dir / name
-        path.write_text(redact.scrub(text, secrets), encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 def exit_status(run: Any, model: dict[str, Any], complete: bool, rows: list, fail_on_diff: bool) -> int:
@@ -521,81 +483,20 @@ def exit_status(run: Any, model: dict[str, Any], complete: bool, rows: list, fai
     return Exit.OK
 
 
-# -- the command ------------------------------------------------------------------------------------
-def _usage(line: str) -> int:
-    sys.stderr.write(f"ERROR: {line}\n")
-    return Exit.USAGE
+# -- the command (its steps shared with `fpjs-conformance migrate`) -----------------------------------------
+def cap_exploration(run: Any, replay: Plan, extra: int = 0) -> None:
+    """The exploration cap of a run is not a replay's: the recorded traffic is (with every retry, and `extra`
+    requests of the command's own); --max-requests stays the hard cap."""
+    versions = run.options.versions
+    per_version = max(replay.versions.get(v, 0) + replay.reads.get(v, 0) for v in versions) + extra
+    run.exploration = commands.exploration(6 * per_version + max(most_requests(profiles.load(v)) for v in versions))
 
 
-def _keep_source(source: Path, report_dir: Path) -> Path | None:
-    """The HAR replayed, copied aside when this replay's reports would replace it; the copy's path."""
-    names = (*reporting.FILES, JSON_FILE, MD_FILE)
-    if source.resolve().parent != report_dir.resolve() or source.name not in names:
-        return None
-    copy = report_dir / SOURCE_COPY
-    shutil.copyfile(source, copy)
-    return copy
-
-
-def _notes(replay: Plan) -> list[str]:
-    notes = [f"{n} recorded update(s) left out: {why}" for why, n in replay.left_out.items()]
-    if replay.not_replayed:
-        parts = ", ".join(f"{n} {what}" for what, n in sorted(replay.not_replayed.items()))
-        notes.append(f"not re-sent (state, or the recorded run's own phases): {parts}")
-    return notes
-
-
-def main(args: argparse.Namespace) -> int:
-    """Replay the HAR's updates against the target the options name; the exit status."""
-    try:
-        entries = read_entries(args.har)
-    except UsageError as exc:
-        return _usage(str(exc))
-    versions = recorded_versions(entries)
-    if not versions:
-        return _usage(f"{args.har}: its entries name no API version this suite knows; nothing was sent")
-    if not getattr(args, "api_version", None):
-        args.api_version = ",".join(versions)
-    opts = commands.parse_options(args)
-    least = least_requests(opts.versions, opts.no_restore)
-    if opts.max_requests is not None and opts.max_requests < least:
-        return _usage(
-            f"--max-requests {opts.max_requests} is too small: the preflight and the restore's reserve alone may "
-            f"take {least} (for {', '.join(opts.versions)}); no request was sent"
-        )
-    run = commands.new_run(opts)
-
-    def say(line: str) -> None:
-        print(redact.scrub(line, run.secrets), flush=True)
-
-    replay = plan(entries, run)
-    if not replay.groups:
-        for note in _notes(replay):
-            sys.stderr.write(f"fpjs: {note}\n")
-        return _usage(f"{args.har}: no recorded update to replay under {', '.join(opts.versions)}; nothing was sent")
-    # The exploration cap of a run is not a replay's: the recorded traffic is (with every retry); --max-requests
-    # stays the hard cap.
-    per_version = max(replay.versions.get(v, 0) + replay.reads.get(v, 0) for v in opts.versions)
-    run.exploration = commands.exploration(
-        6 * per_version + max(most_requests(profiles.load(v)) for v in opts.versions)
-    )
-    try:
-        copy = _keep_source(Path(args.har), opts.report_dir)
-        reporting.write_placeholder(opts.report_dir)
-        for name in (JSON_FILE, MD_FILE):
-            (opts.report_dir / name).unlink(missing_ok=True)
-    except OSError as exc:
-        return _usage(f"--report-dir {opts.report_dir}: cannot write there ({exc}); nothing was sent")
-    if copy is not None:
-        say(f"fpjs: the HAR replayed is where this replay's reports go: kept as {copy}")
-    target = (
-        f"bundled reference server ({', '.join(opts.versions)})"
-        if opts.embedded
-        else ", ".join(f"{split_userinfo(u)[0]} ({v})" for v, u in opts.base_urls.items())
-    )
-    say(f"fpjs: replaying {args.har} against {target}")
+def announce(run: Any, replay: Plan, say, extra_reads: int = 0) -> None:
+    """Per version, at most how many requests go out (and how long that takes at the rate limit)."""
+    opts = run.options
     for version in opts.versions:
-        updates, reads = replay.versions.get(version, 0), replay.reads.get(version, 0)
+        updates, reads = replay.versions.get(version, 0), replay.reads.get(version, 0) + extra_reads
         most = updates + reads + most_requests(profiles.load(version))
         took = ""
         if opts.rate_limit:
@@ -604,43 +505,85 @@ def main(args: argparse.Namespace) -> int:
             f"fpjs [{version}]: at most {most} requests ({updates} recorded updates, {reads} read-backs, "
             f"the preflight; then the restore){took}"
         )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Replay the HAR's updates against the target the options name; the exit status."""
+    commands.fill_from_environment(args)
+    try:
+        entries = read_entries(args.har)
+    except UsageError as exc:
+        return commands.usage(str(exc))
+    versions = recorded_versions(entries)
+    if not versions:
+        return commands.usage(f"{args.har}: its entries name no API version this suite knows; nothing was sent")
+    if not getattr(args, "api_version", None):
+        args.api_version = ",".join(versions)
+    opts = commands.parse_options(args)
+    problem = commands.budget_problem(opts)
+    if problem:
+        return commands.usage(problem)
+    run = commands.new_run(opts)
+
+    def say(line: str) -> None:
+        print(redact.scrub(line, run.secrets), flush=True)
+
+    replay = plan(entries, run)
+    refused = refuse_undesignated(args.har, replay, run)
+    if refused:
+        return commands.usage(refused)
+    if not replay.groups:
+        for note in notes(replay):
+            sys.stderr.write(f"fpjs: {note}\n")
+        versions = ", ".join(opts.versions)
+        return commands.usage(f"{args.har}: no recorded update to replay under {versions}; nothing was sent")
+    cap_exploration(run, replay)
+    try:
+        copy = commands.prepare_folder(Path(args.har), opts.report_dir, (JSON_FILE, MD_FILE), SOURCE_COPY)
+    except OSError as exc:
+        return commands.usage(f"--report-dir {opts.report_dir}: cannot write there ({exc}); nothing was sent")
+    if copy is not None:
+        say(f"fpjs: the HAR replayed is where this replay's reports go: kept as {copy}")
+    target = commands.target_name(opts)
+    say(f"fpjs: replaying {args.har} against {target}")
+    announce(run, replay, say)
     complete = True
     try:
         complete = send(run, replay, say)
     finally:
         run.stop()
     rows = differences(replay)
-    notes = _notes(replay)
+    said = notes(replay)
     for row in rows[:SHOWN]:
         say(diff_line(row))
     if len(rows) > SHOWN:
         say(f"fpjs: ... and {len(rows) - SHOWN} more differences (all in {opts.report_dir / MD_FILE})")
-    for note in notes:
+    for note in said:
         say(f"fpjs: {note}")
-    for version, restore in run.restores.items():
-        why = f" ({restore['why']})" if restore.get("why") else ""
-        say(f"fpjs [{version}]: designated event: {restore['status']}{why}")
+    for line in commands.restore_lines(run):
+        say(line)
     status = exit_status(run, reporting.collect(run, Exit.OK), complete, rows, bool(args.fail_on_diff))
-    status = commands.write_reports(run, status)
-    sent = sum(item.sent is not None for item in replay.items)
+    counts = replay_counts(replay)
+    status = commands.write_reports(run, status, extra={"replay": counts})
     answers = len({r["entry"] for r in rows})
-    violated = sorted({f"{f['version']}::{f['clause']}" for t in run.targets.values() for f in t.ledger.failures})
+    broken = commands.violated(run)
     head = [
         f"Replay of `{args.har}` against {target}.",
-        f"{sent} of {len(replay.items)} recorded updates re-sent; {len(rows)} difference(s) in {answers} answer(s).",
-        f"Clauses violated by the replayed answers: {', '.join(violated) or 'none'}.",
+        f"{counts_text(counts)}; {len(rows)} difference(s) in {answers} answer(s).",
+        f"Clauses violated by the replayed answers: {', '.join(broken) or 'none'}.",
     ]
     try:
-        paths = write_replay(opts.report_dir, rows, head, notes, run.secrets)
+        paths = write_replay(opts.report_dir, rows, head, said, run.secrets)
     except OSError as exc:
         sys.stderr.write(f"fpjs: could not write the reports to {opts.report_dir}: {exc}\n")
         paths = []
         status = Exit.REPORTS if status == Exit.OK else status
-    for path in [*run.report_paths, *paths]:
-        say(f"fpjs: report {path}")
+    written = list(dict.fromkeys([*run.report_paths, *paths]))  # each once
+    if written:
+        say(f"fpjs: reports in {opts.report_dir}: {', '.join(p.name for p in written)}")
     say(
-        f"fpjs: replay: {sent} of {len(replay.items)} recorded updates re-sent, {len(rows)} difference(s) in "
-        f"{answers} answer(s), {len(violated)} clause(s) violated{': ' + ', '.join(violated) if violated else ''}; "
+        f"fpjs: replay: {counts_text(counts)}, {len(rows)} difference(s) in {answers} answer(s), "
+        f"{len(broken)} clause(s) violated{': ' + ', '.join(broken) if broken else ''}; "
         f"result {reporting.RESULTS.get(status, 'failed')} (exit {status})"
     )
     for line in reporting.closing_lines(run):

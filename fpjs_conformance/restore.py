@@ -28,7 +28,11 @@ STORAGE_FAULTS = {
 
 
 def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
-    """Write the original values back and read again; say how it went. Never claims more than it saw."""
+    """Write the original values back and read again; say how it went. Never claims more than it saw.
+
+    A write that got no answer may still land: the restore first waits `Policy.late_write_settle` for it,
+    and after the write-back waits again and reads once more; a late write found then is written over
+    once more, and if it comes back again the restore says it could not be sure."""
     state, profile = target.state, target.profile
     if no_restore:
         return {"status": "off", "why": "--no-restore"}
@@ -36,8 +40,17 @@ def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
         return {"status": "unchanged", "why": "no update of it was accepted"}
     if state.original is None:
         return {"status": "not restored", "why": "the event could not be read before the run"}
+    if state.yielded:
+        return {
+            "status": "left to another run",
+            "why": "another run of the suite claimed it as this one started: that run restores it; if it does not, "
+            "put the original back with --restore-from this run's journal",
+        }
+    late = state.awaiting
     try:
-        now = target.read_back(reserved=True)
+        if late:
+            target.transport.settle(target.transport.policy.late_write_settle)
+        now = target.read_settled(reserved=True)
         if now.stored is None:
             return {"status": "could not restore", "why": f"reading it before the restore failed: {now.why}"}
         shown = profile.to_store({**profile.absent_reads_as, **now.stored})
@@ -52,6 +65,8 @@ def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
             }
         notes = _storage_faults(target, how, shown, now.exchange)
         outcome = write_back(target, state.original)
+        if late and outcome["status"] in ("restored", "partly restored"):
+            outcome = _after_late_writes(target, state.original, late, outcome)
     except BudgetSpent:
         return {"status": "could not restore", "why": "the restore's reserve of the request budget was spent"}
     except RunTimedOut:
@@ -60,28 +75,66 @@ def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
     return outcome
 
 
-def restore_from(target: Target, journal: dict[str, Any]) -> dict[str, Any]:
-    """`--restore-from`: put back the original values a journal holds; say whether the values replaced
-    were the journaled run's own (by their digests) or someone else's."""
+def _after_late_writes(target: Target, original: dict[str, Any], late: int, outcome: dict[str, Any]) -> dict[str, Any]:
+    """`late` writes got no answer: wait, read again, and write the original over a late one once more."""
+    settle = target.transport.policy.late_write_settle
+    for _round in range(2):
+        target.transport.settle(settle)
+        again = target.read_back(reserved=True)
+        if again.stored is not None and _holds(target, again.stored, original):
+            note = f"{late} write(s) got no answer; read again {settle:g}s after the write-back: the original values"
+            return {**outcome, "why": "; ".join(w for w in (outcome.get("why"), note) if w)}
+        if again.stored is None:
+            return {"status": "could not restore", "why": f"reading it again after the write-back failed: {again.why}"}
+        outcome = write_back(target, original)
+        if outcome["status"] not in ("restored", "partly restored"):
+            return outcome
+    return {
+        "status": "could not restore",
+        "why": f"{late} write(s) that got no answer kept landing after the write-back: not sure it stays restored",
+    }
+
+
+def _holds(target: Target, stored: dict[str, Any], original: dict[str, Any]) -> bool:
+    """The read-back shows the original values (a field left out reads as its absent value)."""
+    profile = target.profile
+    shown = profile.to_store({**profile.absent_reads_as, **stored})
+    want = profile.to_store({**profile.absent_reads_as, **profile.to_wire(original)})
+    return all(checks.same_json(shown.get(k), v) for k, v in want.items())
+
+
+def restore_from(target: Target, journal: dict[str, Any], *, force: bool = False) -> dict[str, Any]:
+    """`--restore-from`: put back the original values a journal holds, only while the event still holds values
+    the journaled run sent (by their digests) or the original: a value it never sent is a later writer's,
+    and nothing is changed unless `force`."""
     profile = target.profile
     try:
         now = target.read_back(reserved=True)
         if now.stored is None:
             return {"status": "could not restore", "why": f"reading it first failed: {now.why}"}
-        shown = profile.to_store({**profile.absent_reads_as, **now.stored})
         original, sent = journal["original"], journal.get("sent", {})
+        if _holds(target, now.stored, original):
+            return {"status": "unchanged", "why": "the event already holds the original values"}
+        shown = profile.to_store({**profile.absent_reads_as, **now.stored})
+        unset = profile.to_store(profile.absent_reads_as)
         strangers = sorted(
             k
             for k, v in shown.items()
             if k in profile.field_names.values()
             and digest(v) not in sent.get(k, [])
-            and not checks.same_json(v, original.get(k, profile.to_store(profile.absent_reads_as).get(k)))
+            and not checks.same_json(v, original.get(k, unset.get(k)))
         )
+        names = ", ".join(profile.to_wire(dict.fromkeys(strangers)))
+        if strangers and not force:
+            return {
+                "status": "later writer",
+                "why": f"{names} hold values the journaled run never sent: someone wrote the event after it; "
+                "nothing was changed (--force-restore puts the original back anyway)",
+            }
         outcome = write_back(target, original)
     except (BudgetSpent, RunTimedOut) as exc:
         return {"status": "could not restore", "why": str(exc)}
     if strangers:
-        names = ", ".join(profile.to_wire(dict.fromkeys(strangers)))
         outcome["why"] = "; ".join(w for w in (outcome.get("why"), f"{names} held values the run never sent") if w)
     return outcome
 
@@ -96,7 +149,7 @@ def write_back(target: Target, original: dict[str, Any]) -> dict[str, Any]:
     if ex.status != 200:
         return {"status": "could not restore", "why": f"the write-back was answered {ex.received()}"}
     state.written.update(profile.to_store(body))
-    after = target.read_back(reserved=True)
+    after = target.read_settled(reserved=True)
     if after.stored is None:
         return {"status": "could not restore", "why": f"reading it back failed: {after.why}"}
     shown = {**profile.absent_reads_as, **after.stored}

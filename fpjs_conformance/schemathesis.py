@@ -24,7 +24,9 @@ takes it away again), this module adds:
   credential situation of `credential_draws` once (the other places and spellings, the retired
   places, no key, an empty and an unrelated key; each refused one again without a body: auth before
   body), and in the fuzzing phase Hypothesis draws them (`flatmap_case`).
-- the designated event: a `before_call` hook sends every update to FPJS_REQUEST_ID. The path
+- the suite's coverage table in the examples phase (`designed_examples`): every run sends its cases
+  a schemathesis case can carry, deterministically, the unknown and odd ids among them.
+- the designated event: a `before_call` hook sends every other update to FPJS_REQUEST_ID. The path
   parameter hooks (`map_path_parameters`, `before_generate_path_parameters`) reach only the fuzzing
   phase, `map_case` the coverage and fuzzing phases but not the examples phase; `before_call` runs
   before every request of every phase. It also keeps generated integers within 2^53, as the
@@ -49,7 +51,6 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 import schemathesis
 from hypothesis import strategies as st
-from requests.structures import CaseInsensitiveDict
 from schemathesis.core import NOT_SET
 from schemathesis.core.failures import Failure, FailureGroup, Severity
 
@@ -58,9 +59,7 @@ from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Expectation, Violation
 from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.model import (
-    EMPTY,
     NO_BODY,
-    READ,
     VALID,
     Body,
     Credential,
@@ -73,7 +72,22 @@ from fpjs_conformance.model import (
     read_key_header,
 )
 from fpjs_conformance.profile import KeyPlace, Profile
-from fpjs_conformance.rules import auth, body, http, ids, left_open, responses, semantics, transient, transport
+from fpjs_conformance.rules import (
+    auth,
+    body,
+    http,
+    ids,
+    left_open,
+    lenient,
+    lookalikes,
+    methods,
+    responses,
+    semantics,
+    transient,
+    transport,
+)
+from fpjs_conformance.rules import state as state_rules
+from fpjs_conformance.schemathesis_cases import credential_draws, designed, designed_examples, place_key, refused
 from fpjs_conformance.strategies import interoperable
 from fpjs_conformance.table import probe_body
 from fpjs_conformance.target import Target
@@ -125,6 +139,9 @@ COVERED: tuple[str, ...] = (
     body.NO_KNOWN_FIELD,
     body.SCHEMATHESIS_POSITIVE,
     body.SCHEMATHESIS_NEGATIVE,
+    ids.UNKNOWN_NOT_FOUND,
+    ids.ODD_REFUSED,
+    left_open.SEVERAL_FAULTS,
     semantics.STORED,
     responses.DECLARED,
     responses.NO_SERVER_ERROR,
@@ -134,21 +151,26 @@ COVERED: tuple[str, ...] = (
     left_open.KEYS_DIFFER,
     left_open.CONTENT_TYPE,
 )
-_DESIGNATED_ONLY = "every update goes to the designated event (FPJS_REQUEST_ID): run the suite for the id clauses"
 # What needs the suite's designed probes, sequences or transport, and why.
 NOT_COVERED: dict[str, str] = {
     auth.OTHER_REGION_REFUSED: "needs the other region's key, a designed probe: run the suite",
     http.VARIED: "needs the header shapes of real clients (contracts/variety.toml), designed probes: run the suite",
-    ids.UNKNOWN_NOT_FOUND: _DESIGNATED_ONLY,
-    ids.ODD_REFUSED: _DESIGNATED_ONLY,
     ids.EXPIRED_REFUSED: "needs the expired event, a designed probe: run the suite",
-    left_open.SEVERAL_FAULTS: "needs an id fault beside a body fault; " + _DESIGNATED_ONLY,
     semantics.PARTIAL: "needs a designed sequence of updates: run the suite",
     semantics.REPLACES: "needs a designed sequence of updates: run the suite",
     semantics.REPEATABLE: "needs a designed repeat: run the suite",
     transient.NOT_READY_CLEARS: "needs the not-ready event and the suite's retries: run the suite",
     transient.RATE_LIMIT_WAITED: "schemathesis's transport does not wait out a 429 (a 429 is not judged)",
     transport.COMPLETE: "schemathesis reports its own network errors",
+    methods.UNDECLARED_REFUSED: "needs the methods the document does not declare, designed probes: run the suite",
+    lenient.DUPLICATES: "needs bodies with duplicate members, designed probes: run the suite",
+    lenient.NUMBERS: "needs numbers past a double and their read-back, designed probes: run the suite",
+    lookalikes.LOOKALIKE: "needs path texts sent as they are (lookalikes of the designated id): run the suite",
+    lookalikes.FOREIGN_NOT_FOUND: "needs another workspace's event, a designed probe: run the suite",
+    state_rules.ONLY_NAMED: "needs the whole read-back before and after each write (the state oracle): run the suite",
+    state_rules.NOTHING_CHANGED: "needs the whole read-back before and after (the state oracle): run the suite",
+    state_rules.READ_BACK_ANSWERS: "judges the read-back operation, which this mode does not send: run the suite",
+    state_rules.READ_BACK_VALID: "judges the read-back operation, which this mode does not send: run the suite",
 }
 # Verdicts this mode does not give: a 429 reaches a check only because schemathesis did not wait, and
 # schemathesis calls a check only with a complete response.
@@ -545,68 +567,6 @@ def _base_url(case: Any, response: Any) -> str:
 
 
 # -- feeding schemathesis: the key, where it goes, the designated event --------------------------------
-_spellers: dict[tuple[str, str], Transport] = {}
-
-
-def _wire(profile: Profile, settings: Settings) -> Transport:
-    """A transport only to spell credentials as the suite puts them on the wire (`build` sends nothing)."""
-    key = (profile.version, settings.api_key or "")
-    if key not in _spellers:
-        wire = Transport(profile, "http://localhost", Secrets(settings.api_key or ""))
-        wire.close()  # its client is never used
-        _spellers[key] = wire
-    return _spellers[key]
-
-
-def _place_key(case: Any, profile: Profile, settings: Settings, credentials: Credentials) -> Any:
-    """Put `credentials` on the case instead of whatever key places it had (declared and retired)."""
-    built = _wire(profile, settings).build(Request("x", credentials, op=READ))
-    header_names, query_names = profile.key_headers, profile.key_params
-    headers = {k: v for k, v in _items(case.headers) if k.lower() not in header_names}
-    headers.update((k, v) for k, v in built.headers.items() if k.lower() in header_names)
-    query = {k: v for k, v in _items(case.query) if k not in query_names}
-    query.update((k, v) for k, v in parse_qsl(urlsplit(built.url).query, keep_blank_values=True))
-    case.headers = CaseInsensitiveDict(headers)
-    case.query = query
-    # Schemathesis's `ignored_auth` takes credentials it did not set for generated (invalid) ones and
-    # fails a 2xx to them: say which credentials are the configured key (as its auth storage does).
-    case._has_explicit_auth = not refused(profile, credentials)
-    return case
-
-
-def credential_draws(profile: Profile) -> list[Credentials]:
-    """The credential situations besides the key as documented, from the profile (the examples phase
-    sends each once, the fuzzing phase draws them): the valid key in every other declared place, its
-    header name in lower case, its scheme in lower and upper case and left out, in each retired place;
-    no key; an empty and an unrelated key in each declared place; and, with two declared places, the
-    valid key in one and an unrelated key in the other."""
-    out: list[Credentials] = []
-
-    def one(place: str, key: Key, **spelling: Any) -> None:
-        out.append(Credentials((Credential(place, key, **spelling),)))
-
-    for i, place in enumerate(profile.key_places):
-        if i:
-            one(place.name, VALID)
-        if place.location == "header" and place.field.lower() != place.field:
-            one(place.name, VALID, name_case="lower")
-        if place.scheme:
-            for word in dict.fromkeys((place.scheme.lower(), place.scheme.upper())):
-                if word != place.scheme:
-                    one(place.name, VALID, scheme=word)
-            one(place.name, VALID, scheme=None)
-    for place in profile.retired_places:
-        one(place.name, VALID)
-    out.append(Credentials())
-    for place in profile.key_places:
-        one(place.name, EMPTY)
-        one(place.name, auth.UNRELATED_KEY)
-    if len(profile.key_places) > 1:
-        first, second = profile.key_places[:2]
-        out.append(Credentials((Credential(first.name, VALID), Credential(second.name, auth.UNRELATED_KEY))))
-    return out
-
-
 class FpjsKey:
     """Schemathesis's auth: FPJS_API_KEY in the first place the document names, spelled as the suite does."""
 
@@ -617,7 +577,7 @@ class FpjsKey:
 
     def set(self, case: Any, data: tuple[Profile, Settings], ctx: Any) -> None:
         profile, settings = data
-        _place_key(case, profile, settings, Credentials.of(**{profile.key_places[0].name: VALID}))
+        place_key(case, profile, settings.api_key, Credentials.of(**{profile.key_places[0].name: VALID}))
 
 
 def _documented_key(case: Any, profile: Profile, settings: Settings) -> bool:
@@ -638,7 +598,7 @@ def flatmap_case(ctx: Any, case: Any) -> Any:
     if profile is None or not _documented_key(case, profile, settings):
         return st.just(case)
     return st.sampled_from([None, *credential_draws(profile)]).map(
-        lambda creds: case if creds is None else _place_key(case, profile, settings, creds)
+        lambda creds: case if creds is None else place_key(case, profile, settings.api_key, creds)
     )
 
 
@@ -649,7 +609,8 @@ def before_call(ctx: Any, case: Any, kwargs: Any) -> None:
     profile = _update_profile(case, settings)
     if profile is None:
         return
-    if settings.events is not None and _component_mode(case, "path") != "negative":
+    keep = designed(case.path_parameters.get(profile.id_param))  # the coverage table's ids stay theirs
+    if settings.events is not None and _component_mode(case, "path") != "negative" and not keep:
         case.path_parameters = {**case.path_parameters, profile.id_param: quote(settings.events.live, safe="")}
     if case.body is not NOT_SET and not isinstance(case.body, bytes | bytearray):
         clamped = interoperable(case.body)
@@ -657,16 +618,11 @@ def before_call(ctx: Any, case: Any, kwargs: Any) -> None:
             case.body = clamped
 
 
-def refused(profile: Profile, credentials: Credentials) -> bool:
-    """Whether the suite's auth rule refuses these credentials (`auth.assess`)."""
-    return auth.assess(profile, Request("x", credentials)).refusal is not None
-
-
 def before_add_examples(ctx: Any, examples: list[Any]) -> None:
-    """Examples phase: the key as documented and every credential situation of `credential_draws` once,
-    deterministically, with the suite's small valid update (`table.probe_body`), and each refused one
-    again without a body (auth before body: UE-AUTH-07). Sent to the designated event like every
-    other update."""
+    """Examples phase, deterministically, every run: the key as documented and every credential situation
+    of `credential_draws` once, with the suite's small valid update (`table.probe_body`), and each
+    refused one again without a body (auth before body: UE-AUTH-07), sent to the designated event;
+    then the suite's own coverage table (`designed_examples`), in its order."""
     operation = getattr(ctx, "operation", None)
     settings = Settings.from_env()
     if operation is None or not settings.api_key:
@@ -684,7 +640,8 @@ def before_add_examples(ctx: Any, examples: list[Any]) -> None:
             body=update,
             media_type="application/json" if update is not NOT_SET else None,
         )
-        examples.append(_place_key(case, profile, settings, creds))
+        examples.append(place_key(case, profile, settings.api_key, creds))
+    examples += designed_examples(operation, profile, settings.api_key, _events(settings))
 
 
 def _document_profiles(schema: Any, settings: Settings, names: Iterable[str] | None = None) -> list[Profile]:

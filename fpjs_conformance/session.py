@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import coverage, designated
+from fpjs_conformance import contract, coverage, designated, provenance
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import EventState
 from fpjs_conformance.explore import Exploration
+from fpjs_conformance.gateway import Transients
 from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.model import Events, printable
 from fpjs_conformance.options import RESTORE_RESERVE, Options
@@ -32,9 +33,12 @@ from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
 from fpjs_conformance.traffic import Traffic
-from fpjs_conformance.transport import Budget, Policy, RunTimedOut, Secrets, Transport, split_userinfo, tls_context
+from fpjs_conformance.transport import Budget, Policy, RunTimedOut, Secrets, Transport, tls_context
+from fpjs_conformance.writegate import UndesignatedWrite
 
+EMBEDDED_NOT_READY_BUDGET = 0.15  # seconds: the bundled server's not-ready event clears after two tries
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT") if hasattr(signal, name))
+EXPLORING = "random examples of"  # the progress line once a version's coverage table is sent (the event changed)
 
 
 @dataclass(repr=False)
@@ -42,6 +46,7 @@ class Run:
     options: Options
     exploration: Exploration
     selected: dict[str, set[str]] = field(default_factory=dict)  # version -> clause ids collected
+    tests: dict[str, dict[str, str]] = field(default_factory=dict)  # version -> clause -> its test, in test order
     secrets: list[str] = field(default_factory=list)  # everything the scrubber removes
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
@@ -58,6 +63,7 @@ class Run:
     stop_request: str | None = None  # a signal asked the run to stop
     timed_out: bool = False
     notices: list[str] = field(default_factory=list)  # lines for the terminal, printed once
+    say: Any = None  # prints a line at once (the pytest plugin's terminal); None: the line waits in `notices`
     errors: dict[str, list[dict]] = field(default_factory=dict)  # "version::clause" -> non-violation errors
     failing_tests: dict[str, list[str]] = field(default_factory=dict)  # "version::clause" -> node ids
     deviations: dict[str, Any] | None = None
@@ -65,6 +71,7 @@ class Run:
     report_paths: list[Path] = field(default_factory=list)
     event: EventState = field(default_factory=EventState)  # the designated event, shared by the versions
     traffic: Traffic = field(default_factory=Traffic)  # every exchange of the run, in order
+    transients: Transients = field(default_factory=Transients)  # intermediaries' 5xx pages that were retried
     observed: dict[str, Any] = field(default_factory=dict)  # version -> the contract surface it showed
     judges_clients: bool = False  # a proxy session: the client clauses are judged and reported too
     seed: str | None = None
@@ -74,6 +81,9 @@ class Run:
     _old_handlers: dict = field(default_factory=dict)
     _started_up: bool = False
     _prepared: bool = False
+    finishing: bool = False  # the restore phase has begun: from here to the end, signals only set flags
+    claim: str = field(default_factory=lambda: pysecrets.token_hex(6))  # names this run on the event it claims
+    _journal_said: bool = False
 
     def __repr__(self) -> str:  # --full-trace and -l show it: no options, no secrets
         return f"Run({', '.join(self.options.versions)})"
@@ -86,6 +96,7 @@ class Run:
             return
         self._started_up = True
         self.traffic.enabled = self.options.traffic
+        self.transients.strict = self.options.strict
         for signum in SIGNALS:
             self._old_handlers[signum] = signal.signal(signum, self._on_signal)
         o = self.options
@@ -94,13 +105,20 @@ class Run:
         if o.embedded:
             self._start_server()
         else:
-            self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo)
+            self._keys = Secrets(o.api_key or "", o.wrong_region_api_key, o.userinfo, o.foreign_api_key)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
+        """The first signal asks the run to stop at its next safe point. A second one stops it at once, unless
+        the restore has begun (it runs to its end, bounded by its own deadline) or a write of the designated
+        event is on the wire (its answer is awaited, within the request timeout, so that it cannot land after
+        the restore): then it is noted, and the run stops at the next safe point as after the first."""
         name = signal.Signals(signum).name
-        if self.stop_request is not None:  # the second one: now
-            raise KeyboardInterrupt(f"{name} again: stopping now")
-        self.stop_request = f"interrupted by {name}"
+        if self.stop_request is None:
+            self.stop_request = f"interrupted by {name}"
+            return
+        if self.finishing or any(t.transport.in_flight_write for t in self.targets.values()):
+            return
+        raise KeyboardInterrupt(f"{name} again: stopping now")
 
     def requested_stop(self) -> str | None:
         return self.stop_request
@@ -111,28 +129,36 @@ class Run:
         env = {
             "FPJS_REF_API_KEY": "ref" + pysecrets.token_hex(12),
             "FPJS_REF_WRONG_REGION_API_KEY": "eu" + pysecrets.token_hex(12),
+            "FPJS_REF_FOREIGN_API_KEY": "fw" + pysecrets.token_hex(12),
         }
         self.secrets += list(env.values())
         # The server seeds Settings' default ids (see events()).
         self._server = ServerProcess(["-m", "fpjs_conformance.refserver", "--port", "0"], env=env).start()
-        self._keys = Secrets(env["FPJS_REF_API_KEY"], env["FPJS_REF_WRONG_REGION_API_KEY"])
+        self._keys = Secrets(
+            env["FPJS_REF_API_KEY"],
+            env["FPJS_REF_WRONG_REGION_API_KEY"],
+            foreign_api_key=env["FPJS_REF_FOREIGN_API_KEY"],
+        )
 
     def stop(self) -> None:
         """Leave the designated event as found (the restore phase, once, whichever versions ran), finish
         the journal, then stop the bundled server. A deadline that passed in the random examples of the
         last test (no later test noticed it) stops the run too. The signals stay the run's until
         `release` (the reports are written in between)."""
+        self.finishing = True
         late = next((t.timed_out for t in self.targets.values() if t.timed_out), None)
         if late and not self.timed_out:
             self.timed_out = True
             self.stop_with(f"{late} (--run-timeout={self.options.run_timeout:g}s)", Exit.VIOLATED)
         try:
             self._restore()
+            self._settle_transients()
             for version, target in self.targets.items():
-                self.stats[version] = target.transport.stats.as_dict()
+                self.stats[version] = {**target.transport.stats.as_dict(), "read_lag": target.reads.lag.as_dict()}
                 self.transport_records[version] = {
                     "resends": list(target.transport.resends),
                     "errors": list(target.transport.errors),
+                    "gateway": self.transients.records(version),
                 }
                 target.transport.close()
         finally:
@@ -140,6 +166,12 @@ class Run:
                 self._server.stop()
         if self.stop_request and self.stop_code != Exit.INTERRUPTED:  # a signal during the restore
             self.stop_with(self.stop_request, Exit.INTERRUPTED)
+
+    def _settle_transients(self) -> None:
+        """Intermediaries' pages were more than a rare few of the run's requests: each fails (UE-RESP-02)."""
+        requests = sum(t.transport.stats.sent for t in self.targets.values())
+        for target, page in self.transients.settle(requests):
+            target.judge_server_fault(page, "server-error")
 
     def release(self) -> None:
         """Give the signals back: the run's last step, after its reports."""
@@ -179,6 +211,13 @@ class Run:
             why = [outcome.get("why", "")] + ([f"restored through {first}"] if version != first else [])
             self.restores[version] = {**outcome, "why": "; ".join(w for w in why if w)}
 
+    def notice(self, line: str) -> None:
+        """A line for the user: printed at once where the run can (`say`), else kept for later."""
+        if self.say is not None:
+            self.say(line)
+        else:
+            self.notices.append(line)
+
     def stop_with(self, line: str, code: int) -> None:
         """Record why the run (or a version of it) stopped early: one printable line each."""
         line = printable(line)
@@ -199,8 +238,8 @@ class Run:
 
             s = Settings()
             window = profiles.load(version).update_window_days
-            return Events(s.request_id, s.expired_for(window), s.not_ready_request_id)
-        return Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id)
+            return Events(s.request_id, s.expired_for(window), s.not_ready_request_id, s.foreign_request_id)
+        return Events(o.request_id or "", o.expired_request_id, o.not_ready_request_id, o.foreign_request_id)
 
     def table(self, version: str) -> list[Case]:
         """The version's coverage table (built once)."""
@@ -220,14 +259,18 @@ class Run:
             deadline=self.started + o.run_timeout,
             stop_requested=self.requested_stop,
         )
-        if o.embedded:  # the bundled server counts updates, not time: no need to wait between tries
-            policy.not_ready_backoff = (0.01,) * len(policy.not_ready_backoff)
+        if o.not_ready_budget is not None:
+            policy.not_ready_budget = o.not_ready_budget
+        elif o.embedded:  # the bundled server counts updates, not time: no need to wait between tries
+            policy.not_ready_budget = EMBEDDED_NOT_READY_BUDGET
+        policy.grace = max(policy.grace, policy.not_ready_budget + 2 * o.timeout)  # the restore may wait it out too
         return policy
 
     def target(self, version: str) -> Target:
-        """The version's target. The first call prepares every version's (preflight, then the coverage
-        table), so the table runs before any random example and its findings are all in, whatever
-        test stops the run first (`-x`). A version that stopped raises why (SetupProblem)."""
+        """The version's target. The first call prepares every version's (preflight, the coverage table,
+        then the selected clauses' random examples), so every verdict is settled before any test reports
+        (`contract`), whatever test stops the run first (`-x`). A version that stopped raises why
+        (SetupProblem)."""
         if not self._prepared:
             self._prepared = True
             self.start()
@@ -249,8 +292,8 @@ class Run:
         o = self.options
         if o.embedded or o.no_restore:
             return None
-        shown = {v: split_userinfo(self.base_url(v).rstrip("/"))[0] for v in o.versions}
-        data = designated.unfinished(o.report_dir, shown, o.request_id or "")
+        mine = provenance.record(self.base_url(o.versions[0]), o.request_id or "", self._keys.api_key)
+        data = designated.unfinished(o.report_dir, mine)
         if data is None:
             return None
         path = o.report_dir / designated.JOURNAL
@@ -267,17 +310,35 @@ class Run:
         selected = self.selected.get(version, set())
         target.unexplored = set(selected)
         try:
-            preflight(target, no_restore=self.options.no_restore, journal_dir=self.options.report_dir)
-            if self.event.journal is not None and not any(n.startswith("fpjs: designated event") for n in self.notices):
+            claim = None if self.options.embedded else self.claim  # the bundled server is never shared
+            preflight(target, no_restore=self.options.no_restore, journal_dir=self.options.report_dir, claim=claim)
+            journal = self.event.journal
+            if journal is not None and not self._journal_said:
+                self._journal_said = True
                 original = json.dumps(target.profile.to_wire(self.event.original or {}), ensure_ascii=False)
-                self.notices.append(
+                self.notice(
                     f"fpjs: designated event {target.events.live}: original values {original[:300]} "
-                    f"(journal {self.event.journal.path})"
+                    f"(journal {journal.path})"
                 )
-            self.plans[version] = coverage.cover(target, self.table(version), selected)
+                if journal.kept_aside is not None:
+                    self.notice(
+                        f"fpjs: an unfinished journal of another target, event or key was in its place: kept as "
+                        f"{journal.kept_aside} (put its event back with --restore-from {journal.kept_aside})"
+                    )
+            plan = self.plans[version] = coverage.cover(target, self.table(version), selected)
+            # Every selected clause's random examples too, before any test reports: a response informs
+            # every clause it can, so a verdict is settled only once all of the version's requests are sent.
+            order = self.tests.get(version, {})
+            clauses = [*order, *sorted(selected - set(order))]
+            if self.exploration.hypothesis_profile.examples and target.unexplored:
+                self.notice(
+                    f"fpjs [{version}]: {plan['sent']}/{plan['cases']} coverage cases sent; now the {EXPLORING} "
+                    f"{len(target.unexplored)} clause(s), before any test reports"
+                )
+            contract.explore_selected(target, clauses, order)
         except NotServed as exc:
             self._stop_version(version, "not served", str(exc), Exit.SETUP)
-        except SetupProblem as exc:
+        except (SetupProblem, UndesignatedWrite) as exc:
             self._stop_version(version, "setup problem", f"setup problem ({version}): {exc}", Exit.SETUP)
         except TargetUnreachable as exc:
             target.unreachable = str(exc)
@@ -304,13 +365,26 @@ class Run:
             transport.shown_base_url,
             self.events(version),
             transport,
-            Ledger(version),
+            Ledger(version, strict=self.options.strict),
             has_wrong_region_key=self._keys.wrong_region_api_key is not None,
+            has_foreign_key=self._keys.foreign_api_key is not None,
             embedded=self.options.embedded,
             state=self.event,
         )
         target.exploration = self.exploration
         target.traffic = self.traffic
+        events = target.events
+        self.traffic.provenance[version] = {
+            **provenance.record(self.base_url(version), events.live, self._keys.api_key),
+            "events": {
+                "live": events.live,
+                "expired": events.expired,
+                "not_ready": events.not_ready,
+                "foreign": events.foreign,
+            },
+        }
+        target.transients = self.transients
+        target.reads.lag.settle_s = self.options.settle_time
         self.targets[version] = target
         return target
 
@@ -320,7 +394,8 @@ class Run:
 
     # -- --restore-from ----------------------------------------------------------------------------
     def restore_from(self, path: Path) -> dict[str, Any]:
-        """Put back the original values of an unfinished run's journal (nothing is judged)."""
+        """Put back the original values of an unfinished run's journal (nothing is judged). The journal's
+        provenance was checked against this target, event and key before any request (options)."""
         data = designated.read(path)
         if data is None:
             return {"status": "could not restore", "why": f"{path} is not a journal ({designated.FORMAT})"}
@@ -329,8 +404,9 @@ class Run:
             version = next((v for v in self.options.versions if v in data.get("targets", {})), self.options.versions[0])
         self.start()
         target = self.new_target(version)
-        target.events = Events(data["event_id"])
-        outcome = {k: printable(str(v)) for k, v in restore_from(target, data).items()}
+        target.events = Events(self.options.request_id or data["event_id"])
+        outcome = restore_from(target, data, force=self.options.force_restore)
+        outcome = {k: printable(str(v)) for k, v in outcome.items()}
         if outcome["status"] in designated.FINISHED:
             data.update(state=outcome["status"], outcome=outcome)
             designated.Journal(path, data).finish(outcome)
@@ -346,7 +422,8 @@ class Run:
             caps.append(self.options.max_requests)
         for version in self.options.versions:
             selected = self.selected.get(version, set())
-            table_requests = sum(coverage.requests_of(c) for c in self.table(version) if c.clause_id in selected)
+            chosen = [c for c in self.table(version) if c.clause_id in selected]
+            table_requests = coverage.reads_of(coverage.plan(profiles.load(version), self.events(version), chosen))
             most = table_requests + 3 * self.exploration.hypothesis_profile.examples * len(selected) + 6
             planned = min([most, *caps])
             entry = {"coverage_requests": table_requests, "at_most": planned}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
-from fpjs_conformance.model import Body, Events, strict_json
+from fpjs_conformance.model import Body, Events, Request, strict_json
 from fpjs_conformance.profile import Profile
 
 # Body kinds, from the most to the least broken.
@@ -19,7 +20,7 @@ ABSENT, MALFORMED, NOT_OBJECT, WRONG_TYPE = "absent", "malformed", "not-object",
 NO_KNOWN_FIELD, PAST_LIMIT, VALID = "no-known-field", "past-limit", "valid"
 # Event id kinds.
 DESIGNATED, NOT_READY, EXPIRED = "designated", "not-ready", "expired"
-UNKNOWN, INVALID, ODD = "unknown", "invalid", "odd"
+UNKNOWN, INVALID, ODD, FOREIGN = "unknown", "invalid", "odd", "foreign"
 
 
 def parse_json(raw: bytes) -> tuple[bool, Any]:
@@ -44,6 +45,21 @@ def _past(limit: Any, value: Any) -> bool:
     except UnicodeEncodeError:
         size = len(json.dumps(value).encode())
         return bool(limit.max_bytes) and isinstance(value, dict | list) and size > limit.max_bytes
+
+
+def fields_at_limit(profile: Profile, body: Body) -> list[str]:
+    """The fields of a valid body whose values are at their limit by some count (`Limit.at_limit`)."""
+    ok, value = body_value(body) if body.present else (False, None)
+    if not ok or not isinstance(value, dict):
+        return []
+    return [name for name, limit in profile.limits.items() if name in value and _at_limit(limit, value[name])]
+
+
+def _at_limit(limit: Any, value: Any) -> bool:
+    try:
+        return limit.at_limit(value)
+    except UnicodeEncodeError:  # an object holding a lone surrogate: past any count (see `_past`)
+        return False
 
 
 def body_kind(profile: Profile, body: Body) -> str:
@@ -72,8 +88,56 @@ def id_kind(profile: Profile, event_id: str, events: Events) -> str:
         return NOT_READY
     if event_id == events.expired:
         return EXPIRED
+    if event_id == events.foreign:
+        return FOREIGN
     if profile.live_id.match(event_id):
         return UNKNOWN
     if profile.plain_id.match(event_id):
         return INVALID
     return ODD
+
+
+def near_ids(live: str) -> dict[str, str]:
+    """Ids the suite derives from the designated id, each a near miss of it that names no event of the
+    target's (letter case swapped, last character changed, one shorter; one longer is a lookalike's suffix)."""
+    return {
+        "case-swapped": live.swapcase(),
+        "last-changed": live[:-1] + ("y" if live[-1:] != "y" else "z"),
+        "prefix": live[:-1],
+    }
+
+
+def may_name_an_event(profile: Profile, event_id: str) -> bool:
+    """Whether an id could name an event the target issued: the live shape, from when ids were issued on
+    (`issued_since`; without a time in the id's shape, every live-shaped id could)."""
+    found = profile.live_id.match(event_id)
+    if not found:
+        return False
+    stamp = found.groupdict().get("ms")
+    if stamp is None or profile.issued_since_ms is None:
+        return True
+    return int(stamp) >= profile.issued_since_ms
+
+
+# How a path text as sent relates to the designated id (RFC 3986, 6.2.2: unreserved characters
+# percent-encoded, hex digits in either case, are the same id; a trailing slash is left open).
+EQUIVALENT, OPEN, OTHER = "equivalent", "open", "other"
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")  # RFC 3986, 2.3
+# Methods whose effect no write-back undoes (RFC 9110, 9.3.5): never sent to a designated event.
+IRREVERSIBLE = ("DELETE",)
+
+
+def relation(text: str, live: str) -> str:
+    """How a path text as sent relates to the designated id."""
+    if all(c in UNRESERVED or c == "%" for c in text) and unquote(text) == live:
+        return EQUIVALENT
+    if text.rstrip("/") == live and text != live:
+        return OPEN
+    return OTHER
+
+
+def designated(request: Request, events: Events) -> bool:
+    """The request is addressed to the designated event (as sent, or a path text that may stand for it)."""
+    if not request.id_encoded:
+        return request.event_id == events.live
+    return relation(request.event_id, events.live) != OTHER

@@ -26,6 +26,7 @@ from fpjs_conformance.profile import Profile
 UNKNOWN_LIVE_SHAPE = "1000000000000.unknwn"
 MARKER = "fpjs_case"  # an extra property, which the schema allows: tells a step apart from an earlier request
 PROBE_MARK = "fpjs"  # the key every object the suite writes to the designated event carries at its top
+MARKABLE = ("string", "object")  # field types a value of which can carry a mark (`Table.marks`)
 # A canonical value of each JSON type.
 CANONICAL: dict[str, Any] = {
     "null": None,
@@ -101,6 +102,14 @@ def valid_value_of(kind: str, tag: str) -> Any:
     )
 
 
+def _marked(value: Any) -> bool:
+    """A field value the suite's own: a string it writes (`fpjs-...`), an object carrying the probe mark
+    (what `preflight.looks_like_probe` recognises)."""
+    if isinstance(value, str):
+        return value.startswith(f"{PROBE_MARK}-")
+    return isinstance(value, dict) and PROBE_MARK in value
+
+
 class Table:
     """Builds one version's cases, for one set of designated events."""
 
@@ -114,6 +123,36 @@ class Table:
         # Values of only one class (by group) each single string field has still to carry.
         self._rides = {f: variety.field_values(profile, f) for f in profile.fields_of_type("string")}
         self._near = variety.field_near_misses(profile)
+        self._marks = 0
+
+    # -- marks: whose values the designated event shows ---------------------------------------------
+    def mark(self) -> str:
+        """A text no other request of the table carries (`fpjs-<version>-m<n>`): a read-back that shows it
+        names the request (the state oracle, `fpjs_conformance.state`)."""
+        self._marks += 1
+        return f"{PROBE_MARK}-{self.p.version}-m{self._marks}"
+
+    def marks(self, *, but: tuple[str, ...] = ()) -> dict[str, Any]:
+        """One new mark in every field that can carry one (a string: the mark; an object: under the probe
+        mark), but those in `but`."""
+        m = self.mark()
+        out: dict[str, Any] = {}
+        for field, kind in self.p.field_types.items():
+            if field not in but and kind in MARKABLE:
+                out[field] = m if kind == "string" else {PROBE_MARK: m}
+        return out
+
+    def hold(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`body`, with a mark in another field when it sets a field that can carry one to a value that does
+        not, and no field it sets carries one: from the first write on, the event always holds the suite's
+        mark (`preflight.looks_like_probe`), so a run that never finished is recognised by any later run."""
+        sets = [f for f in self.p.fields if f in body]
+        if any(_marked(body[f]) for f in sets) or not any(self.p.field_types[f] in MARKABLE for f in sets):
+            return body  # marked already, or it sets only fields no mark fits: what the event holds keeps its own
+        free = [f for f, kind in self.p.field_types.items() if kind in MARKABLE and f not in body]
+        if not free:
+            return body
+        return {**body, free[0]: self.marks()[free[0]]}
 
     def key(self) -> Credentials:
         """The valid key, in each declared place in turn: no answer may depend on the place."""
@@ -128,9 +167,9 @@ class Table:
     def update(
         self, body: Any = None, *, creds: Credentials | None = None, event_id: str | None = None, **kw: Any
     ) -> Request:
-        """An update of the designated event (or `event_id`); by default the probe body, the key in turn."""
+        """An update of the designated event (or `event_id`); by default a body of new marks, the key in turn."""
         if body is None:
-            body = Body.of(probe_body(self.p))
+            body = Body.of(self.marks())
         elif not isinstance(body, Body):
             body = Body.of(body)
         return Request(event_id or self.events.live, creds if creds is not None else self.key(), body, **kw)
@@ -191,6 +230,7 @@ class Table:
         extras = {k: (v if isinstance(v, st.SearchStrategy) else st.just(v)) for k, v in extra.items()}
 
         def build(body: Body | dict | None, cred: Credentials, event_id: str, **kw: Any) -> Request:
+            body = Body.of(probe_body(self.p)) if body is None else body  # drawn again alike: no marks
             return self.update(body, creds=cred, event_id=event_id, **kw)
 
         return st.builds(build, bodies, creds, ids, **extras)

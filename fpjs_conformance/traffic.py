@@ -3,7 +3,7 @@
 Each record is one exchange (the request as sent, redacted, and what came back), the request in
 symbolic form (a replay rebuilds it with another target's key and events), why it was sent (a
 preflight, a coverage case, a random example, a read-back, the restore, a replay, a proxied client's
-request) and the verdict of every clause it informed. The reports write it as HAR (`har`), and the
+request, a migration's) and the verdict of every clause it informed. The reports write it as HAR (`har`), and the
 surface of the contract a run observed (`observed`) is read from it.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from fpjs_conformance.model import READ, Events, Exchange
 
-KINDS = ("preflight", "coverage", "random", "read-back", "restore", "replay", "proxy")
+KINDS = ("preflight", "coverage", "random", "read-back", "restore", "replay", "proxy", "migrate")
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Record:
     request: dict[str, Any] = field(default_factory=dict)  # Request.to_record(): symbolic, replayable
     verdicts: list[dict[str, Any]] = field(default_factory=list)  # {"clause", "verdict", "check"}
     retried: bool = False  # a try that was sent again (a 429 or 409 waited out, a connection lost)
+    cut: dict[str, dict[str, int]] | None = None  # "request"/"response" -> {"kept", "received"}: a body cut short
 
     @property
     def clauses(self) -> list[str]:
@@ -40,6 +41,8 @@ class Traffic:
 
     enabled: bool = True
     records: list[Record] = field(default_factory=list)
+    # Whose traffic it is (provenance.record per version, by version): what a replay checks the HAR by.
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
     _by_exchange: dict[int, Record] = field(default_factory=dict, repr=False)
 
     def add(
@@ -64,6 +67,12 @@ class Traffic:
             if violation is not None:
                 entry["check"] = violation.check
             record.verdicts.append(entry)
+
+    def cut(self, ex: Exchange, cut: dict[str, dict[str, int]]) -> None:
+        """The bodies of an exchange its record keeps only the first bytes of, and how large they were."""
+        record = self._by_exchange.get(id(ex))
+        if record is not None:
+            record.cut = cut
 
     def of(self, version: str) -> list[Record]:
         return [r for r in self.records if r.version == version]

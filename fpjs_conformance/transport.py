@@ -3,7 +3,7 @@
 It turns a symbolic request into HTTP with the profile (path, method, where and how the key goes),
 puts the real key in at the last moment, paces requests, and bounds every wait: the request
 timeout, the run's deadline (inside pacing and retry waits too), the request budget, the body
-cap on the decoded size (a gzip bomb stays harmless), and bounded 429 and 409 retries. Its
+cap on the decoded size (a gzip bomb stays harmless), and bounded 429, 409 and gateway retries. Its
 `Exchange` carries `$FPJS_API_KEY` instead of the key in the URL, headers and replay line.
 """
 
@@ -30,7 +30,37 @@ from fpjs_conformance.profile import KeyPlace, Profile
 
 API_KEY_VAR = redact.API_KEY_VAR
 WRONG_REGION_VAR = "FPJS_WRONG_REGION_API_KEY"
+FOREIGN_VAR = "FPJS_FOREIGN_API_KEY"
 USERINFO_VAR = "FPJS_BASE_URL_USERINFO"
+
+
+# The restore tries a request again after a transport failure or one of these (RFC 9110, 15.6: the server or
+# a gateway could not answer now), after each wait in turn.
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+RESTORE_BACKOFF = (0.5, 1.0, 2.0)
+# The vendor's own end-to-end tests wait 12 s before an update, then try it up to 12 times 5 s apart
+# (dx-team-orchestra, projects/conductor/tests/v4/010-updateEvent.test.ts): not-ready lasts up to about 75 s.
+NOT_READY_BUDGET = 75.0
+# The waits between tries of a write answered not-ready, as parts of the budget: quick at first (most events
+# are ready within seconds), then steady; in all, the whole budget. Scaled to any budget.
+_NOT_READY_SHAPE = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 3.25)
+# An intermediary's answer (a load balancer, a CDN) rather than the API's: retried once (RFC 9110, 15.6.3-5).
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+
+def intermediary(ex: Exchange) -> bool:
+    """A 502, 503 or 504 whose body is not the API's JSON error: an intermediary's page (a load balancer's
+    HTML), which may pass. An API-shaped 5xx is the API's own answer, judged as it is."""
+    return ex.status in GATEWAY_STATUSES and ex.error_code() is None
+
+
+def not_ready_waits(budget: float) -> tuple[float, ...]:
+    """The waits between the tries of a write answered not-ready: together `budget` seconds."""
+    scale = budget / sum(_NOT_READY_SHAPE)
+    return tuple(w * scale for w in _NOT_READY_SHAPE)
+
+
+NOT_READY_TRIES = len(_NOT_READY_SHAPE)  # the most times a write answered not-ready is tried again
 
 
 class BudgetSpent(Exception):
@@ -48,6 +78,7 @@ class Secrets:
     api_key: str = field(repr=False)
     wrong_region_api_key: str | None = field(default=None, repr=False)
     userinfo: str | None = field(default=None, repr=False)  # `user:password` of the base URL
+    foreign_api_key: str | None = field(default=None, repr=False)  # a key of another workspace
 
     def value(self, key: Key) -> tuple[str, str]:
         """(real value, replay form) of a symbolic key."""
@@ -57,6 +88,12 @@ class Secrets:
             if self.wrong_region_api_key is None:
                 raise LookupError("--wrong-region-api-key was not given")
             return self.wrong_region_api_key, f"${{{WRONG_REGION_VAR}}}"
+        if key.kind == "foreign":
+            if self.foreign_api_key is None:
+                raise LookupError("--foreign-api-key was not given")
+            return self.foreign_api_key, f"${{{FOREIGN_VAR}}}"
+        if key.kind == "padded":
+            return f"{key.variant}{self.api_key}{key.variant}", f"{key.variant}${{{API_KEY_VAR}}}{key.variant}"
         if key.kind == "empty":
             return "", ""
         if key.kind == "near":
@@ -67,7 +104,7 @@ class Secrets:
         return key.variant, key.variant
 
     def all(self) -> list[str]:
-        out = [s for s in (self.api_key, self.wrong_region_api_key) if s]
+        out = [s for s in (self.api_key, self.wrong_region_api_key, self.foreign_api_key) if s]
         if self.userinfo:
             out += [self.userinfo, self.userinfo.partition(":")[2]]
         return [s for s in out if s]
@@ -115,10 +152,13 @@ class Policy:
     rate_limit: float | None = None  # requests per second; None: unpaced
     max_429_retries: int = 5
     max_retry_after: float = 30.0
-    not_ready_backoff: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    not_ready_budget: float = NOT_READY_BUDGET  # seconds a write may wait out not-ready answers in all
+    gateway_wait: float = 0.5  # seconds before an intermediary's 502/503/504 is tried again (once)
+    restore_backoff: tuple[float, ...] = RESTORE_BACKOFF  # the restore's waits before it tries a request again
     verify: ssl.SSLContext | bool = True
     deadline: float | None = None  # time.monotonic() past which the run stops
     grace: float = 60.0  # seconds after the deadline the restore may still take (its own deadline)
+    late_write_settle: float = 5.0  # seconds the restore waits for a write that got no answer to land
     race_idle: float = 1.0  # a kept-alive connection idle this long may race the server's keep-alive timeout
     stop_requested: Callable[[], str | None] = lambda: None  # why the run must stop now (a signal), if it must
     max_consecutive_failures: int = 3  # requests in a row without a usable answer: the target is unreachable
@@ -156,7 +196,10 @@ class Stats:
     sent: int = 0
     retries_429: int = 0
     retries_409: int = 0
+    retries_gateway: int = 0  # intermediaries' 502/503/504 pages tried again
     transport_errors: int = 0
+    not_ready: list[float] = field(default_factory=list)  # per write answered not-ready: seconds until it cleared
+    not_ready_unclear: int = 0  # writes still not ready when the budget was spent
     retry_after_seen: int = 0  # 429 answers that carried Retry-After
     statuses: Counter = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
@@ -176,6 +219,13 @@ class Stats:
             "requests_sent": self.sent,
             "retries_429": self.retries_429,
             "retries_409": self.retries_409,
+            "retries_gateway": self.retries_gateway,
+            "not_ready": {
+                "writes": len(self.not_ready) + self.not_ready_unclear,
+                "longest_s": round(max(self.not_ready, default=0.0), 3),
+                "total_s": round(sum(self.not_ready), 3),
+                "still_not_ready": self.not_ready_unclear,
+            },
             "transport_errors": self.transport_errors,
             "rate_limited_with_retry_after": self.retry_after_seen,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items(), key=lambda kv: str(kv[0]))},
@@ -276,6 +326,8 @@ class Transport:
         self._previous_at = 0.0  # time.monotonic() when that answer was complete
         self._deadline = _Deadline()
         self._client = self._new_client()
+        self._writing = False  # the request being sent may change the designated event
+        self.in_flight_write = False  # such a request is on the wire now: a signal waits for its answer
 
     def __repr__(self) -> str:
         return f"Transport({self.profile.version} {self.shown_base_url})"
@@ -320,7 +372,7 @@ class Transport:
         p = self.profile
         read = request.op == READ
         template = p.read_back_path if read else p.update_path
-        path = p.path_for(template, quote(request.event_id, safe=""))
+        path = p.path_for(template, request.event_id if request.id_encoded else quote(request.event_id, safe=""))
         query, shown_query = [], []
         headers: dict[str, str] = {}
         shown_headers: dict[str, str] = {}
@@ -349,7 +401,7 @@ class Transport:
                 headers[name] = shown_headers[name] = value
         url = self.base_url + path + (("?" + urlencode(query)) if query else "")
         shown_url = self.shown_base_url + path + (("?" + "&".join(shown_query)) if shown_query else "")
-        method = p.read_back_method if read else p.update_method
+        method = request.method or (p.read_back_method if read else p.update_method)
         body = None if read else request.body.encode()
         return Built(method, url, headers, shown_url, shown_headers, body, tuple(omit))
 
@@ -389,6 +441,10 @@ class Transport:
             self._check_stop(reserved)
             time.sleep(min(left, 0.1))
 
+    def settle(self, seconds: float) -> None:
+        """The restore's wait for a write that got no answer (within the restore's own deadline)."""
+        self._wait(seconds, reserved=True)
+
     def _pace(self, reserved: bool) -> None:
         """Take a request from every budget and wait for the next send slot (counted from actual send times)."""
         self._check_stop(reserved)
@@ -403,13 +459,15 @@ class Transport:
             self.stats.send_times.append(now)
 
     def _timeout(self, reserved: bool) -> float:
+        """The time the next attempt may take: the request timeout, cut to the deadline, except a write's:
+        once sent, a write is awaited to its answer (the write gate's rule), so none lands after the restore."""
         deadline = self._run_deadline(reserved)
         if deadline is None:
             return self.policy.timeout
         left = deadline - time.monotonic()
         if left <= 0:
             raise RunTimedOut("the run timeout passed")
-        return min(self.policy.timeout, left)
+        return self.policy.timeout if self._writing else min(self.policy.timeout, left)
 
     def _once(self, built: Built, ex: Exchange, reserved: bool) -> str | None:
         """One attempt, bounded in wall-clock time. When no answer came on the connection:
@@ -426,6 +484,7 @@ class Transport:
         deadline = started + timeout
         self._deadline.at = deadline
         ex.status, ex.response_headers, ex.body, ex.error = None, {}, b"", None
+        self.in_flight_write = self._writing
         try:
             request = self._client.build_request(
                 built.method, built.url, headers=built.headers, content=built.body, timeout=timeout
@@ -456,12 +515,14 @@ class Transport:
             ex.error = f"TLS error: {_one_line(exc)}"
         finally:
             self._deadline.at = None
+            self.in_flight_write = False
         if cut and late:
             self._reset()
             raise RunTimedOut("the run timeout passed while a request waited for its answer")
         ex.elapsed = time.monotonic() - started
-        ex.body = self.secrets.scrub_bytes(ex.body)  # a server that echoes a key never gets it shown
-        ex.response_headers = {k: self.secrets.scrub(v) for k, v in ex.response_headers.items()}
+        # Judged as it came: scrubbing what the server said would bend it (a key may equal a field name).
+        # Only the copy excerpts are cut from is scrubbed now; whatever is written is scrubbed where it leaves.
+        ex.shown_body = self.secrets.scrub_bytes(ex.body)
         if ex.error:
             ex.status = None
             self.stats.transport_errors += 1
@@ -491,17 +552,27 @@ class Transport:
             return body[:cap], f"response body larger than the {cap}-byte cap"
         return body, None
 
-    def send(self, request: Request, *, reserved: bool = False) -> Exchange:
+    def send(self, request: Request, *, reserved: bool = False, write: bool = False) -> Exchange:
         """Send `request` (retrying 429 and 409 not-ready within bounds) and record what came back.
 
         `reserved`: one of the restore's requests (its own budget reserve and deadline; no stop request
-        interrupts it).
+        interrupts it). `write`: it may change the designated event (the write gate says so): each attempt,
+        once sent, is awaited to its answer within the request timeout, whatever deadline passes meanwhile.
         """
+        self._writing = write
+        try:
+            return self._send(request, reserved)
+        finally:
+            self._writing = False
+
+    def _send(self, request: Request, reserved: bool) -> Exchange:
         built = self.build(request)
         ex = Exchange(request, built.method, built.shown_url, built.shown_headers, version=self.profile.version)
         ex.curl = self.curl(built)
         rate_limited = 0
-        backoff = iter(self.policy.not_ready_backoff)
+        backoff = iter(not_ready_waits(self.policy.not_ready_budget))
+        not_ready_since: float | None = None
+        transient = iter(self.policy.restore_backoff if reserved else ())
         attempts = 0
         while True:
             attempts += 1
@@ -522,20 +593,39 @@ class Transport:
                 self._wait(min(_retry_after(ex.response_headers), self.policy.max_retry_after), reserved)
                 continue
             if request.op != READ and self.profile.role("not_ready").allows(ex.status, ex.error_code()):
+                not_ready_since = started if not_ready_since is None else not_ready_since
                 wait = next(backoff, None)
                 if wait is not None:
                     self.stats.retries_409 += 1
                     ex.tries.append(_snapshot(ex))
                     self._wait(wait, reserved)
                     continue
+                self.stats.not_ready_unclear += 1
+                not_ready_since = None
+            if ex.gateway is None and intermediary(ex):  # a proxy's page, not the API's answer: once more
+                self.stats.retries_gateway += 1
+                ex.gateway = _snapshot(ex)
+                ex.tries.append(ex.gateway)
+                self._wait(self.policy.gateway_wait, reserved)
+                continue
+            if ex.error is not None or ex.status in TRANSIENT_STATUSES:
+                # The restore's own request: a reset, a timeout or a gateway's 5xx is tried again within its
+                # reserve (a write-back sent twice sets the same values).
+                wait = next(transient, None)
+                if wait is not None:
+                    ex.tries.append(_snapshot(ex))
+                    self._reset()
+                    self._wait(wait, reserved)
+                    continue
             break
+        if not_ready_since is not None:
+            self.stats.not_ready.append(time.monotonic() - not_ready_since)
         ex.attempts = attempts
         # A 429 that outlasted every wait counts as no answer: a target that only rate-limits ends the run too.
         failed = ex.error is not None or ex.status in self.profile.role("rate_limited").statuses
         self.failures += failed
         self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
         if ex.error:
-            ex.error = self.secrets.scrub(ex.error)
             self.errors.append({"request": ex.describe_request(), "error": ex.error, "curl": ex.curl})
             self._reset()
         else:
@@ -564,11 +654,11 @@ class Transport:
             )
             ex.dropped.elapsed = ex.elapsed
         why = f"{kind}: {ex.error} ({idle:.2f}s after the previous answer on the connection)"
-        self.resends.append({"request": ex.describe_request(), "kind": kind, "why": self.secrets.scrub(why)})
+        self.resends.append({"request": ex.describe_request(), "kind": kind, "why": why})
         if ex.dropped is not None:
-            ex.dropped.error = self.secrets.scrub(why)
+            ex.dropped.error = why
         lost = ex.dropped or _snapshot(ex)
-        lost.error = self.secrets.scrub(why)
+        lost.error = why
         ex.tries.append(lost)
         self._reset()
         self._pace(reserved)
@@ -584,6 +674,7 @@ class Transport:
 def _snapshot(ex: Exchange) -> Exchange:
     """A try of a request as it came back, kept before the request is sent again."""
     kept = Exchange(ex.request, ex.method, ex.url, ex.headers, ex.status, dict(ex.response_headers), ex.body, ex.error)
+    kept.shown_body = ex.shown_body
     kept.elapsed, kept.curl, kept.version = ex.elapsed, ex.curl, ex.version
     return kept
 

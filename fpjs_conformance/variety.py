@@ -234,27 +234,36 @@ def open_class_in(value: Any) -> str | None:
 
 
 def field_values(profile: Profile, field: str) -> list[tuple[str, str]]:
-    """Values of only one class for a single string field: (group, value), one per group, within its limit."""
+    """Values of only one class for a single string field: (group, value), one per group, short of its limit
+    by every count (a refusal of one is then never the limit's)."""
     limit = profile.limits.get(field)
-    top = limit.max_chars if limit and limit.max_chars else None
     groups: dict[str, str] = {}
     for cls in classes():
         groups[cls.group] = groups.get(cls.group, "") + cls.only()
-    return [(g, v[:top] if top else v) for g, v in groups.items()]
+    return [(g, _short_of(limit, v)) for g, v in groups.items()]
 
 
 def mixed_values(profile: Profile, field: str) -> list[str]:
-    """Every class mixed with ASCII letters, in as few values of a single string field as its limit allows."""
+    """Every class mixed with ASCII letters, in as few values of a single string field as stay short of its
+    limit by every count."""
     limit = profile.limits.get(field)
-    top = limit.max_chars if limit and limit.max_chars else None
     out, value = [], ""
     for cls in classes():
         part = cls.mixed()
-        if top and value and len(value) + len(part) > top:
+        if value and _short_of(limit, value + part) != value + part:
             out.append(value)
             value = ""
         value += part
     return [*out, value] if value else out
+
+
+def _short_of(limit: profiles.Limit | None, value: str) -> str:
+    """The longest start of `value` that no count puts at the limit (`Limit.at_limit`)."""
+    if limit is None or limit.max_chars is None:
+        return value
+    while value and (limit.at_limit(value) or limit.exceeded_by(value)):
+        value = value[:-1]
+    return value
 
 
 def object_of_classes(mark: tuple[str, Any]) -> dict[str, Any]:

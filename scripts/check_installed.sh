@@ -35,6 +35,10 @@ cd "$project"
 # 1. The project's own tests: the installed plugin adds options, nothing else.
 pytest -q -p no:cacheprovider test_own.py
 if [[ -e reports ]]; then echo "check_installed: the plugin wrote reports in a run that did not use it" >&2; exit 1; fi
+# A suite option without `--pyargs fpjs_conformance` would run only the project's own tests: a usage error (4).
+status=0
+pytest -q -p no:cacheprovider --api-version=v4 >/dev/null 2>&1 || status=$?
+if [[ $status != 4 ]]; then echo "check_installed: a suite option without the suite's tests exited $status, not 4" >&2; exit 1; fi
 
 # 2. A server of the project's own (here: the bundled reference server, started by hand).
 key="user-key-$RANDOM$RANDOM$RANDOM" eu_key="user-eu-key-$RANDOM$RANDOM$RANDOM"

@@ -31,6 +31,7 @@ RESULTS_DIR = ROOT / "reports" / "variants"  # a folder per session, a JSON per 
 SUITE_TIMEOUT = {"mutant": 150.0, "control": 240.0}  # wall-clock seconds for one suite run
 CANARY_RUN = 12  # characters of a 33-character random key that must never show up together
 REQUEST_TIMEOUT = "2"  # seconds per request: a hanging variant costs seconds, not minutes
+NOT_READY_BUDGET = "4"  # seconds a write waits out not-ready: a 409 that never clears costs seconds too
 TABLE_ONLY = "table"  # the run profile without random examples: what mutants run under
 IN_PROCESS, END_TO_END = "in-process", "end-to-end"
 
@@ -74,18 +75,22 @@ class Outcome:
         return path
 
 
-def suite_options(variant: Variant, url: str) -> dict[str, str]:
+def suite_options(variant: Variant, url: str) -> dict[str, str | bool]:
     """What a user gives the suite besides the keys (option dest -> value): the variant's URL and versions,
-    the reference server's events, a short request timeout (a hanging variant costs seconds, not minutes)."""
+    the reference server's events, short bounds (a hanging variant costs seconds, not minutes; a 409 that
+    never clears too), and --strict for a mutant of what rests on the suite's judgement."""
     d = Settings()
-    return {
+    values = {
         "base_url": base_url(url, variant),
         "request_id": d.request_id,
         "api_version": ",".join(variant.versions),
         "expired_request_id": d.expired_request_id,
         "not_ready_request_id": d.not_ready_request_id,
+        "foreign_request_id": d.foreign_request_id,
         "request_timeout": REQUEST_TIMEOUT,
+        "not_ready_budget": NOT_READY_BUDGET,
     }
+    return {**values, "strict": True} if variant.strict else values
 
 
 def exitfirst(variant: Variant) -> bool:
@@ -94,9 +99,14 @@ def exitfirst(variant: Variant) -> bool:
     return variant.kind == "mutant"
 
 
-def suite_args(variant: Variant, values: dict[str, str]) -> list[str]:
-    """`values` as a command line (without --base-url, which `run_suite` puts first), `-x` for a mutant."""
-    args = [f"--{dest.replace('_', '-')}={value}" for dest, value in values.items() if dest != "base_url"]
+def suite_args(variant: Variant, values: dict[str, str | bool]) -> list[str]:
+    """`values` as a command line (without --base-url, which `run_suite` puts first; True: a flag), `-x` for
+    a mutant."""
+    args = [
+        f"--{dest.replace('_', '-')}" if value is True else f"--{dest.replace('_', '-')}={value}"
+        for dest, value in values.items()
+        if dest != "base_url"
+    ]
     return [*args, "-x"] if exitfirst(variant) else args
 
 
@@ -134,6 +144,7 @@ def run(
     `end_to_end` decides). `env`: more environment for the server and the suite (a folder of profiles of
     your own: FPJS_PROFILE_PATH): end to end only, a process of its own reads it."""
     key, wrong_region_key = "k" + secrets.token_hex(16), "w" + secrets.token_hex(16)
+    foreign_key = "f" + secrets.token_hex(16)
     # Mutants run the coverage table alone: killed there, they are killed in every profile (each runs the
     # table first). Controls run the default profile: a false alarm may come from any random example.
     profile = TABLE_ONLY if variant.kind == "mutant" and not variant.needs_exploration else "default"
@@ -144,13 +155,15 @@ def run(
     left: list[str] = []
     if path == IN_PROCESS:
         given = lambda url: {**suite_options(variant, url), "report_dir": str(report_dir)}  # noqa: E731
-        suite, left = inprocess.run_suite(variant, given, key, wrong_region_key, exitfirst=exitfirst(variant))
+        suite, left = inprocess.run_suite(
+            variant, given, key, wrong_region_key, foreign_key, exitfirst=exitfirst(variant)
+        )
         output = suite.output
     else:
-        suite, output = _end_to_end(variant, report_dir, key, wrong_region_key, profile, env)
+        suite, output = _end_to_end(variant, report_dir, (key, wrong_region_key, foreign_key), profile, env)
     seconds = round(time.monotonic() - started, 1)
     said = output + (files_text(report_dir) if report_dir.is_dir() else "")
-    leaked = [s for s in (key, wrong_region_key) if exposes(said, s)]
+    leaked = [s for s in (key, wrong_region_key, foreign_key) if exposes(said, s)]
     summary = suite.summary if suite else {}
     outcomes = []
     for version in variant.versions:
@@ -165,16 +178,24 @@ def run(
 
 
 def _end_to_end(
-    variant: Variant, report_dir: Path, key: str, wrong_region_key: str, profile: str, env: dict | None
+    variant: Variant, report_dir: Path, keys: tuple[str, str, str], profile: str, env: dict | None
 ) -> tuple[SuiteRun | None, str]:
-    """The variant as a server process, the suite as `python -m pytest` in a subprocess: the run and its output."""
+    """The variant as a server process, the suite as `python -m pytest` in a subprocess: the run and its output.
+    `keys`: the API key, the wrong region's, the other workspace's."""
+    key, wrong_region_key, foreign_key = keys
     args = ["-m", "tests.variants", variant.name, "--port", "0"]
-    server = ServerProcess([*args, "--api-key", key, "--wrong-region-api-key", wrong_region_key], env=env)
+    given = ["--api-key", key, "--wrong-region-api-key", wrong_region_key, "--foreign-api-key", foreign_key]
+    server = ServerProcess([*args, *given], env=env)
     suite: SuiteRun | None = None
     output = ""
     try:
         server.start()
-        extra = {**(env or {}), "FPJS_WRONG_REGION_API_KEY": wrong_region_key, "FPJS_HYPOTHESIS_PROFILE": profile}
+        extra = {
+            **(env or {}),
+            "FPJS_WRONG_REGION_API_KEY": wrong_region_key,
+            "FPJS_FOREIGN_API_KEY": foreign_key,
+            "FPJS_HYPOTHESIS_PROFILE": profile,
+        }
         values = suite_options(variant, server.url)
         suite = run_suite(
             values["base_url"],

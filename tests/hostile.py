@@ -17,7 +17,7 @@ from collections.abc import Callable
 Behaviour = Callable[[socket.socket, threading.Event], None]
 
 
-def _receive(conn: socket.socket) -> tuple[bytes, bytes] | None:
+def receive(conn: socket.socket) -> tuple[bytes, bytes] | None:
     """One request: (head, body) by Content-Length; None when the peer is gone."""
     data = b""
     while b"\r\n\r\n" not in data:
@@ -41,7 +41,7 @@ def _receive(conn: socket.socket) -> tuple[bytes, bytes] | None:
 
 def _read_request(conn: socket.socket) -> bool:
     """Consume one request; False when the peer is gone."""
-    return _receive(conn) is not None
+    return receive(conn) is not None
 
 
 def _respond(status: str, body: bytes, extra: str = "") -> bytes:
@@ -70,7 +70,7 @@ def echoing_key(conn: socket.socket, stop: threading.Event) -> None:
     Authorization header, or the api_key query parameter): a server that echoes secrets where they are shown."""
     from urllib.parse import parse_qs, urlsplit
 
-    while (got := _receive(conn)) is not None:
+    while (got := receive(conn)) is not None:
         lines = got[0].decode("latin-1").split("\r\n")
         key = parse_qs(urlsplit(lines[0].split(" ")[1]).query).get("api_key", [""])[0]
         for line in lines[1:]:
@@ -176,6 +176,33 @@ def silent_tls(conn: socket.socket, stop: threading.Event) -> None:
     stop.wait(120)
 
 
+def relay(backend: str, head: bytes, body: bytes, drop: Callable[[str], bool] = lambda name: False) -> bytes:
+    """Send one request (as read by `receive`) to `backend` on a connection of its own; the whole answer,
+    re-framed with a Content-Length. Headers for which `drop(name)` holds are left out."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    target = urlsplit(backend)
+    lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if not drop(name) and name.lower() not in ("host", "content-length", "connection"):
+            headers[name] = value.strip()
+    upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+    try:
+        upstream.request(method, path, body=body or None, headers=headers)
+        answer = upstream.getresponse()
+        data = answer.read()
+        skip = ("content-length", "connection", "transfer-encoding")
+        kept = "".join(f"{k}: {v}\r\n" for k, v in answer.getheaders() if k.lower() not in skip)
+        status = f"HTTP/1.1 {answer.status} {answer.reason}\r\n{kept}Content-Length: {len(data)}\r\n\r\n"
+        return status.encode("latin-1") + data
+    finally:
+        upstream.close()
+
+
 def forwarding(
     backend: str,
     names: tuple[str, ...] = (),
@@ -200,43 +227,22 @@ def forwarding(
     `respond(head, body)`: an answer to send instead of forwarding the request, or None to forward it.
     `hold(head, body, answer)`: seconds to hold the backend's `answer` back (the backend has acted on the
     request: an update is stored, then answered late, or never if the client gave up first)."""
-    import http.client
     import time
-    from urllib.parse import urlsplit
 
-    target = urlsplit(backend)
     wanted = {n.lower(): n for n in names}
     pending = [first] if first is not None else []
     lock = threading.Lock()
     raced = threading.Event()
 
     def forward(head: bytes, body: bytes) -> bytes:
-        lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = lines[0].split(" ", 2)
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.lower() in wanted and name != wanted[name.lower()]:
-                continue  # not the spelling it compares against: as if absent
-            if name.lower() not in ("host", "content-length", "connection"):
-                headers[name] = value.strip()
-        upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
-        try:
-            upstream.request(method, path, body=body or None, headers=headers)
-            answer = upstream.getresponse()
-            data = answer.read()
-            skip = ("content-length", "connection", "transfer-encoding")
-            kept = "".join(f"{k}: {v}\r\n" for k, v in answer.getheaders() if k.lower() not in skip)
-            status = f"HTTP/1.1 {answer.status} {answer.reason}\r\n{kept}Content-Length: {len(data)}\r\n\r\n"
-            return status.encode("latin-1") + data
-        finally:
-            upstream.close()
+        # a header not spelled as the front compares it is as if absent
+        return relay(backend, head, body, drop=lambda name: name.lower() in wanted and name != wanted[name.lower()])
 
     def behaviour(conn: socket.socket, stop: threading.Event) -> None:
         late = b""
         answered = 0
         last = time.monotonic()
-        while (got := _receive(conn)) is not None:
+        while (got := receive(conn)) is not None:
             if per_connection is not None and answered >= per_connection:
                 return
             if idle_close is not None and answered and time.monotonic() - last >= idle_close and not raced.is_set():

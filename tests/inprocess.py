@@ -32,11 +32,11 @@ STOP_BOUND = 10.0  # seconds the server thread may take to stop once its clients
 
 
 @contextlib.contextmanager
-def served(variant: Variant, api_key: str, wrong_region_api_key: str) -> Iterator[str]:
+def served(variant: Variant, api_key: str, wrong_region_api_key: str, foreign_api_key: str) -> Iterator[str]:
     """The variant on 127.0.0.1 (a free port) in a thread of this process; its root URL. As
     `python -m tests.variants NAME --port 0 --api-key K --wrong-region-api-key W` serves it (refserver/serve.py):
     the socket listens before uvicorn starts, so requests queue in its backlog and no wait is needed."""
-    settings = Settings(api_key=api_key, wrong_region_api_keys=(wrong_region_api_key,))
+    settings = Settings(api_key=api_key, wrong_region_api_keys=(wrong_region_api_key,), foreign_api_key=foreign_api_key)
     # IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then (else ~40 ms per answer on Nagle).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -124,9 +124,10 @@ def left_behind(before: dict[str, object], after: dict[str, object]) -> list[str
 
 def run_suite(
     variant: Variant,
-    options_for: Callable[[str], dict[str, str]],
+    options_for: Callable[[str], dict[str, str | bool]],
     api_key: str,
     wrong_region_api_key: str,
+    foreign_api_key: str,
     exitfirst: bool = False,
 ) -> tuple[SuiteRun, list[str]]:
     """The suite against `variant` in this process, with the options a user would give (`options_for(url)`:
@@ -137,8 +138,13 @@ def run_suite(
     root = logging.getLogger()
     root.addHandler(said)
     try:
-        with served(variant, api_key, wrong_region_api_key) as url:
-            given = {**options_for(url), "api_key": api_key, "wrong_region_api_key": wrong_region_api_key}
+        with served(variant, api_key, wrong_region_api_key, foreign_api_key) as url:
+            keys = {
+                "api_key": api_key,
+                "wrong_region_api_key": wrong_region_api_key,
+                "foreign_api_key": foreign_api_key,
+            }
+            given = {**options_for(url), **keys}
             opts = options.parse(given.get, ROOT)
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
                 run, status = inprocess.judge(opts, exitfirst=exitfirst)

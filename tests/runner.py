@@ -46,11 +46,15 @@ class SuiteRun:
         return [cid for cid, status in self.statuses(version).items() if status == "failed"]
 
 
-def reference_server(api_key: str, *args: str, wrong_region_api_key: str | None = None) -> ServerProcess:
+def reference_server(
+    api_key: str, *args: str, wrong_region_api_key: str | None = None, foreign_api_key: str | None = None
+) -> ServerProcess:
     """The reference server (or `-m tests.variants NAME` via `args`) with throwaway keys, not yet started."""
     env = {"FPJS_REF_API_KEY": api_key, "PYTHONPATH": str(ROOT)}
     if wrong_region_api_key:
         env["FPJS_REF_WRONG_REGION_API_KEY"] = wrong_region_api_key
+    if foreign_api_key:
+        env["FPJS_REF_FOREIGN_API_KEY"] = foreign_api_key
     return ServerProcess([*(args or ("-m", "fpjs_conformance.refserver")), "--port", "0"], env=env)
 
 
@@ -107,14 +111,17 @@ def reap(proc: subprocess.Popen) -> None:
 
 
 def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
-    """Until pytest reports its first test, a line of progress that starts with its mark (the coverage
-    table has run: the event has been changed)."""
+    """Until the coverage table has run (the event has been changed): the line that says the random
+    examples come next, or pytest's first test mark (a run without random examples)."""
     import re
     import select
     import time
 
+    from fpjs_conformance.session import EXPLORING
+
+    done = re.compile(r"(^|\n)([.sFE]|fpjs \[v\d+\]: .*" + re.escape(EXPLORING) + ")")
     seen, deadline = "", time.monotonic() + timeout
-    while not re.search(r"(^|\n)[.sFE]", seen) and time.monotonic() < deadline:
+    while not done.search(seen) and time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             break
@@ -122,7 +129,7 @@ def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
         if not char:
             break
         seen += char
-    assert re.search(r"(^|\n)[.sFE]", seen), f"no test finished within {timeout}s: {seen[-500:]}"
+    assert done.search(seen), f"the coverage table did not finish within {timeout}s: {seen[-500:]}"
     return seen
 
 

@@ -334,6 +334,7 @@ class Runner:
             GITHUB_JOB="gate",
             GITHUB_RUN_ID=str(1000 + self.runs),
             RUNNER_TEMP=str(self.temp),
+            RUNNER_OS="Linux",
         )
         failed, record = False, {"steps": [], "uses": {}, "summary": "", "stdout": "", "stderr": ""}
         for n, step in enumerate(action["runs"]["steps"]):
@@ -347,10 +348,12 @@ class Runner:
                 record["steps"].append((name, "skipped"))
                 continue
             if "uses" in step:
-                self._uses(step, ex, record)
+                outputs = self._uses(step, ex, record)
+                contexts["steps"][name] = {"outputs": outputs, "outcome": "success", "conclusion": "success"}
                 record["steps"].append((name, "success"))
                 continue
             if step.get("id") == "install":  # this venv has the suite installed already (editable)
+                contexts["steps"][name] = {"outputs": {"python": sys.executable}, "outcome": "success"}
                 record["steps"].append((name, "skipped"))
                 continue
             assert step.get("shell") == "bash"
@@ -379,14 +382,20 @@ class Runner:
         record["failed"] = failed
         return record
 
-    def _uses(self, step: dict, ex: Expressions, record: dict) -> None:
+    def _uses(self, step: dict, ex: Expressions, record: dict) -> dict[str, str]:
+        """Record a `uses:` step's `with:` (the latest of each action under its name, every one under
+        "all"), act as it would where it matters here; its outputs."""
         action = step["uses"].split("@", 1)[0]
         with_ = {k: ex.expand(v) for k, v in (step.get("with") or {}).items()}
         record["uses"][action] = with_
+        record.setdefault("all_uses", []).append((action, with_))
+        if action == "actions/setup-python":  # this interpreter, the environment left alone
+            return {"python-path": sys.executable, "python-version": "{}.{}".format(*sys.version_info[:2])}
         if action == "actions/cache/save":
-            copy = self.root / f"cache-{len(self.saved)}"
-            shutil.copytree(with_["path"], copy)
-            self.saved.append((with_["key"], copy))
+            if Path(with_["path"]).is_dir():  # the pip cache: the install step is not run here
+                copy = self.root / f"cache-{len(self.saved)}"
+                shutil.copytree(with_["path"], copy)
+                self.saved.append((with_["key"], copy))
         elif action == "actions/cache/restore":
             # The exact key, else the newest entry whose key starts with a restore key.
             exact = [copy for key, copy in self.saved if key == with_["key"]]
@@ -398,6 +407,8 @@ class Runner:
             ]
             if exact or prefixed:
                 shutil.copytree((exact or prefixed)[0], with_["path"], dirs_exist_ok=True)
+            return {"cache-hit": "true" if exact else "false"}
+        return {}
 
 
 def all_text(folder: Path) -> str:
@@ -410,6 +421,11 @@ def assert_no_secret(runner: Runner, records: list[dict], *secrets: str) -> None
     for secret in secrets:
         assert secret not in written, "a secret in a file the action wrote"
         assert secret not in said, "a secret in the action's output"
+
+
+def baseline_cache(record: dict, action: str) -> list[dict]:
+    """The uses of `action` (cache restore or save) for the behaviour snapshot (not the pip cache)."""
+    return [w for a, w in record.get("all_uses", []) if a == action and w["key"].startswith("fpjs-behaviour-")]
 
 
 def test_the_action_passes_a_correct_server_and_keeps_the_baseline(tmp_path):
@@ -441,8 +457,8 @@ def test_the_action_passes_a_correct_server_and_keeps_the_baseline(tmp_path):
     assert (report_dir / "summary.md").read_text(encoding="utf-8") in first["summary"]
     assert first["uses"]["actions/upload-artifact"]["path"] == str(report_dir)
     assert first["uses"]["actions/upload-artifact"]["name"] == "conformance-reports"
-    assert "actions/cache/restore" in first["uses"], first["steps"]
-    assert "actions/cache/save" in first["uses"], first["steps"]
+    assert baseline_cache(first, "actions/cache/restore"), first["steps"]
+    assert baseline_cache(first, "actions/cache/save"), first["steps"]
 
     # The second run found the first one's behaviour as its baseline (through the cache) and compared.
     second_dir = runner.workspace / "reports" / "second"
@@ -476,6 +492,71 @@ def test_a_setup_problem_fails_the_step_with_exit_6_and_an_error_line(tmp_path):
     steps = dict(record["steps"])
     assert (runner.workspace / "reports" / "summary.md").read_text(encoding="utf-8") in record["summary"]
     assert "actions/upload-artifact" in record["uses"]
-    assert "actions/cache/save" not in record["uses"], steps
+    assert not baseline_cache(record, "actions/cache/save"), steps
     assert not (runner.temp / "fpjs-conformance" / "baseline" / "behaviour.json").exists()
     assert_no_secret(runner, [record], key)
+
+
+# -- an explicit target, a lock, a cache, the caller's Python left alone ---------------------------------------
+def test_an_empty_target_is_a_usage_error_unless_bundled_is_asked_for(tmp_path):
+    """Empty base-url and region (a fork's pull request has no secrets): exit 4 before the suite runs.
+    `bundled: true` runs the bundled reference server; with a target too it is a usage error."""
+    runner = Runner(tmp_path)
+    empty = runner.run_action({})
+    assert empty["failed"] and empty["prepare"]["returncode"] == 4
+    assert "run" not in empty, empty["steps"]
+    assert not (runner.workspace / "reports" / "summary.json").exists()
+    both = runner.run_action({"bundled": "true", "region": "eu"})
+    assert both["failed"] and both["prepare"]["returncode"] == 4
+    bundled = runner.run_action({"bundled": "true", "api-version": "v4", "hypothesis-profile": "table"})
+    run = bundled["run"]
+    assert run["returncode"] == 0, run["stdout"][-3000:] + run["stderr"][-3000:]
+    summary = json.loads((runner.workspace / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["versions"][0]["embedded"] is True
+
+
+def pinned(path: Path) -> dict[str, str]:
+    names = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            names[re.sub(r"[-_.]+", "-", name.strip().lower())] = version.strip()
+    return names
+
+
+def test_the_suite_installs_from_the_lock_with_a_cache_into_its_own_environment():
+    import tomllib
+
+    steps = {step.get("id") or step.get("name"): step for step in load_action()["runs"]["steps"]}
+    python = steps["python"]
+    assert python["uses"].startswith("actions/setup-python@")
+    assert python["with"]["update-environment"] is False  # the caller's PATH and Python stay as they were
+    install = steps["install"]["run"]
+    assert "constraints.txt" in install and " -m venv " in install and "--cache-dir" in install
+    assert steps["run"]["env"]["PYTHON"] == "${{ steps.install.outputs.python }}"
+    caches = [s for s in steps.values() if s.get("uses", "").startswith("actions/cache/")]
+    assert {s["with"]["key"] for s in caches} >= {"${{ steps.prepare.outputs.pip-key }}"}
+    # The lock pins every dependency the project declares (runtime and dev), each to one version.
+    lock = pinned(ROOT / "constraints.txt")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    for requirement in declared:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower())
+        assert lock.get(name), f"{name} is not pinned in constraints.txt"
+    # The workflows install with it too.
+    for workflow in (ROOT / ".github" / "workflows").glob("*.yml"):
+        text = workflow.read_text(encoding="utf-8")
+        for line in text.splitlines():
+            if "pip install" in line and not line.strip().startswith("#"):
+                assert "-c constraints.txt" in line, f"{workflow.name}: {line.strip()}"
+
+
+def test_the_nightly_judges_both_versions_of_a_region_in_one_process_and_keeps_cancelled_reports():
+    nightly = yaml.safe_load((ROOT / ".github/workflows/nightly.yml").read_text(encoding="utf-8"))
+    job = nightly["jobs"]["conformance"]
+    assert "version" not in job["strategy"]["matrix"]  # a leg per region: one process, one restore per event
+    suite = next(step for step in job["steps"] if step.get("uses") == "./")
+    assert suite["with"]["api-version"] == "v3,v4"
+    kept = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert kept and all("cancelled()" in s["if"] or "always()" in s["if"] for s in kept)
+    assert any(s["with"]["path"] == suite["with"]["report-dir"] for s in kept)

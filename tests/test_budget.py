@@ -18,21 +18,21 @@ from tests.runner import ROOT, SUITE, clean_env, reference_server, run_suite
 
 
 def test_a_budget_too_small_ends_with_what_was_and_was_not_exercised(tmp_path):
-    """`--max-requests=100` against the bundled server: the budget holds, the summary says what it left out,
+    """`--max-requests=200` against the bundled server: the budget holds, the summary says what it left out,
     and the run does not pass (exit 7, incomplete); with a rate limit the plan is printed before it starts."""
-    cmd = [*SUITE, f"--report-dir={tmp_path}", "--max-requests=100", "--rate-limit=200"]
+    cmd = [*SUITE, f"--report-dir={tmp_path}", "--max-requests=200", "--rate-limit=200"]
     proc = subprocess.run(cmd, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=240)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 7, output[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["result"] == "incomplete"
     stats = summary["versions"][0]["stats"]
-    assert stats["requests_sent"] <= 100
+    assert stats["requests_sent"] <= 200
     left_out = summary["budget_left_out"]
     assert left_out and all(b["sent"] < b["planned"] for b in left_out)
     exercised = [c["id"] for c in summary["clauses"] if c["versions"]["v3"]["status"] == "passed"]
     assert len(exercised) > 10  # round-robin: many clauses got a case before the budget ran out
-    assert "at most 100 requests" in output and "at 200/s: about" in output  # said before the first request
+    assert "at most 200 requests" in output and "at 200/s: about" in output  # said before the first request
     assert "INCOMPLETE [v3]: the request budget left" in output
     md = (tmp_path / "summary.md").read_text()
     assert "request budget" in md and "Not exercised" in md
@@ -77,6 +77,7 @@ def test_budget_spent_while_a_failure_is_replayed_still_reports_the_failure():
         unreachable="",
         unexplored=set(),
         timed_out=None,
+        ledger=SimpleNamespace(clauses={}),
     )
     target.version = "v3"
 

@@ -64,6 +64,7 @@ def document(base: profiles.Profile) -> dict:
 
 def profile_text(base_version: str) -> str:
     text = (Path(str(profiles.data_dir())) / f"{base_version}.toml").read_text()
+    text = text.split("\n[migration]\n", 1)[0] + "\n"  # migrates from nothing: its differences are not written
     missing, invalid = CODES["missing"], CODES["invalid"]
     replacements = {
         f'version = "{base_version}"': f'version = "{NEW}"',
@@ -76,12 +77,13 @@ def profile_text(base_version: str) -> str:
     for old, new in replacements.items():
         assert old in text, old
         text = text.replace(old, new)
+    source = 'source = "document:/components/schemas/ErrorCode/enum"'  # a version of your own names its sources too
     roles = {
-        "missing_key": f'{{ status = 401, codes = ["{missing}"] }}',
-        "wrong_key": f'{{ status = 401, codes = ["{invalid}"] }}',
-        "unreadable_key": f'{{ status = 401, codes = ["{invalid}", "{missing}"] }}',
-        "retired_key_place": f'{{ status = 401, codes = ["{missing}", "{invalid}"] }}',
-        "expired_event": f'{{ status = 400, codes = ["{CODES["expired"]}"] }}',
+        "missing_key": f'{{ status = 401, codes = ["{missing}"], {source} }}',
+        "wrong_key": f'{{ status = 401, codes = ["{invalid}"], {source} }}',
+        "unreadable_key": f'{{ status = 401, codes = ["{invalid}", "{missing}"], {source} }}',
+        "retired_key_place": f'{{ status = 401, codes = ["{missing}", "{invalid}"], {source} }}',
+        "expired_event": f'{{ status = 400, codes = ["{CODES["expired"]}"], {source} }}',
     }
     for role, value in roles.items():
         text, n = re.subn(rf"^{role} = .*$", f"{role} = {value}", text, flags=re.M)
@@ -91,10 +93,12 @@ def profile_text(base_version: str) -> str:
 
 
 def pointers(base_version: str) -> str:
-    lines = []
+    """The new version's clauses.toml: the base version's pointers by `extends`, and its own only where the
+    renamed field changes one."""
+    lines = [f'extends = "{base_version}"', ""]
     for clause in clauses.catalogue().values():
         pointer = clause.pointers.get(base_version)
-        if pointer is not None:
+        if pointer is not None and FIELD in pointer:
             lines += [f"[{clause.id}]", f'spec.{NEW} = "{pointer.replace(FIELD, RENAMED)}"', ""]
     return "\n".join(lines)
 
@@ -132,6 +136,36 @@ def test_the_synthetic_version_is_read_from_data_alone(folder):
         "404,",
         "409]",
     ]
+
+
+def test_a_version_of_any_name_extends_another_versions_pointers(folder, tmp_path):
+    """A profile file under a name of its own is found, and `extends` gives it the base version's pointers."""
+    named = tmp_path / "named"
+    named.mkdir()
+    for path in folder.iterdir():
+        text = path.read_text().replace(f'version = "{NEW}"', 'version = "staging"')
+        (named / path.name.replace(f"{NEW}.toml", "staging.toml")).write_text(text)
+    probe = (
+        "from fpjs_conformance import clauses, profile as p; "
+        "print(p.versions()[-1], clauses.get('UE-AUTH-01').applies_to('staging'), "
+        "clauses.get('UE-AUTH-05').applies_to('staging'))"
+    )
+    env = {**os.environ, profiles.PROFILE_PATH: str(named)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["staging", "True", "False"]  # AUTH-05 (the query key) is v3's alone
+
+
+def test_auth_roles_that_share_a_code_must_share_its_status():
+    """A version that moves one auth role to 401 and leaves another answering the same code with 403 is refused
+    as it loads."""
+    import tomllib
+
+    data = tomllib.loads((Path(str(profiles.data_dir())) / f"{BASE}.toml").read_text())
+    data["roles"]["missing_key"] = {**data["roles"]["missing_key"], "status": 401}
+    data["status_codes"] = {**data.get("status_codes", {}), "401": data["roles"]["missing_key"]["codes"]}
+    with pytest.raises(profiles.ProfileError, match="different statuses"):
+        profiles.Profile(data)
 
 
 def test_the_suite_judges_it_beside_the_base_version(folder, tmp_path):

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from fpjs_conformance import clauses, commands, options, reporting
+from fpjs_conformance import clauses, commands, options, proxy_read, reporting
 from fpjs_conformance import profile as profiles
 from fpjs_conformance import proxy as proxy_module
 from fpjs_conformance.model import EMPTY, NEAR_MISSES, READ, UPDATE, VALID, Body, Credential, Credentials, Exchange, Key
@@ -459,8 +459,8 @@ def test_unreachable_upstream_is_a_transport_violation(tmp_path):
 READER_KEY = "rk" + "0123456789abcdef" * 2
 
 
-def reader(version: str, key: str | None = READER_KEY) -> proxy_module.Reader:
-    return proxy_module.Reader(profiles.load(version), key, "https://api.example")
+def reader(version: str, key: str | None = READER_KEY) -> proxy_read.Reader:
+    return proxy_read.Reader(profiles.load(version), key, "https://api.example")
 
 
 @pytest.mark.parametrize(
@@ -473,7 +473,7 @@ def reader(version: str, key: str | None = READER_KEY) -> proxy_module.Reader:
         (f"Bearer{READER_KEY}", VALID, "", ""),
         (f"Bearer:{READER_KEY}", VALID, "", ":"),
         (f"Bearer {READER_KEY[:-1]}", Key("near", "drop-last"), "", " "),
-        ("Bearer somebody-elses-key-123", proxy_module.WRONG_KEY, "", " "),
+        ("Bearer somebody-elses-key-123", proxy_read.WRONG_KEY, "", " "),
     ],
 )
 def test_reader_names_keys_and_spellings(value, key, scheme, separator):
@@ -488,7 +488,7 @@ def test_reader_without_a_key_names_none():
     seen = reader("v3", None).read(
         "PUT", UPDATE, "x", "/events/x", "api_key=abc%2Bdef&ii=sdk%2F1", [("auth-api-key", "zzz")], b'{"tag":{}}'
     )
-    assert {c.key for c in seen.request.credentials.items} == {proxy_module.UNCHECKED_KEY}
+    assert {c.key for c in seen.request.credentials.items} == {proxy_read.UNCHECKED_KEY}
     assert (
         seen.unchecked
         and seen.shown_url == "https://api.example/events/x?api_key=fpjs-proxy:key-not-checked&ii=sdk%2F1"

@@ -85,3 +85,27 @@ def test_help_names_defaults_and_environment_variables():
     )
     for needle in ("FPJS_REF_API_KEY", IDS.api_key, IDS.request_id, "FPJS_REF_WRONG_REGION_API_KEY", "/v4/events"):
         assert needle in out.stdout, needle
+
+
+@pytest.mark.parametrize("version", profiles.versions())
+@pytest.mark.parametrize(
+    ("number", "status"),
+    [("1e400", 400), ("-1e400", 400), ("1e-400", 200), ("5e-324", 200), ("1" + "0" * 400, 200), ("1.5", 200)],
+)
+def test_a_number_past_a_double_is_refused_and_the_read_back_stays_json(server, version, number, status):
+    """Issue 23: `{"tags": {"n": 1e400}}` was answered 200 and broke every later read-back (500, plain text)."""
+    p = profiles.load(version)
+    holder = p.fields_of_type("object")[0]
+    body = f'{{"{holder}": {{"fpjs": "numbers", "n": {number}}}}}'.encode()
+    place = p.key_places[0]
+    headers = {place.field: f"{place.scheme} {KEY}" if place.scheme else KEY, "Content-Type": "application/json"}
+    url = server.url + p.server_path + p.path_for(p.update_path, IDS.request_id)
+    sent = httpx.request(p.update_method, url, headers=headers, content=body, timeout=5)
+    assert sent.status_code == status
+    back = send(server, p, p.read_back_method, IDS.request_id)
+    assert back.status_code == 200 and back.headers["content-type"].startswith("application/json")
+    stored = p.stored(back.json())[holder]
+    if status == 200:
+        assert isinstance(stored["n"], int | float) and not isinstance(stored["n"], bool)
+    schema = p.read_back_schema_name
+    assert [e.message for e in p.validator(schema).iter_errors(back.json())] == []

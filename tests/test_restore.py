@@ -189,3 +189,20 @@ def test_read_back_that_fails_with_a_5xx_is_the_servers_fault(tmp_path):
     assert run.returncode == 1, run.output[-2000:]
     assert run.summary["result"] != "setup-problem"
     assert any(f["clause"] == "UE-RESP-02" and f["response"]["status"] == 500 for f in run.summary["failures"])
+
+
+@pytest.mark.parametrize("version", ["v3", "v4"])
+def test_a_key_equal_to_a_field_name_bends_no_data(tmp_path, version):
+    """Secrets are scrubbed where data leaves, never where it arrives: with the key `suspect` (or `tags`), the
+    read-back is judged and the original journaled as they came, so the restore puts `suspect: true` back
+    and a correct server passes."""
+    p = profiles.load(version)
+    key = next(name for name in p.fields if p.field_types[name] == "boolean")
+    with reference_server(key) as s:
+        put_original(s.url, key, version)
+        base = s.url + p.server_path
+        run = run_suite(base, key, tmp_path, f"--api-version={version}", "--hypothesis-profile=table", timeout=180)
+        assert run.returncode == 0, run.output[-3000:]
+        assert stored(s.url, key, version) == ORIGINAL
+        journal = (tmp_path / "restore.json").read_text()
+        assert '"suspect": true' in journal  # the original as it came, field names and all

@@ -160,7 +160,8 @@ def _json(body: bytes):
 def test_a_write_whose_answer_never_came_is_not_a_concurrent_writers(tmp_path):
     """The front forwards an update (the server stores it) and answers only after the request timeout. The
     budget ends the run right after it, so no read-back shows the value before the restore does: the run
-    sent it, so it is restored, not left to a 'concurrent writer'. Which request to hold: the first
+    sent it, so it is restored, not left to a 'concurrent writer'; and because it got no answer, the restore
+    reads once more after its write-back (the write may land late). Which request to hold: the first
     update of the coverage table that changes the event, found by an undisturbed run of the same
     (deterministic) command."""
     key = "k" + secrets.token_hex(10)
@@ -195,7 +196,7 @@ def test_a_write_whose_answer_never_came_is_not_a_concurrent_writers(tmp_path):
             budget = f"--max-requests={held + RESTORE_RESERVE}"
             run = run_suite(front.url, key, tmp_path / "late", *args, budget)
         after = stored(backend.url, key)
-    assert count[0] == held + 3, f"{count[0]} requests: the held update, then the restore's three"
+    assert count[0] == held + 4, f"{count[0]} requests: the held update, then the restore's four: {run.output[-3000:]}"
     assert run.returncode == 1, run.output[-3000:]
     assert "UE-TRANSPORT-01" in run.failed("v3"), run.summary["failures"][:3]
     assert restore_status(run) == "restored", run.summary["versions"][0]["restore"]
@@ -323,7 +324,13 @@ def test_after_sigkill_the_journal_holds_the_original_and_restore_from_puts_it_b
         assert designated.read(journal_path)["state"] == "open"  # left for --restore-from
 
         restore = subprocess.run(
-            [*SUITE, f"--restore-from={journal_path}", f"--base-url={front.url}", f"--report-dir={tmp_path / 'r'}"],
+            [
+                *SUITE,
+                f"--restore-from={journal_path}",
+                f"--base-url={front.url}",
+                f"--request-id={IDS.request_id}",
+                f"--report-dir={tmp_path / 'r'}",
+            ],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -398,10 +405,13 @@ def test_full_trace_with_locals_after_ctrl_c_shows_no_part_of_the_key(tmp_path, 
     assert len(key) == 42
     proc: list[subprocess.Popen] = []
     seen = Seen()
+    fired = []
 
     def interrupt(head: bytes, body: bytes) -> None:
         seen(head, body)
-        if when == "twice-inside-a-request" and len(seen.requests) == 20:
+        # A read-back: a write of the designated event is awaited to its answer (the write gate), a read is not.
+        if when == "twice-inside-a-request" and len(seen.requests) >= 20 and head.startswith(b"GET ") and not fired:
+            fired.append(True)
             proc[0].send_signal(signal.SIGINT)  # a stop request...
             proc[0].send_signal(signal.SIGTERM)  # ...and a second signal: now, wherever the run is
 

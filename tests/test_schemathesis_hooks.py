@@ -190,7 +190,7 @@ def test_every_credential_draw_comes_back_as_itself(hooks, version):
     draws = [Credentials.of(**{p.key_places[0].name: VALID}), *hooks.credential_draws(p)]
     assert len(set(draws)) == len(draws)
     for creds in draws:
-        case = hooks._place_key(case_of(version, body={"x": 1}), p, settings, creds)
+        case = hooks.place_key(case_of(version, body={"x": 1}), p, settings.api_key, creds)
         assert hooks.to_request(case, p, KEY).credentials == creds
         assert case._has_explicit_auth is not hooks.refused(p, creds)
     if p.retired_places:
@@ -294,7 +294,7 @@ class FakeWire:
     def __init__(self, profile, stored):
         self.profile, self.stored, self.sent = profile, stored, []
 
-    def send(self, request, reserved=False):
+    def send(self, request, reserved=False, write=False):
         self.sent.append(request)
         node = self.stored
         for part in reversed(self.profile.read_back_container):
@@ -361,14 +361,43 @@ def test_before_call_sends_updates_to_the_designated_event(hooks):
     assert case.body == {"tags": {"n": 2**53}}  # within 2^53, as the suite's own generation
 
 
+@pytest.mark.parametrize("version", profiles.versions())
+def test_examples_carry_the_coverage_table_and_keep_its_ids(hooks, version):
+    """The table's updates a schemathesis case can carry come back as themselves (id, body, credentials,
+    extras), in the table's order; before_call leaves their ids alone (the table's unknown and odd ids)."""
+    from fpjs_conformance import coverage
+
+    p = profiles.load(version)
+    settings = hooks.Settings.from_env()
+    examples = hooks.designed_examples(operation(version), p, settings.api_key, hooks._events(settings))
+    assert len(examples) > 50
+    table = [r for c in coverage.cases(p, hooks._events(settings), wrong_region=False) for r in c.requests]
+    back = [hooks.to_request(e, p, KEY) for e in examples]
+
+    def same(r):  # the key places in any order: both go on the wire
+        return (r.op, r.event_id, sorted(map(repr, r.credentials.items)), r.body, r.content_type, r.extra_query)
+
+    fingerprints = [same(r) for r in table]
+    positions = [fingerprints.index(same(r)) for r in back]
+    assert positions == sorted(positions)  # the table's order (a replacement sequence stays a sequence)
+    assert {r.event_id for r in back} - {LIVE}  # unknown and odd ids among them
+    for example in examples:
+        before = dict(example.path_parameters)
+        hooks.before_call(None, example, {})
+        assert example.path_parameters == before
+
+
 def test_examples_get_every_credential_situation(hooks):
     for version in profiles.versions():
         p = profiles.load(version)
         examples: list = []
         hooks.before_add_examples(SimpleNamespace(operation=operation(version)), examples)
         draws = [Credentials.of(**{p.key_places[0].name: VALID}), *hooks.credential_draws(p)]
-        assert len(examples) == len(draws) + sum(hooks.refused(p, c) for c in draws)
-        sent = [hooks.to_request(c, p, KEY) for c in examples]
+        situations = len(draws) + sum(hooks.refused(p, c) for c in draws)
+        settings = hooks.Settings.from_env()
+        designed = hooks.designed_examples(operation(version), p, settings.api_key, hooks._events(settings))
+        assert len(examples) == situations + len(designed)  # then the coverage table's
+        sent = [hooks.to_request(c, p, KEY) for c in examples[:situations]]
         assert {r.credentials for r in sent} == set(draws)
         assert {r.event_id for r in sent} == {LIVE}
         assert any(not r.body.present and hooks.refused(p, r.credentials) for r in sent)
@@ -454,10 +483,14 @@ MUTANTS = [
     ("auth-after-body", "v4", "UE-AUTH-07"),
     ("retired-query-honoured", "v4", "UE-AUTH-10"),
     ("update-not-stored", "v4", "UE-SEM-01"),
+    # Reached every run by the suite's coverage table in the examples phase (`designed_examples`):
+    ("not-found-wrong-code", "v3", "UE-ID-01"),  # a 404 carrying another role's code
+    ("object-merged", "v3", "UE-SEM-01"),  # an object merged instead of replaced: its read-back
+    ("object-merged", "v4", "UE-SEM-01"),
 ]
 
 
-@pytest.mark.parametrize(("variant", "version", "clause"), MUTANTS, ids=[m[0] for m in MUTANTS])
+@pytest.mark.parametrize(("variant", "version", "clause"), MUTANTS, ids=[f"{m[0]}-{m[1]}" for m in MUTANTS])
 def test_schemathesis_finds_each_mutant_under_its_clause(variant, version, clause, tmp_path):
     with _server("-m", "tests.variants", variant) as server:
         code, output, failed = schemathesis_run(server.url, version, tmp_path)

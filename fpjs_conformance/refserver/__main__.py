@@ -25,6 +25,8 @@ SETTINGS = {
     ),
     "--expired-request-id": ("FPJS_REF_EXPIRED_REQUEST_ID", "expired_request_id", "an event 40 days old"),
     "--not-ready-request-id": ("FPJS_REF_NOT_READY_REQUEST_ID", "not_ready_request_id", "an event that is not ready"),
+    "--foreign-api-key": ("FPJS_REF_FOREIGN_API_KEY", "foreign_api_key", "the secret key of another workspace"),
+    "--foreign-request-id": ("FPJS_REF_FOREIGN_REQUEST_ID", "foreign_request_id", "an event of that workspace"),
 }
 
 
@@ -73,6 +75,8 @@ def parse_settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, S
         expired_request_id=args.expired_request_id,
         not_ready_request_id=args.not_ready_request_id,
         not_ready_updates=args.not_ready_updates,
+        foreign_api_key=args.foreign_api_key,
+        foreign_request_id=args.foreign_request_id,
     )
     return args, settings
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from fpjs_conformance.profile import KeyPlace, Profile, Role
 DAY = 24 * 3600
 BODY_LIMIT = 1024 * 1024
 MALFORMED = "\0malformed"  # what a key header without its scheme yields: never a key
+FOREIGN = "foreign"  # the workspace of the other application's key and events
 
 
 class Dialect:
@@ -66,6 +68,7 @@ class Event:
     timestamp: float  # seconds since the epoch
     values: dict[str, Any] = field(default_factory=dict)  # store name -> value
     not_ready_for: int = 0  # how many more updates answer 409 not-ready
+    workspace: str = ""  # the application the event belongs to: "" the main one, FOREIGN another
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Seeded:
     event_id: str
     age_seconds: float
     not_ready_updates: int = 0
+    workspace: str = ""
 
 
 @dataclass
@@ -84,6 +88,8 @@ class Settings:
     expired_request_id: str = "1600000000000.expird"  # past every version's window
     not_ready_request_id: str = "1708102555999.notRdy"
     not_ready_updates: int = 2
+    foreign_api_key: str = "ref-other-workspace-key-0123456789"  # the key of another application
+    foreign_request_id: str = "1708102555600.foreig"  # an event of that application
 
     def seeded(self) -> list[Seeded]:
         """The seeded events, their ages from the update windows of every version: one inside every
@@ -93,6 +99,7 @@ class Settings:
         for i, (shorter, longer) in enumerate(itertools.pairwise(windows)):
             events.append(Seeded(self.between_id(i), (shorter + longer) / 2))
         events.append(Seeded(self.not_ready_request_id, windows[0] / 1000, self.not_ready_updates))
+        events.append(Seeded(self.foreign_request_id, windows[0] / 1000, workspace=FOREIGN))
         return events
 
     def between_id(self, i: int) -> str:
@@ -129,7 +136,9 @@ class ReferenceServer:
         # Object fields start empty (a read-back shows `{}`), the others unset.
         empty = {d.fields[name]: {} for d in self.dialects for name in d.of_type("object")}
         self.events = {
-            s.event_id: Event(s.event_id, now - s.age_seconds, dict(empty), not_ready_for=s.not_ready_updates)
+            s.event_id: Event(
+                s.event_id, now - s.age_seconds, dict(empty), not_ready_for=s.not_ready_updates, workspace=s.workspace
+            )
             for s in self.settings.seeded()
         }
 
@@ -148,15 +157,17 @@ class ReferenceServer:
 
     # -- steps ------------------------------------------------------------------------------------
     def credentials(self, request: Request, d: Dialect) -> list[str]:
-        """The keys the request carries in the dialect's places, in order; empty values do not count."""
+        """The keys the request carries in the dialect's places, in order; empty values do not count. A header
+        value comes with its surrounding white space taken away (RFC 9110, 5.5); a query value is taken as
+        sent: a key with white space around it is another key."""
         keys = []
         for place in d.places:
             if place.location == "query":
                 value = request.query_params.get(place.field, "")
             else:
-                value = self.scheme_value(request.headers.get(place.field, ""), place)
-            if value.strip():
-                keys.append(value.strip())
+                value = self.scheme_value(request.headers.get(place.field, ""), place).strip()
+            if value:
+                keys.append(value)
         return keys
 
     def scheme_value(self, value: str, place: KeyPlace) -> str:
@@ -172,7 +183,7 @@ class ReferenceServer:
         keys = self.credentials(request, d)
         if not keys:
             raise self.error(d, "missing_key", "secret key is required")
-        if self.settings.api_key in keys:
+        if self.settings.api_key in keys or self.settings.foreign_api_key in keys:
             return
         if any(key in self.settings.wrong_region_api_keys for key in keys):
             raise self.error(d, "wrong_region", "wrong region")
@@ -186,6 +197,16 @@ class ReferenceServer:
             raise self.error(d, "unknown_event", "event not found")
         return event
 
+    def workspace(self, request: Request, d: Dialect) -> str:
+        """The application the request's key belongs to."""
+        return FOREIGN if self.settings.foreign_api_key in self.credentials(request, d) else ""
+
+    def owned(self, event: Event, request: Request, d: Dialect) -> Event:
+        """Another application's event is not found: its id tells nothing (RESTler's namespace rule)."""
+        if event.workspace != self.workspace(request, d):
+            raise self.error(d, "unknown_event", "event not found")
+        return event
+
     def parse_body(self, raw: bytes, d: Dialect) -> dict[str, Any]:
         """The body as a JSON object of Unicode text; anything else is 400 (a lone surrogate escape is
         JSON but not Unicode: the contract leaves it open, and this server refuses it)."""
@@ -193,7 +214,7 @@ class ReferenceServer:
         if not raw or len(raw) > BODY_LIMIT:
             raise bad
         try:
-            value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_double)
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except (UnicodeDecodeError, UnicodeEncodeError, ValueError, RecursionError):
             raise bad from None
@@ -255,7 +276,7 @@ class ReferenceServer:
         steps = {
             "key": lambda: self.authenticate(request, d),
             "body": lambda: self.validated_body(raw, d),
-            "event": lambda: self.find_event(request.path_params["event_id"], d),
+            "event": lambda: self.owned(self.find_event(request.path_params["event_id"], d), request, d),
         }
         try:
             found = {step: steps[step]() for step in self.REFUSALS}
@@ -275,7 +296,8 @@ class ReferenceServer:
         try:
             self.authenticate(request, d)
             with self.lock:
-                return JSONResponse(self.read(self.find_event(request.path_params["event_id"], d), d))
+                event = self.owned(self.find_event(request.path_params["event_id"], d), request, d)
+                return JSONResponse(self.read(event, d))
         except Answer as answer:
             return answer.response
 
@@ -316,3 +338,13 @@ register_url_convertor("any", AnyText())
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _double(text: str) -> float:
+    """A JSON number with a fraction or exponent as a double; one past the double range (1e400) is refused,
+    as it could not be read back as JSON (RFC 8259, 6 lets a server limit the range). Underflow rounds
+    to zero, integers stay exact."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:40]} is past the range of a double")
+    return value

@@ -1,7 +1,9 @@
 """Each clause's rule, in the module of its family: the one place a clause id is written in code.
 
 A family module (`auth`, `body`, `http`, `ids`, `left_open`, `semantics`, `transient`, `responses`,
-`transport`, and `client` for what clients send, judged by the proxy) declares its clauses with
+`transport`, `state` (the read-back as a whole), `methods`, `lenient` (what only lenient parsers
+take), `lookalikes` (ids that lead elsewhere), and `client` for what clients send, judged by the
+proxy) declares its clauses with
 `registry.clause(...)` and, next to each, what the clause needs: its coverage cases (`@cases`, built
 from a `Table`), its random examples (`@explores`), its checks (`@check`, `universal=True` for those
 every response gets). The oracle asks the families
@@ -21,8 +23,12 @@ from fpjs_conformance.rules import (
     http,
     ids,
     left_open,
+    lenient,
+    lookalikes,
+    methods,
     responses,
     semantics,
+    state,
     transient,
     transport,
 )
@@ -48,8 +54,12 @@ __all__ = [
     "http",
     "ids",
     "left_open",
+    "lenient",
+    "lookalikes",
+    "methods",
     "responses",
     "semantics",
+    "state",
     "transient",
     "transport",
 ]

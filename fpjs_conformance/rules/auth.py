@@ -65,8 +65,8 @@ def _well_formed(profile: Profile, cred: Credential) -> bool:
     scheme = profile.place(cred.place).scheme
     if cred.key.kind == "empty" and cred.scheme:
         return False  # the scheme word alone
-    if scheme is not None and cred.scheme is not None and cred.separator != " ":
-        return False  # the scheme glued to the key, or another separator (RFC 9110, 11.4: one space)
+    if scheme is not None and cred.scheme is not None and (not cred.separator or cred.separator.strip(" ")):
+        return False  # the scheme glued to the key, or another separator (RFC 9110, 11.4: 1*SP)
     if scheme is None or cred.scheme == "":
         return True
     return cred.scheme is not None and cred.scheme.lower() == scheme.lower()
@@ -190,6 +190,13 @@ def key_situations(t: Table) -> Iterator[Case]:
             yield c(f"auth/{at}/wrong-region", OTHER_REGION_REFUSED, refused(one(WRONG_REGION)))
         valid_clause = QUERY_KEY_WORKS if place.location == "query" else HEADER_KEY_WORKS
         yield c(f"auth/{at}/valid", valid_clause, accepted(one(VALID)))
+        # The key with white space around it: a query value keeps it (another key); a header value's own
+        # is taken away by HTTP (RFC 9110, 5.5: h11 will not even send it), so there the white space that
+        # can go is between the scheme and the key (1*SP, RFC 9110, 11.4).
+        if place.location == "query":
+            yield c(f"auth/{at}/padded", WRONG_KEY_REFUSED, refused(one(Key("padded", " \t"))))
+        elif place.scheme:
+            yield c(f"auth/{at}/separator:spaces", HEADER_KEY_WORKS, accepted(one(VALID, separator="   ")))
         # The valid key under every near miss of the place's name at once: no key in any place.
         misses = variety.near_misses(place.field, place.location)
         if misses:
@@ -220,7 +227,7 @@ def auth_comes_first(t: Table) -> Iterator[Case]:
     near = Credentials.of(**{t.places[0]: Key("near", "drop-last")})
     empty = Credentials.of(**{t.places[-1]: EMPTY})
     field, kind = next(iter(p.field_types.items()))
-    wrong_type = {field: CANONICAL["null" if kind != "null" else "string"]}
+    wrong_type = {**t.marks(but=(field,)), field: CANONICAL["null" if kind != "null" else "string"]}
     yield c("auth-first/no-key+malformed", AUTH_FIRST, t.update(Body.bytes_(b"{"), creds=NO_KEY))
     yield c("auth-first/no-key+no-body", AUTH_FIRST, t.update(NO_BODY, creds=NO_KEY))
     yield c("auth-first/no-key+unknown-id", AUTH_FIRST, t.update(creds=NO_KEY, event_id=UNKNOWN_LIVE_SHAPE))

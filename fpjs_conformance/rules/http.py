@@ -14,6 +14,7 @@ JSON media type with a charset alone.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from hypothesis import strategies as st
 
@@ -38,14 +39,7 @@ def variation(request: Request) -> str:
 
 def same_answer(lead: Expectation, varied: str) -> Expectation:
     """The lead expectation of a varied request, under UE-HTTP-02: what the request gets without it."""
-    return Expectation(
-        VARIED,
-        f"{lead.why}: the same answer as without {varied}",
-        allowed=lead.allowed,
-        forbidden=lead.forbidden,
-        defer=lead.defer,
-        relaxed_codes=lead.relaxed_codes,
-    )
+    return replace(lead, clause_id=VARIED, why=f"{lead.why}: the same answer as without {varied}")
 
 
 def still_refused(refusal: Expectation, varied: str, statuses: frozenset[int]) -> Expectation:

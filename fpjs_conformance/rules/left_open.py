@@ -25,7 +25,7 @@ CONTENT_TYPE = clause("UE-OPEN-03")
 @cases
 def several_faults(t: Table) -> Iterator[Case]:
     field, kind = next(iter(t.p.field_types.items()))
-    wrong = {field: CANONICAL["null" if kind != "null" else "string"]}
+    wrong = {**t.marks(but=(field,)), field: CANONICAL["null" if kind != "null" else "string"]}
     yield t.case("faults/wrong-type+unknown-id", SEVERAL_FAULTS, t.update(wrong, event_id=UNKNOWN_LIVE_SHAPE))
     yield t.case("faults/malformed+odd-id", SEVERAL_FAULTS, t.update(Body.bytes_(b"{"), event_id="a b"))
 

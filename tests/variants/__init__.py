@@ -5,8 +5,8 @@ Each variant overrides one step of `fpjs_conformance.refserver.ReferenceServer`.
 version's `Dialect`, so one variant is broken (or correct) under every API version it applies to:
 by default the versions where one of its clauses applies, or those it names. Run one standalone
 with `python -m tests.variants NAME --port 0` (same options as `fpjs-refserver`). The catalogue is
-split by area (auth, body, request_id, response, semantics, transport, coverage, variety, controls); see
-docs/self-test.md.
+split by area (auth, body, request_id, response, semantics, transport, coverage, variety, state,
+lenient, migration, controls, live); see docs/self-test.md.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Variant:
     versions: tuple[str, ...]  # the API versions it is judged under
     coverage_only: bool = False  # a shape random generation all but never produces: only the table reaches it
     needs_exploration: bool = False  # killed only by random examples: judged under the default profile
+    strict: bool = False  # breaks only what rests on the suite's judgement: killed under --strict (a warning without)
 
 
 REGISTRY: dict[str, Variant] = {}
@@ -48,13 +49,15 @@ def mutant(
     versions: tuple[str, ...] | None = None,
     coverage_only: bool = False,
     needs_exploration: bool = False,
+    strict: bool = False,
 ):
-    """Register a broken server: the suite must fail and name one of `clause_ids` under each version."""
+    """Register a broken server: the suite must fail and name one of `clause_ids` under each version (with
+    `strict`, under --strict: what it breaks rests on the suite's judgement, a warning without it)."""
 
     def register(cls: type[ReferenceServer]) -> type[ReferenceServer]:
         doc = (cls.__doc__ or "").strip()
         found = _versions(clause_ids, versions)
-        _add(Variant(name, "mutant", clause_ids, cls, doc, found, coverage_only, needs_exploration))
+        _add(Variant(name, "mutant", clause_ids, cls, doc, found, coverage_only, needs_exploration, strict))
         return cls
 
     return register
@@ -92,9 +95,13 @@ def load_all() -> dict[str, Variant]:
         body,
         controls,
         coverage,
+        lenient,
+        live,
+        migration,
         request_id,
         response,
         semantics,
+        state,
         transport,
         variety,
         versions,
