@@ -72,32 +72,47 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     cid, version = clause_of(item), version_of(item)
     if run is None or cid is None or version is None:
         return report
-    key = f"{version}::{cid}"
-    target = run.targets.get(version)
     if report.failed and call.excinfo is not None:
-        leaves = _leaves(call.excinfo.value)
-        found = [leaf for leaf in leaves if isinstance(leaf, Violation)]
-        for violation in found:
-            if target is not None:
-                target.ledger.failed(violation)
-            tests = run.failing_tests.setdefault(f"{violation.version or version}::{violation.clause_id}", [])
-            if item.nodeid not in tests:
-                tests.append(item.nodeid)
-        if len(found) < len(leaves):
-            first = call.excinfo.exconly().strip().splitlines() or ["(no message)"]
-            error = {"test": item.nodeid, "phase": report.when, "summary": first[0][:500]}
-            run.errors.setdefault(key, []).append(error)
+        found, whole = record_failure(run, version, cid, item.nodeid, call.excinfo.value, report.when)
         chosen = item.config.stash.get(DEVIATION_SETS, {}).get(version)
-        covering = chosen.covering(v.clause_id for v in found) if chosen and len(found) == len(leaves) else None
+        covering = chosen.covering(v.clause_id for v in found) if chosen and whole else None
         if covering:
             report.outcome = "skipped"
             report.wasxfail = "known deviation " + "; ".join(d.describe() for d in covering)
             run.deviations["expected_failures"].append(item.nodeid)
-    elif report.skipped and not hasattr(report, "wasxfail") and isinstance(report.longrepr, tuple) and target:
-        tally = target.ledger.clauses.get(cid)
-        if tally is None or not tally.skipped:
-            target.ledger.skipped(cid, str(report.longrepr[2]).removeprefix("Skipped: "))
+    elif report.skipped and not hasattr(report, "wasxfail") and isinstance(report.longrepr, tuple):
+        record_skip(run, version, cid, str(report.longrepr[2]).removeprefix("Skipped: "))
     return report
+
+
+def record_failure(run, version: str, cid: str, test: str, exc: BaseException, phase: str = "call"):
+    """A contract test of `cid` under `version` failed with `exc`: its violations go to the ledger (once) and
+    name the test; anything else is an error of the clause. The violations, and whether they were all of it.
+    The plugin and a run without pytest (`fpjs_conformance.inprocess`) record a test's outcome here alone."""
+    target = run.targets.get(version)
+    leaves = _leaves(exc)
+    found = [leaf for leaf in leaves if isinstance(leaf, Violation)]
+    for violation in found:
+        if target is not None:
+            target.ledger.failed(violation)
+        tests = run.failing_tests.setdefault(f"{violation.version or version}::{violation.clause_id}", [])
+        if test not in tests:
+            tests.append(test)
+    if len(found) < len(leaves):
+        first = pytest.ExceptionInfo.from_exception(exc).exconly().strip().splitlines() or ["(no message)"]
+        error = {"test": test, "phase": phase, "summary": first[0][:500]}
+        run.errors.setdefault(f"{version}::{cid}", []).append(error)
+    return found, len(found) == len(leaves)
+
+
+def record_skip(run, version: str, cid: str, reason: str) -> None:
+    """A contract test was skipped: the first reason given is the clause's."""
+    target = run.targets.get(version)
+    if target is None:
+        return
+    tally = target.ledger.clauses.get(cid)
+    if tally is None or not tally.skipped:
+        target.ledger.skipped(cid, reason)
 
 
 @pytest.hookimpl(tryfirst=True)

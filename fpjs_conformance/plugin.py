@@ -214,12 +214,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
 
-    def rank(item: pytest.Item) -> tuple:
-        cid = clause_of(item)
-        area = known[cid].area if cid in known else ""
-        return (AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER),)
+    items.sort(key=lambda item: area_rank(known[cid].area if (cid := clause_of(item)) in known else ""))
 
-    items.sort(key=rank)
+
+def area_rank(area: str) -> int:
+    """Where a clause's tests come in a run: by area (AREA_ORDER), the others last."""
+    return AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -306,21 +306,27 @@ def _say_now(config: pytest.Config, line: str) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Between tests, a safe point: a signal's stop request stops the run here; past the run timeout the
-    remaining tests are skipped (not judged), and the restore still runs."""
     run = item.config.stash.get(RUN, None)
     if run is None or clause_of(item) is None:
         return
+    why = safe_point(run, version_of(item), item.nodeid)
+    if why:
+        pytest.skip(why)
+
+
+def safe_point(run: Run, version: str | None, test: str) -> str | None:
+    """Between tests, a safe point: a signal's stop request stops the run here (KeyboardInterrupt); past the run
+    timeout, why the remaining tests are not judged (they are skipped, and the restore still runs)."""
     if run.stop_request:
         raise KeyboardInterrupt(run.stop_request)
     if time.monotonic() - run.started > run.options.run_timeout or any(t.timed_out for t in run.targets.values()):
         if not run.timed_out:
             run.timed_out = True
             run.stop_with(f"the run took longer than --run-timeout={run.options.run_timeout:g}s", Exit.VIOLATED)
-        pytest.skip(f"not judged: the run took longer than --run-timeout={run.options.run_timeout:g}s")
-    version = version_of(item)
+        return f"not judged: the run took longer than --run-timeout={run.options.run_timeout:g}s"
     if version in run.targets:
-        run.targets[version].ledger.current_test = item.nodeid
+        run.targets[version].ledger.current_test = test
+    return None
 
 
 # -- failure text -----------------------------------------------------------------------------------
@@ -371,10 +377,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     if call.excinfo is not None and report.failed:
         exc = call.excinfo.value
-        if isinstance(exc, TargetUnreachable | RunTimedOut):
-            run.timed_out = run.timed_out or isinstance(exc, RunTimedOut)
-            run.stop_with(str(exc), Exit.VIOLATED)
-            item.session.shouldstop = str(exc)
+        stop = stops_the_run(run, exc)
+        if stop:
+            item.session.shouldstop = stop
         found = violations_in(exc)
         if found:
             notes = [n for n in getattr(exc, "__notes__", []) if n.strip()]
@@ -384,6 +389,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 text += "\n  hypothesis " + "\n             ".join(line.rstrip() for line in note_lines if line.strip())
             report.longrepr = text
     scrub_report(report, run.secrets)
+
+
+def stops_the_run(run: Run, exc: BaseException) -> str | None:
+    """A test that failed because the target stopped answering, or the run timed out, stops the run: why."""
+    if not isinstance(exc, TargetUnreachable | RunTimedOut):
+        return None
+    run.timed_out = run.timed_out or isinstance(exc, RunTimedOut)
+    run.stop_with(str(exc), Exit.VIOLATED)
+    return str(exc)
 
 
 def scrub_report(report: pytest.TestReport, secrets: list[str]) -> None:
@@ -420,10 +434,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         restored = outcome["status"] in ("restored", "partly restored", "unchanged")
         session.exitstatus = Exit.INTERRUPTED if run.stop_request else Exit.OK if restored else Exit.SETUP
         return
-    if int(session.exitstatus) == Exit.INTERRUPTED or run.stop_request:
+    session.exitstatus = finish(run, int(session.exitstatus))
+
+
+def finish(run: Run, pytest_status: int) -> int:
+    """The end of a run: the restore (Run.stop), the reports; the exit status the
+    reports record. A run without pytest (`fpjs_conformance.inprocess`) ends here too."""
+    if pytest_status == Exit.INTERRUPTED or run.stop_request:
         run.stop_with(run.stop_request or "interrupted (Ctrl-C)", Exit.INTERRUPTED)
     run.stop()
-    _report(session, run)
+    return _report(run, pytest_status)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -433,14 +453,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         run.release()
 
 
-def _report(session: pytest.Session, run: Run) -> None:
+def _report(run: Run, pytest_status: int) -> int:
     """The reports, and the exit status they record."""
     from fpjs_conformance import behaviour
 
     if run.options.baseline_snapshot is not None:
         run.drift = behaviour.compare(run.options.baseline_snapshot, run.behaviour())
     model = reporting.collect(run, Exit.OK)
-    status = exit_status(run, int(session.exitstatus), model)
+    status = exit_status(run, pytest_status, model)
     reporting.settle(model, status, run.stopped)
     try:
         traffic = run.traffic if run.options.traffic else None
@@ -449,7 +469,7 @@ def _report(session: pytest.Session, run: Run) -> None:
         sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")
         if status == Exit.OK:
             status = Exit.REPORTS
-    session.exitstatus = status
+    return status
 
 
 def exit_status(run: Run, pytest_status: int, model: dict) -> int:

@@ -10,8 +10,9 @@ Measures, on this machine, reading every figure from the runs' summary.json (nev
   - the default run of one version against a server that adds 40 ms to every response
     (the `latency-40ms` control);
   - a bare `httpx.Client` keep-alive loop beside the default run: the suite's request rate as a share;
-  - the self-test catalogue (from reports/mutation-score.json): median and worst wall time per
-    variant, controls included, and how many mutants the coverage table alone kills.
+  - the self-test: `pytest tests/test_variants.py -n 2` timed (`--skip-self-test`: the last one's), how many
+    variants it judged in process and end to end, and from reports/mutation-score.json the median and
+    worst wall time per variant and path, and how many mutants the coverage table alone kills.
 Every subprocess has a timeout; keys are throwaway values generated here.
 """
 
@@ -167,8 +168,50 @@ def bare_loop(seconds: float, version: str = "v3") -> float:
             return round(sent / (time.perf_counter() - started), 1)
 
 
+SELF_TEST = ("tests/test_variants.py", "-n", "2")
+
+
+def self_test_run() -> dict:
+    """`pytest tests/test_variants.py -n 2`, timed: the whole self-test as a developer runs it (it writes
+    reports/mutation-score.json, which `catalogue` reads)."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SELF_TEST]
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=ROOT,
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return {"command": f"pytest {' '.join(SELF_TEST)}", "error": f"timed out after {RUN_TIMEOUT}s"}
+    out = {
+        "command": f"pytest {' '.join(SELF_TEST)}",
+        "wall_s": round(time.perf_counter() - started, 1),
+        "exit_code": proc.returncode,
+    }
+    if proc.returncode != 0:
+        out["tail"] = (proc.stdout + proc.stderr).strip().splitlines()[-10:]
+    print(f"  self-test: {out}", flush=True)
+    return out
+
+
+def _times(rows: list[dict]) -> dict:
+    worst = max(rows, key=lambda r: r["seconds"])
+    return {
+        "variants": len(rows),
+        "median_s": round(statistics.median(r["seconds"] for r in rows), 2),
+        "worst_s": worst["seconds"],
+        "worst_variant": worst["name"],
+    }
+
+
 def catalogue(path: Path = MUTATION_SCORE) -> dict:
-    """Per-variant wall time and the table-only kill count, from the self-test's score."""
+    """Per-variant wall time (per kind, and per path for the mutants), how many variants each path judged,
+    the session the score comes from and the table-only kill count, from the self-test's score."""
     if not path.is_file():
         return {"available": False, "note": "run `pytest tests/test_variants.py -n 2` first"}
     data = json.loads(path.read_text())
@@ -181,15 +224,15 @@ def catalogue(path: Path = MUTATION_SCORE) -> dict:
     out = {
         "available": True,
         "source_modified": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(path.stat().st_mtime)),
+        "session": data.get("session"),  # the pytest session that wrote the score: its arguments and wall time
+        "judged": data.get("paths"),  # variants judged in-process and end-to-end
     }
     for kind, rows in by_kind.items():
-        worst = max(rows, key=lambda r: r["seconds"])
-        out[kind] = {
-            "variants": len(rows),
-            "median_s": round(statistics.median(r["seconds"] for r in rows), 2),
-            "worst_s": worst["seconds"],
-            "worst_variant": worst["name"],
-        }
+        out[kind] = _times(rows)
+    mutants_by_path: dict[str, list] = {}
+    for r in by_kind.get("mutant", []):
+        mutants_by_path.setdefault(r.get("path", "end-to-end"), []).append(r)
+    out["mutant_by_path"] = {path: _times(rows) for path, rows in sorted(mutants_by_path.items())}
     mutants = [r for r in data["variants"] if r["kind"] == "mutant"]
     table = [r for r in mutants if r.get("profile") == "table"]
     out["table_only"] = {
@@ -206,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3, help="runs per profile; the median is reported (default 3)")
     p.add_argument("--loop-seconds", type=float, default=3.0)
     p.add_argument("--skip-latency", action="store_true", help="skip the 40 ms latency runs")
+    p.add_argument(
+        "--skip-self-test", action="store_true", help="do not run the self-test: report the last mutation score's"
+    )
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     report: dict = {"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine()}
@@ -223,7 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         "note": "the suite's rate over its whole wall time (start-up, schemathesis import, both versions' tables "
         "and random phase, reports) against a bare keep-alive httpx loop",
     }
-    report["self_test"] = catalogue()
+    run = None
+    if not args.skip_self_test:
+        print(f"the self-test (pytest {' '.join(SELF_TEST)}):", flush=True)
+        run = self_test_run()
+    report["self_test"] = {"run": run, **catalogue()}
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -8,6 +8,7 @@ import contextlib
 import json
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,24 @@ SCORE_JSON = harness.ROOT / "reports" / "mutation-score.json"
 SCORE_MD = harness.ROOT / "reports" / "mutation-score.md"
 SCORE = pytest.StashKey[dict]()
 RUN_DIR = pytest.StashKey[Path]()
+STARTED = pytest.StashKey[float]()
 WORKER_KEY = "fpjs_variant_results"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--end-to-end",
+        action="store_true",
+        default=False,
+        help="self-test: judge every variant as a user runs the suite (a server process, `python -m pytest`), "
+        "none in process",
+    )
+    parser.addoption(
+        "--full-kill-matrix",
+        action="store_true",
+        default=False,
+        help="kill matrix: both SIGTERM and SIGINT at every point (default: one per point, in turn)",
+    )
 
 
 def _controller(config: pytest.Config) -> bool:
@@ -29,6 +47,7 @@ def _controller(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     # One results folder per session, so concurrent sessions (and stale files) never mix.
     if _controller(config):
+        config.stash[STARTED] = time.monotonic()
         config.stash[RUN_DIR] = harness.RESULTS_DIR / f"run-{secrets.token_hex(4)}"
     else:
         config.stash[RUN_DIR] = Path(config.workerinput[WORKER_KEY])
@@ -59,6 +78,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     order = {"control": 0, "mutant": 1}
     data = harness.score(sorted(results, key=lambda r: (order[r["kind"]], r["name"], r["version"])), load_all())
+    # The session this score comes from (scripts/bench.py reports it): its arguments and wall time so far.
+    data["session"] = {
+        "args": list(config.invocation_params.args),
+        "workers": config.getoption("numprocesses", None),
+        "wall_s": round(time.monotonic() - config.stash[STARTED], 1),
+    }
     SCORE_JSON.parent.mkdir(parents=True, exist_ok=True)
     SCORE_JSON.write_text(json.dumps(data, indent=2))
     SCORE_MD.write_text(harness.markdown(data))

@@ -1,10 +1,13 @@
-"""Run the contract suite, as a user would, against one server variant, and judge what it found.
+"""Run the contract suite against one server variant, and judge what it found.
 
-A variant runs as a real server process on loopback; the suite runs in a subprocess with the
-command line a user would type, every API version the variant is judged under at once. The
-verdict reads the run's summary.json: per version, the clauses that failed and the failure records
-(clause, check, expected, received) in the order they were found. Every file the run wrote and its
-terminal output are searched for the key (the canary).
+Two paths, one verdict. End to end: the variant runs as a real server process on loopback and the suite
+in a subprocess with the command line a user would type, every API version the variant is judged under
+at once. In process (tests/inprocess.py): the variant is served by uvicorn in a thread of this process,
+and the suite runs through the library with the same options, over real HTTP. Controls, mutants that need
+random examples and a fixed sample of mutants (`end_to_end`) go end to end; the other mutants run in
+process. Either way the verdict reads the run's summary.json: per version, the clauses that failed and the
+failure records (clause, check, expected, received) in the order they were found. Every file the run
+wrote and its output are searched for the key (the canary).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from fpjs_conformance import clauses, rules
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.refserver.launch import LaunchError, ServerProcess
+from tests import inprocess
 from tests.runner import ROOT, SuiteRun, files_text, run_suite
-from tests.variants import Variant
+from tests.variants import REGISTRY, Variant
 
 RESULTS_DIR = ROOT / "reports" / "variants"  # a folder per session, a JSON per variant (tests/conftest.py)
 SUITE_TIMEOUT = {"mutant": 150.0, "control": 240.0}  # wall-clock seconds for one suite run
@@ -29,6 +33,7 @@ CANARY_RUN = 12  # characters of a 33-character random key that must never show 
 REQUEST_TIMEOUT = "2"  # seconds per request: a hanging variant costs seconds, not minutes
 NOT_READY_BUDGET = "4"  # seconds a write waits out not-ready: a 409 that never clears costs seconds too
 TABLE_ONLY = "table"  # the run profile without random examples: what mutants run under
+IN_PROCESS, END_TO_END = "in-process", "end-to-end"
 
 
 def check_functions() -> dict[str, str | None]:
@@ -57,6 +62,7 @@ class Outcome:
     known_gap: str | None = None
     profile: str = "default"
     requests: int | None = None
+    path: str = END_TO_END  # how it was judged: END_TO_END (a server process, `python -m pytest`) or IN_PROCESS
 
     @property
     def ok(self) -> bool:
@@ -69,24 +75,39 @@ class Outcome:
         return path
 
 
-def suite_args(variant: Variant) -> list[str]:
-    """What a user adds to `--base-url`, `--request-id` and the key: versions, designated events, bounds.
-
-    Mutants stop at the first failing test (`-x`): every version's coverage table has run by then,
-    so the summary holds every finding of the table, as a user's first run would show it. A mutant that
-    breaks only what rests on the suite's judgement runs with --strict (without it, a warning).
-    """
+def suite_options(variant: Variant, url: str) -> dict[str, str | bool]:
+    """What a user gives the suite besides the keys (option dest -> value): the variant's URL and versions,
+    the reference server's events, short bounds (a hanging variant costs seconds, not minutes; a 409 that
+    never clears too), and --strict for a mutant of what rests on the suite's judgement."""
     d = Settings()
+    values = {
+        "base_url": base_url(url, variant),
+        "request_id": d.request_id,
+        "api_version": ",".join(variant.versions),
+        "expired_request_id": d.expired_request_id,
+        "not_ready_request_id": d.not_ready_request_id,
+        "foreign_request_id": d.foreign_request_id,
+        "request_timeout": REQUEST_TIMEOUT,
+        "not_ready_budget": NOT_READY_BUDGET,
+    }
+    return {**values, "strict": True} if variant.strict else values
+
+
+def exitfirst(variant: Variant) -> bool:
+    """Mutants stop at the first failing test (`-x`): every version's coverage table has run by then,
+    so the summary holds every finding of the table, as a user's first run would show it."""
+    return variant.kind == "mutant"
+
+
+def suite_args(variant: Variant, values: dict[str, str | bool]) -> list[str]:
+    """`values` as a command line (without --base-url, which `run_suite` puts first; True: a flag), `-x` for
+    a mutant."""
     args = [
-        f"--api-version={','.join(variant.versions)}",
-        f"--expired-request-id={d.expired_request_id}",
-        f"--not-ready-request-id={d.not_ready_request_id}",
-        f"--foreign-request-id={d.foreign_request_id}",
-        f"--request-timeout={REQUEST_TIMEOUT}",
-        f"--not-ready-budget={NOT_READY_BUDGET}",
-        *(["--strict"] if variant.strict else []),
+        f"--{dest.replace('_', '-')}" if value is True else f"--{dest.replace('_', '-')}={value}"
+        for dest, value in values.items()
+        if dest != "base_url"
     ]
-    return [*args, "-x"] if variant.kind == "mutant" else args
+    return [*args, "-x"] if exitfirst(variant) else args
 
 
 def base_url(url: str, variant: Variant) -> str:
@@ -96,18 +117,75 @@ def base_url(url: str, variant: Variant) -> str:
     return url
 
 
-def run(variant: Variant, report_dir: Path, known_gap: str | None = None, env: dict | None = None) -> list[Outcome]:
-    """Start `variant`, run the suite against it, stop it; one verdict per version it is judged under.
-    `env`: more environment for both (a folder of profiles of your own: FPJS_PROFILE_PATH)."""
+def end_to_end_sample() -> set[str]:
+    """The mutants judged end to end although the table alone judges them: the first registered in each
+    module of tests/variants/, so every area keeps the user's whole path proven."""
+    first: dict[str, str] = {}
+    for name, v in REGISTRY.items():
+        if v.kind == "mutant":
+            first.setdefault(v.server.__module__, name)
+    return set(first.values())
+
+
+def end_to_end(variant: Variant) -> bool:
+    """Judged as a user runs the suite: controls (the default profile, random examples), mutants that need
+    random examples, and the sample; the rest in process."""
+    return variant.kind == "control" or variant.needs_exploration or variant.name in end_to_end_sample()
+
+
+def run(
+    variant: Variant,
+    report_dir: Path,
+    known_gap: str | None = None,
+    env: dict | None = None,
+    path: str | None = None,
+) -> list[Outcome]:
+    """Judge `variant`; one verdict per version it is judged under. `path`: END_TO_END or IN_PROCESS (default:
+    `end_to_end` decides). `env`: more environment for the server and the suite (a folder of profiles of
+    your own: FPJS_PROFILE_PATH): end to end only, a process of its own reads it."""
     key, wrong_region_key = "k" + secrets.token_hex(16), "w" + secrets.token_hex(16)
     foreign_key = "f" + secrets.token_hex(16)
     # Mutants run the coverage table alone: killed there, they are killed in every profile (each runs the
     # table first). Controls run the default profile: a false alarm may come from any random example.
     profile = TABLE_ONLY if variant.kind == "mutant" and not variant.needs_exploration else "default"
+    path = path or (END_TO_END if env is not None or end_to_end(variant) else IN_PROCESS)
+    if path == IN_PROCESS and (profile != TABLE_ONLY or env is not None):
+        raise ValueError(f"{variant.name}: only the table profile, in this process's environment, runs in process")
     started = time.monotonic()
+    left: list[str] = []
+    if path == IN_PROCESS:
+        given = lambda url: {**suite_options(variant, url), "report_dir": str(report_dir)}  # noqa: E731
+        suite, left = inprocess.run_suite(
+            variant, given, key, wrong_region_key, foreign_key, exitfirst=exitfirst(variant)
+        )
+        output = suite.output
+    else:
+        suite, output = _end_to_end(variant, report_dir, (key, wrong_region_key, foreign_key), profile, env)
+    seconds = round(time.monotonic() - started, 1)
+    said = output + (files_text(report_dir) if report_dir.is_dir() else "")
+    leaked = [s for s in (key, wrong_region_key, foreign_key) if exposes(said, s)]
+    summary = suite.summary if suite else {}
+    outcomes = []
+    for version in variant.versions:
+        outcome = Outcome(variant.name, variant.kind, version, list(variant.clauses), known_gap=known_gap)
+        outcome.seconds, outcome.profile, outcome.path = seconds, profile, path
+        outcome.exit_code = suite.returncode if suite else None
+        judge(outcome, summary, output, leaked)
+        if left:  # the next variant in this process would not start clean: fail closed
+            outcome.verdict, outcome.evidence = "error", f"the in-process run left behind: {', '.join(left)}"
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _end_to_end(
+    variant: Variant, report_dir: Path, keys: tuple[str, str, str], profile: str, env: dict | None
+) -> tuple[SuiteRun | None, str]:
+    """The variant as a server process, the suite as `python -m pytest` in a subprocess: the run and its output.
+    `keys`: the API key, the wrong region's, the other workspace's."""
+    key, wrong_region_key, foreign_key = keys
     args = ["-m", "tests.variants", variant.name, "--port", "0"]
-    keys = ["--api-key", key, "--wrong-region-api-key", wrong_region_key, "--foreign-api-key", foreign_key]
-    server = ServerProcess([*args, *keys], env=env)
+    given = ["--api-key", key, "--wrong-region-api-key", wrong_region_key, "--foreign-api-key", foreign_key]
+    server = ServerProcess([*args, *given], env=env)
     suite: SuiteRun | None = None
     output = ""
     try:
@@ -118,26 +196,39 @@ def run(variant: Variant, report_dir: Path, known_gap: str | None = None, env: d
             "FPJS_FOREIGN_API_KEY": foreign_key,
             "FPJS_HYPOTHESIS_PROFILE": profile,
         }
-        timeout = SUITE_TIMEOUT[variant.kind]
-        url = base_url(server.url, variant)
-        suite = run_suite(url, key, report_dir, *suite_args(variant), timeout=timeout, env=extra)
+        values = suite_options(variant, server.url)
+        suite = run_suite(
+            values["base_url"],
+            key,
+            report_dir,
+            *suite_args(variant, values),
+            timeout=SUITE_TIMEOUT[variant.kind],
+            env=extra,
+            request_id=None,
+        )
         output = suite.output
     except (LaunchError, subprocess.TimeoutExpired) as exc:
         output = f"{type(exc).__name__}: {exc}"
     finally:
         server.stop()
-    seconds = round(time.monotonic() - started, 1)
-    said = output + (files_text(report_dir) if report_dir.is_dir() else "")
-    leaked = [s for s in (key, wrong_region_key, foreign_key) if exposes(said, s)]
-    summary = suite.summary if suite else {}
-    outcomes = []
-    for version in variant.versions:
-        outcome = Outcome(variant.name, variant.kind, version, list(variant.clauses), known_gap=known_gap)
-        outcome.seconds, outcome.profile = seconds, profile
-        outcome.exit_code = suite.returncode if suite else None
-        judge(outcome, summary, output, leaked)
-        outcomes.append(outcome)
-    return outcomes
+    return suite, output
+
+
+AGREE_ON = ("verdict", "exit_code", "named", "killed_by", "all_named")  # what both paths must say alike
+
+
+def disagreements(end_to_end: list[Outcome], in_process: list[Outcome]) -> list[str]:
+    """Where the two paths judged one variant differently, per version (empty: the same verdicts, for the
+    same clauses, by the same checks)."""
+    theirs = {o.version: o for o in in_process}
+    out = []
+    for mine in end_to_end:
+        other = theirs.get(mine.version)
+        for name in AGREE_ON:
+            if other is None or getattr(mine, name) != getattr(other, name):
+                shown = getattr(other, name, "not judged")
+                out.append(f"[{mine.version}] {name}: end to end {getattr(mine, name)!r}, in process {shown!r}")
+    return out
 
 
 def exposes(text: str, secret: str) -> bool:
@@ -196,8 +287,13 @@ def score(results: list[dict], variants: dict[str, Variant]) -> dict:
     killed = [r for r in results if r["kind"] == "mutant" and r["verdict"] == "killed"]
     killers = {r["killed_by"] for r in killed}
     complete = {r["name"] for r in results} >= set(variants)
+    paths: dict[str, dict[str, int]] = {}
+    for r in {r["name"]: r for r in results}.values():  # a variant's run covers all its versions
+        counts = paths.setdefault(r.get("path", END_TO_END), {"mutant": 0, "control": 0})
+        counts[r["kind"]] += 1
     return {
         "versions": per_version,
+        "paths": paths,
         "known_gaps": {r["name"]: r["known_gap"] for r in results if r.get("known_gap")},
         "complete_catalogue": complete,
         # Only meaningful when every mutant ran: a check that killed none is untested.
@@ -215,16 +311,20 @@ def markdown(data: dict) -> str:
             f"- **{version}**: {s['killed']}/{s['mutants']} mutants killed for the right reason (score {s['score']}); "
             f"{s['controls_passed']}/{s['controls']} controls passed."
         )
+    for path, n in data.get("paths", {}).items():
+        lines.append(f"- judged {path}: {n['mutant']} mutants, {n['control']} controls.")
     lines += [
         "",
-        "| variant | version | kind | clause expected | clause named | killed by | requests | seconds | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| variant | version | kind | judged | clause expected | clause named | killed by | requests | seconds "
+        "| verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in data["variants"]:
         verdict = r["verdict"] + (" (known gap)" if r.get("known_gap") else "")
         kind = r["kind"] + (" (table only)" if r.get("profile") == TABLE_ONLY else "")
         lines.append(
-            f"| {r['name']} | {r['version']} | {kind} | {', '.join(r['expected']) or '-'} | {r['named'] or '-'} "
+            f"| {r['name']} | {r['version']} | {kind} | {r.get('path', END_TO_END)} "
+            f"| {', '.join(r['expected']) or '-'} | {r['named'] or '-'} "
             f"| {r['killed_by'] or '-'} | {r.get('requests') or '-'} | {r['seconds']} | {verdict} |"
         )
     lines += ["", "Kills per check: " + ", ".join(f"{c} {n}" for c, n in data["kills_per_check"].items())]

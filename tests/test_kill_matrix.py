@@ -1,5 +1,5 @@
-"""The kill matrix: SIGTERM, SIGINT and the run timeout, each at 20 points of a run (the preflight, the
-coverage table, the random phase, the restore). Whatever stops the run, the designated event ends as it
+"""The kill matrix: a signal (SIGTERM or SIGINT) at 20 points of a run (the preflight, the coverage table, the
+random phase, the restore) and the run timeout at 18. Whatever stops the run, the designated event ends as it
 was found, or the journal in the report folder holds its original values; a signal always ends the run
 with exit 2, at a safe point (no traceback, no "Exception ignored").
 
@@ -8,6 +8,9 @@ front forwards every request to it and counts them: a signal goes out when the n
 (or a few milliseconds later, inside the pacing wait), so each point lands in its phase however busy
 the machine is. Where the phases lie is measured once per worker by an undisturbed run of the same
 command (the `ci` profile is derandomized: the same requests in the same order every time).
+
+Both signals take one path in a run (`Run._on_signal`), so each point gets one of them, in turn, so that
+every phase sees both, paced and not (20 runs); `--full-kill-matrix` sends both at every point (40).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ POINTS = [
     *[("random", i / 5, 0.004 * (i % 2)) for i in range(6)],
     *[("restore", f, 0.0) for f in (0.0, 0.5, 1.0)],  # the read before, the write-back, the read after
 ]
+SIGNALS = ("SIGTERM", "SIGINT")
 TIMEOUT_POINTS = [i / 17 for i in range(18)]  # --run-timeout as fractions of the undisturbed run
 HELD = ("write-back", "read-after")  # and two with the deadline passing inside the restore
 
@@ -172,10 +176,34 @@ def assert_clean(output: str) -> None:
         assert bad not in output, output[-3000:]
 
 
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
-@pytest.mark.parametrize(
-    ("phase", "where", "after"), POINTS, ids=[f"{p}-{w:.2f}{'-paced' if a else ''}" for p, w, a in POINTS]
-)
+def signal_points(full: bool) -> list[tuple[str, str, float, float]]:
+    """(phase, where, after, signal) for each run: by default one signal per point, SIGTERM and SIGINT taking
+    turns within each phase so that each goes out both in flight and inside a pacing wait; `full`: both."""
+    out = []
+    for phase in dict.fromkeys(p for p, _, _ in POINTS):
+        for k, point in enumerate(pt for pt in POINTS if pt[0] == phase):
+            chosen = SIGNALS if full else (SIGNALS[(k + k // 2) % 2],)
+            out += [(*point, signame) for signame in chosen]
+    return out
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "signame" in metafunc.fixturenames:
+        points = signal_points(metafunc.config.getoption("full_kill_matrix"))
+        ids = [f"{p}-{w:.2f}{'-paced' if a else ''}-{s}" for p, w, a, s in points]
+        metafunc.parametrize(("phase", "where", "after", "signame"), points, ids=ids)
+
+
+def test_every_phase_gets_both_signals_in_flight_and_inside_a_pacing_wait():
+    points = signal_points(full=False)
+    assert len(points) == len(POINTS)
+    for phase in {p for p, _, _ in POINTS}:
+        seen = {(s, bool(a)) for p, _, a, s in points if p == phase}
+        paced = {bool(a) for p, _, a in POINTS if p == phase}
+        assert seen == {(s, a) for s in SIGNALS for a in paced}, phase
+    assert len(signal_points(full=True)) == 2 * len(POINTS)
+
+
 def test_a_signal_at_any_point_leaves_the_event_as_found(backend, timeline, tmp_path, signame, phase, where, after):
     front = Front(n=timeline.request(phase, where), signum=getattr(signal, signame), after=after)
     code, output = suite(backend, front, tmp_path)

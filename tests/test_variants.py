@@ -1,8 +1,10 @@
 """The suite proves itself: it fails every mutant for the right reason and passes every control.
 
-Each case starts one variant as a server process and runs the contract suite against it in a
-subprocess, as a user would. Results go to reports/variants/; tests/conftest.py turns them into
-the mutation score.
+Each case judges one variant (tests/harness.py): controls, mutants that need random examples and a
+sample of mutants as a user would (a server process, `python -m pytest` in a subprocess), the other
+mutants from this worker (the variant served in a thread, the suite run through the library). The
+sampled mutants are judged both ways, and the two must agree. Results go to reports/variants/;
+tests/conftest.py turns them into the mutation score.
 """
 
 import re
@@ -80,12 +82,26 @@ def test_a_check_that_killed_nothing_is_reported():
     assert harness.score(results[1:], VARIANTS)["checks_that_killed_nothing"] is None  # not the whole catalogue
 
 
+def test_the_sample_covers_every_area():
+    """One mutant of each module of tests/variants/ that has mutants goes end to end (and in process)."""
+    modules = {v.server.__module__ for v in VARIANTS.values() if v.kind == "mutant"}
+    sample = harness.end_to_end_sample()
+    assert {VARIANTS[n].server.__module__ for n in sample} == modules
+    assert all(harness.end_to_end(VARIANTS[n]) for n in sample)
+
+
 @pytest.mark.parametrize("name", _params())
-def test_variant(name, tmp_path, results_dir):
+def test_variant(name, tmp_path, results_dir, request):
     variant = VARIANTS[name]
-    outcomes = harness.run(variant, tmp_path / "report", known_gap=KNOWN_GAPS.get(name))
+    gap = KNOWN_GAPS.get(name)
+    path = harness.END_TO_END if request.config.getoption("end_to_end") else None
+    outcomes = harness.run(variant, tmp_path / "report", known_gap=gap, path=path)
     for outcome in outcomes:
         outcome.write(results_dir)
+    if name in harness.end_to_end_sample():  # the in-process path must judge it as the user's path did
+        again = harness.run(variant, tmp_path / "in-process", known_gap=gap, path=harness.IN_PROCESS)
+        differ = harness.disagreements(outcomes, again)
+        assert not differ, f"{name}: the paths disagree:\n" + "\n".join(differ)
     want = "fail naming " + " or ".join(variant.clauses) if variant.kind == "mutant" else "pass"
     wrong = [o for o in outcomes if not o.ok]
     assert not wrong, "\n".join(
