@@ -14,9 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fpjs_conformance import designated, options
+from fpjs_conformance import designated, options, provenance
 from fpjs_conformance.runstate import Exit
 from tests.runner import IDS, ROOT, SUITE, clean_env
+
+KEY = "k" * 20  # the API key of the journal and of the runs that restore from it
 
 PACKAGE_SOURCE = ROOT / "fpjs_conformance"
 
@@ -125,7 +127,7 @@ def journal(tmp_path: Path) -> Path:
     folder.mkdir()
     made = designated.Journal.begin(
         folder,
-        event_id=IDS.request_id,
+        provenance=provenance.record("http://127.0.0.1:9", IDS.request_id, KEY),
         target="http://127.0.0.1:9",
         version="v3",
         original={"linked_id": "before"},
@@ -148,8 +150,9 @@ def test_restore_from_takes_its_path_in_both_forms_and_collect_only_writes_nothi
         "--collect-only",
         *given_as,
         "--base-url=http://127.0.0.1:9",
+        f"--request-id={IDS.request_id}",
         f"--report-dir={report_dir}",
-        env=clean_env(FPJS_API_KEY="k" * 20),
+        env=clean_env(FPJS_API_KEY=KEY),
     )
     assert proc.returncode == Exit.NO_TESTS, proc.stdout[-3000:]
     assert (journal.read_bytes(), os.stat(journal).st_mtime_ns) == before

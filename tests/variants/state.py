@@ -180,10 +180,12 @@ class ReadBackAsText(ReferenceServer):
         return response
 
 
-@mutant("read-back-drops-required", "UE-STATE-04", coverage_only=True)
+@mutant("read-back-drops-required", "UE-STATE-04", "UE-STATE-01", coverage_only=True, strict=True)
 class ReadBackDropsRequired(ReferenceServer):
     """Leaves out a member the read-back's schema requires (the event's time) once the event was updated:
-    a projection of the changed row only."""
+    a projection of the changed row only. The first update that drops it changed a member it did not name
+    (UE-STATE-01); the schema clause is a SHOULD (judged under --strict): under a version whose first read
+    came after that update (one store for both), only the schema says what is wrong."""
 
     def read(self, event, d):
         body = super().read(event, d)
