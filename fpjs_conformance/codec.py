@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote, unquote_plus, urlencode, urlsplit
 
-from fpjs_conformance import shapes, variety
+from fpjs_conformance import redact, shapes, variety
 from fpjs_conformance.endpoint import split_userinfo
 from fpjs_conformance.keys import USERINFO_VAR, Secrets
 from fpjs_conformance.model import (
@@ -132,6 +132,12 @@ def _name_spelling(sent: str, field: str, seen: bool) -> dict[str, str]:
         return {}
     case = {field.lower(): "lower", field.upper(): "upper"}.get(sent) if seen else None
     return {"name_case": case} if case else {"name": sent}
+
+
+def _credential_like(name: str, value: str) -> bool:
+    """A value to scrub where data leaves: under a credential-like name, and long enough to identify a secret
+    (scrubbing `true` or `none` everywhere would garble every report)."""
+    return bool(SECRET_NAME.search(name)) and len(value) >= redact.MIN_FRAGMENT
 
 
 def _clients_own(lower: str) -> bool:
@@ -330,7 +336,7 @@ class Codec:
                 secrets.append(value)
                 shown_query.append(f"{raw_name}={self._shown_key(key)}")
                 continue
-            if SECRET_NAME.search(name):
+            if _credential_like(name, value):
                 secrets.append(value)
             extra_query.append((name, value))
             shown_query.append(part)
@@ -357,7 +363,7 @@ class Codec:
                     display = place.field if place.field.lower() == lower else display
             else:
                 shown = value
-                if SECRET_NAME.search(lower):
+                if _credential_like(lower, value.strip()):
                     secrets.append(value.strip())
                 if lower == "content-type":
                     content_type = value

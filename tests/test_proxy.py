@@ -351,15 +351,23 @@ def test_an_echoed_key_is_flagged_and_kept_out_of_every_report(tmp_path):
 def test_a_key_equal_to_a_field_is_judged_as_it_came_and_kept_out_of_every_file(tmp_path, version):
     """The key `suspect` is a field's name, and here a field's value too: scrubbing what arrives would rewrite
     the read-back (`"[secret]": true`) and fail a correct server under UE-SEM-01. Judged as it came, the
-    session is clean; scrubbed where it leaves, the key is in no file the proxy wrote nor on its terminal."""
+    session is clean; scrubbed where it leaves, the key (and a token under a credential-like header name) is
+    in no file the proxy wrote nor on its terminal."""
     with session(tmp_path, version, key="suspect") as s:
         p = s.profile
         linked = next(f for f in p.fields if f.replace("_", "").lower() == "linkedid")
         url = s.base_url + p.path_for(p.update_path, IDS.request_id)
         place = p.key_places[0]
         auth = {place.field: f"{place.scheme} {s.api_key}" if place.scheme else s.api_key}
+        token = "tok-" + secrets.token_hex(8)  # under a credential-like name: kept as it came, scrubbed at exit
+        s.said.append(token)
         with httpx.Client(timeout=TIMEOUT) as http:
-            update = http.request(p.update_method, url, headers=auth, json={"suspect": True, linked: "suspect"})
+            update = http.request(
+                p.update_method,
+                url,
+                headers={**auth, "X-Session-Token": token},
+                json={"suspect": True, linked: "suspect"},
+            )
             read = http.request(
                 p.read_back_method, s.base_url + p.path_for(p.read_back_path, IDS.request_id), headers=auth
             )
