@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import redact, reporting
+from fpjs_conformance import redact, report_html, reporting
 from fpjs_conformance.model import printable
 
 JSON_FILE, MD_FILE, HTML_FILE = "migrate.json", "migrate.md", "migrate.html"
@@ -125,7 +125,7 @@ def to_html(data: dict[str, Any]) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_h(title)}: {_h(data['result'])}</title><style>{reporting.CSS}</style></head><body>",
+        f"<title>{_h(title)}: {_h(data['result'])}</title><style>{report_html.CSS}</style></head><body>",
         f"<h1>{_h(title)}</h1>",
         f'<p class="banner {"passed" if ok else "bad"}">{_h(data["result"].upper())} '
         f"(exit {_h(data['exit_status'])})</p>",
