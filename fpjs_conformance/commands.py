@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from fpjs_conformance import options, reporting
+from fpjs_conformance.endpoint import split_userinfo
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.session import Run
-from fpjs_conformance.transport import split_userinfo
 
 
 def add_suite_options(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:

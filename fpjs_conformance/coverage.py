@@ -18,11 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from fpjs_conformance import oracle, rules, shapes
+from fpjs_conformance.limits import BudgetSpent
 from fpjs_conformance.model import Events, Request
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.table import Case, Table, marked
 from fpjs_conformance.target import GROUPED, Target
-from fpjs_conformance.transport import BudgetSpent
 
 # The order the families' cases run in: cheap, broad probes first, sequences that read back last.
 FAMILY_ORDER = (

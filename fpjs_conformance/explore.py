@@ -21,7 +21,8 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky, Unsatisfiable
 
 from fpjs_conformance import checks
-from fpjs_conformance.transport import BudgetSpent, RunTimedOut
+from fpjs_conformance.limits import BudgetSpent
+from fpjs_conformance.transport import RunTimedOut
 
 
 @dataclass(frozen=True)

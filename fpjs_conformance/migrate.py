@@ -32,10 +32,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import changes, clauses, commands, coverage, migration, redact, replay, replay_report, reporting
+from fpjs_conformance import changes, clauses, commands, coverage, migration, redact, replay, reporting
 from fpjs_conformance import migrate_report as report
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.model import READ, Events, Request
+from fpjs_conformance.replay_report import recorded_exchange
 from fpjs_conformance.rules import semantics
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
@@ -125,7 +126,7 @@ class ToSuccessor:
     def _infer(self, entry: dict[str, Any], request: Request) -> str:
         """The part a proxied request's event played, from the recorded answer: updatable (or refused before
         its event mattered), past the window, not ready, or no event at all."""
-        ex = replay_report.recorded_exchange(replay.Item(0, entry, request))
+        ex = recorded_exchange(replay.Item(0, entry, request))
         if ex.error is None and ex.status == 200:
             return "live"
         roles = migration.roles_of(self.m.source, ex.status, ex.error_code())
@@ -150,7 +151,7 @@ class ToSuccessor:
                 continue
             if not isinstance(body, dict) or not set(body) & set(self.m.target.fields):
                 continue
-            if replay_report.recorded_exchange(item).status != 200:
+            if recorded_exchange(item).status != 200:
                 continue
             group.compare = Case(f"proxy#{item.index}", semantics.STORED, (item.request,), "fold")
             item.read_back = self.stored_after.get(item.index, "same")
@@ -233,7 +234,7 @@ def compare(m: migration.Migration, how: ToSuccessor, plan: replay.Plan, entries
     tally = changes.Tally()
     for group in plan.groups:
         for item in group.items:
-            recorded = replay_report.recorded_exchange(item)
+            recorded = recorded_exchange(item)
             source = how.sources[id(item.entry)]
             example = {
                 "entry": item.index,
@@ -265,7 +266,7 @@ def compare(m: migration.Migration, how: ToSuccessor, plan: replay.Plan, entries
     for index, entry in enumerate(entries):  # answers waited out (409, 429): what the client read in them
         meta = entry["_fpjs"]
         if meta.get("retried") and meta.get("version") == m.source.version:
-            ex = replay_report.recorded_exchange(replay.Item(index, entry, Request("")))
+            ex = recorded_exchange(replay.Item(index, entry, Request("")))
             example = {"entry": index, "case": meta.get("case"), "before": ex.received()[:160]}
             for kind, what in migration.answer_changes(m, ex.status, ex.response_headers, ex.error_code()):
                 tally.add(m.differences[kind].side, kind, what, True, example)

@@ -131,43 +131,6 @@ class Credential:
         return f"{self.place}: {self.key.describe()}" + (f" ({', '.join(how)})" if how else "")
 
 
-def key_as_sent(text: str, api_key: str | None) -> Key | None:
-    """The symbolic key a sent key text is: EMPTY, VALID, or a near miss of `api_key`; None for any other
-    text (what that is, a literal or a stand-in, the caller says)."""
-    if text == "":
-        return EMPTY
-    if api_key:
-        if text == api_key:
-            return VALID
-        for name, mutate in NEAR_MISSES.items():
-            if mutate(api_key, "")[0] == text:
-                return Key("near", name)
-    return None
-
-
-def read_key_header(place: str, scheme: str | None, value: str, name_key) -> tuple[Credential, str, str]:
-    """A key header's value as a credential of `place` (its scheme `scheme`, or None), its spelling kept: the
-    scheme word as sent, the separator. Returns (credential, what precedes the key as sent, the key's text);
-    `name_key(text)` names a key's text (a `Key`)."""
-    value = value.strip()  # HTTP takes the white space around a field value away (RFC 9110, 5.5)
-    if scheme is None or value == "":
-        return Credential(place, name_key(value)), "", value
-    word, space, rest = value.partition(" ")
-    if space:
-        spelled = DOCUMENTED if word == scheme else word
-        return Credential(place, name_key(rest), scheme=spelled), f"{word} ", rest
-    if value.lower() == scheme.lower():  # the scheme word alone
-        return Credential(place, EMPTY, scheme=value), value, ""
-    head, tail = value[: len(scheme)], value[len(scheme) :]
-    if head.lower() == scheme.lower():
-        spelled = DOCUMENTED if head == scheme else head
-        if tail.startswith(":"):
-            return Credential(place, name_key(tail[1:]), scheme=spelled, separator=":"), f"{head}:", tail[1:]
-        if name_key(tail) == VALID:  # the scheme glued to the key
-            return Credential(place, VALID, scheme=spelled, separator=""), head, tail
-    return Credential(place, name_key(value), scheme=None), "", value
-
-
 @dataclass(frozen=True)
 class Credentials:
     """The keys a request carries, each in its place (none: no key at all)."""

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 from fpjs_conformance import designated, provenance
 from fpjs_conformance import profile as profiles
-from fpjs_conformance.transport import NOT_READY_TRIES, RESTORE_BACKOFF, is_loopback, split_userinfo, tls_context
+from fpjs_conformance.endpoint import is_loopback, split_userinfo, tls_context
+from fpjs_conformance.limits import NOT_READY_TRIES, RESTORE_BACKOFF
 
 # (option, environment variable, help); aliases below.
 OPTIONS = [

@@ -21,13 +21,14 @@ import pytest
 
 from fpjs_conformance import clauses, cmdline, observed, options, redact, reporting
 from fpjs_conformance.checks import Violation, Violations
+from fpjs_conformance.endpoint import split_userinfo
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
 from fpjs_conformance.redact import ScrubbingStream, scrub
 from fpjs_conformance.runstate import PACKAGE, RUN, Exit, clause_of, rerun_line, version_of
 from fpjs_conformance.session import Run
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
-from fpjs_conformance.transport import RunTimedOut, split_userinfo
+from fpjs_conformance.transport import RunTimedOut
 
 pytest_plugins = ["fpjs_conformance.gate"]
 # Cheap, broad probes first; the clauses every response informs last, so their verdict covers the whole run.

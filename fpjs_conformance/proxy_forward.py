@@ -20,25 +20,10 @@ from typing import Any
 
 import httpx
 
+from fpjs_conformance.codec import HOP_BY_HOP, NOT_FORWARDED
+
 KEPT = 64 * 1024  # bytes of each body a record keeps; a request body up to this is judged whole
 JUDGED_ANSWER = 1024 * 1024  # bytes of an answer (as it came) held to judge it, as the suite's transport caps it
-
-# RFC 9110, 7.6.1: meant for one connection, not forwarded; the upstream gets its own Host.
-HOP_BY_HOP = frozenset(
-    [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    ]
-)
-NOT_FORWARDED = HOP_BY_HOP | {"host", "expect"}
-FRAMING = frozenset({"content-length"})  # forwarded as the client sent it: the body streams with it
 
 
 class ClientGone(Exception):

@@ -34,6 +34,7 @@ from typing import Any
 
 from fpjs_conformance import behaviour, commands, coverage, har, redact, reporting, writegate
 from fpjs_conformance import profile as profiles
+from fpjs_conformance.limits import BudgetSpent
 from fpjs_conformance.model import NEAR_MISSES, READ, UPDATE, Events, Exchange, Request, printable
 from fpjs_conformance.preflight import most_requests
 from fpjs_conformance.replay_report import (
@@ -51,7 +52,7 @@ from fpjs_conformance.replay_report import (
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
 from fpjs_conformance.target import SetupProblem, TargetUnreachable
-from fpjs_conformance.transport import BudgetSpent, RunTimedOut
+from fpjs_conformance.transport import RunTimedOut
 
 SOURCE_COPY = "replay-source.har"  # the HAR replayed, when it sat where this replay's reports go
 REPLAYED = ("coverage", "random", "replay", "proxy", "migrate")  # why an entry was sent: these are re-sent

@@ -15,9 +15,10 @@ from typing import Any
 from fpjs_conformance import checks
 from fpjs_conformance.checks import Violation
 from fpjs_conformance.designated import digest
+from fpjs_conformance.limits import BudgetSpent
 from fpjs_conformance.rules import semantics
 from fpjs_conformance.target import Target
-from fpjs_conformance.transport import BudgetSpent, RunTimedOut
+from fpjs_conformance.transport import RunTimedOut
 
 # How the read-back before the restore can differ from what the run left, as the server's own doing.
 STORAGE_FAULTS = {

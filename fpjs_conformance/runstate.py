@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from fpjs_conformance.transport import split_userinfo
+from fpjs_conformance.endpoint import split_userinfo
 
 PACKAGE = "fpjs_conformance"
 RUN = pytest.StashKey[Any]()  # the run's `session.Run` (not imported here: the session imports this module)

@@ -1,7 +1,7 @@
 """The cases the schemathesis hooks add to schemathesis's own: the credential situations (the key in every
 place and spelling the document declares or retires, none, empty, unrelated), and the suite's coverage
 table (`designed_examples`), every run, deterministically. Credentials are spelled as the suite's
-transport puts them on the wire (`place_key`); the hooks module (`fpjs_conformance.schemathesis`)
+codec puts them on the wire (`place_key`); the hooks module (`fpjs_conformance.schemathesis`)
 registers them."""
 
 from __future__ import annotations
@@ -27,29 +27,16 @@ from fpjs_conformance.model import (
 )
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.rules import auth
-from fpjs_conformance.transport import Secrets, Transport
+from fpjs_conformance.schemathesis_wire import codec_for
 
 
 def _items(container: Any) -> list[tuple[str, Any]]:
     return list(container.items()) if container else []
 
 
-_spellers: dict[tuple[str, str], Transport] = {}
-
-
-def _wire(profile: Profile, api_key: str | None) -> Transport:
-    """A transport only to spell credentials as the suite puts them on the wire (`build` sends nothing)."""
-    key = (profile.version, api_key or "")
-    if key not in _spellers:
-        wire = Transport(profile, "http://localhost", Secrets(api_key or ""))
-        wire.close()  # its client is never used
-        _spellers[key] = wire
-    return _spellers[key]
-
-
 def place_key(case: Any, profile: Profile, api_key: str | None, credentials: Credentials) -> Any:
     """Put `credentials` on the case instead of whatever key places it had (declared and retired)."""
-    built = _wire(profile, api_key).build(Request("x", credentials, op=READ))
+    built = codec_for(profile, api_key).encode(Request("x", credentials, op=READ))
     header_names, query_names = profile.key_headers, profile.key_params
     headers = {k: v for k, v in _items(case.headers) if k.lower() not in header_names}
     headers.update((k, v) for k, v in built.headers.items() if k.lower() in header_names)
@@ -119,6 +106,7 @@ def designed_examples(operation: Any, profile: Profile, api_key: str | None, eve
             if (
                 request.op == READ
                 or request.headers_as
+                or request.method is not None  # another method: a schemathesis case of the update cannot carry it
                 or (body.present and (body.raw is not None or body.json_value is ABSENT))
                 or request.content_type not in (None, "application/json")
                 or (body.present and request.content_type is None)  # a body schemathesis would label

@@ -22,9 +22,12 @@ from typing import Any
 from fpjs_conformance import contract, coverage, designated, provenance
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import EventState
+from fpjs_conformance.endpoint import tls_context
 from fpjs_conformance.explore import Exploration
 from fpjs_conformance.gateway import Transients
+from fpjs_conformance.keys import Secrets
 from fpjs_conformance.ledger import Ledger
+from fpjs_conformance.limits import Budget, Policy
 from fpjs_conformance.model import Events, printable
 from fpjs_conformance.options import RESTORE_RESERVE, Options
 from fpjs_conformance.preflight import NotServed, preflight
@@ -33,7 +36,7 @@ from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
 from fpjs_conformance.traffic import Traffic
-from fpjs_conformance.transport import Budget, Policy, RunTimedOut, Secrets, Transport, tls_context
+from fpjs_conformance.transport import RunTimedOut, Transport
 from fpjs_conformance.writegate import UndesignatedWrite
 
 EMBEDDED_NOT_READY_BUDGET = 0.15  # seconds: the bundled server's not-ready event clears after two tries

@@ -1,7 +1,7 @@
 """The one request path: every request the suite sends goes through `Transport.send`.
 
-It turns a symbolic request into HTTP with the profile (path, method, where and how the key goes),
-puts the real key in at the last moment, paces requests, and bounds every wait: the request
+It puts a symbolic request on the wire with the codec (`codec.Codec.encode`: path, method, where and how
+the key goes, the real key in at the last moment), paces requests, and bounds every wait: the request
 timeout, the run's deadline (inside pacing and retry waits too), the request budget, the body
 cap on the decoded size (a gzip bomb stays harmless), and bounded 429, 409 and gateway retries. Its
 `Exchange` carries `$FPJS_API_KEY` instead of the key in the URL, headers and replay line.
@@ -9,242 +9,31 @@ cap on the decoded size (a gzip bomb stays harmless), and bounded 429, 409 and g
 
 from __future__ import annotations
 
-import ipaddress
-import shlex
 import ssl
 import threading
 import time
 import zlib
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import h11
 import httpcore
 import httpx
 
-from fpjs_conformance import redact
-from fpjs_conformance.model import NEAR_MISSES, READ, Credential, Exchange, Key, Request
-from fpjs_conformance.profile import KeyPlace, Profile
-
-API_KEY_VAR = redact.API_KEY_VAR
-WRONG_REGION_VAR = "FPJS_WRONG_REGION_API_KEY"
-FOREIGN_VAR = "FPJS_FOREIGN_API_KEY"
-USERINFO_VAR = "FPJS_BASE_URL_USERINFO"
-
-
-# The restore tries a request again after a transport failure or one of these (RFC 9110, 15.6: the server or
-# a gateway could not answer now), after each wait in turn.
-TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
-RESTORE_BACKOFF = (0.5, 1.0, 2.0)
-# The vendor's own end-to-end tests wait 12 s before an update, then try it up to 12 times 5 s apart
-# (dx-team-orchestra, projects/conductor/tests/v4/010-updateEvent.test.ts): not-ready lasts up to about 75 s.
-NOT_READY_BUDGET = 75.0
-# The waits between tries of a write answered not-ready, as parts of the budget: quick at first (most events
-# are ready within seconds), then steady; in all, the whole budget. Scaled to any budget.
-_NOT_READY_SHAPE = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 3.25)
-# An intermediary's answer (a load balancer, a CDN) rather than the API's: retried once (RFC 9110, 15.6.3-5).
-GATEWAY_STATUSES = frozenset({502, 503, 504})
-
-
-def intermediary(ex: Exchange) -> bool:
-    """A 502, 503 or 504 whose body is not the API's JSON error: an intermediary's page (a load balancer's
-    HTML), which may pass. An API-shaped 5xx is the API's own answer, judged as it is."""
-    return ex.status in GATEWAY_STATUSES and ex.error_code() is None
-
-
-def not_ready_waits(budget: float) -> tuple[float, ...]:
-    """The waits between the tries of a write answered not-ready: together `budget` seconds."""
-    scale = budget / sum(_NOT_READY_SHAPE)
-    return tuple(w * scale for w in _NOT_READY_SHAPE)
-
-
-NOT_READY_TRIES = len(_NOT_READY_SHAPE)  # the most times a write answered not-ready is tried again
-
-
-class BudgetSpent(Exception):
-    """The request budget is used up: nothing more is sent (the run reports what it left out)."""
+from fpjs_conformance.codec import Built, Codec
+from fpjs_conformance.content import ContentDecoder
+from fpjs_conformance.keys import Secrets
+from fpjs_conformance.limits import GATEWAY_STATUSES, TRANSIENT_STATUSES, Budget, Policy, Stats, not_ready_waits
+from fpjs_conformance.model import READ, Exchange, Request
+from fpjs_conformance.profile import Profile
 
 
 class RunTimedOut(Exception):
     """The run's deadline passed, inside a wait: the run stops."""
 
 
-@dataclass(frozen=True)
-class Secrets:
-    """The real keys, known only here; no repr shows them (a traceback's locals included)."""
-
-    api_key: str = field(repr=False)
-    wrong_region_api_key: str | None = field(default=None, repr=False)
-    userinfo: str | None = field(default=None, repr=False)  # `user:password` of the base URL
-    foreign_api_key: str | None = field(default=None, repr=False)  # a key of another workspace
-
-    def value(self, key: Key) -> tuple[str, str]:
-        """(real value, replay form) of a symbolic key."""
-        if key.kind == "valid":
-            return self.api_key, f"${{{API_KEY_VAR}}}"
-        if key.kind == "wrong_region":
-            if self.wrong_region_api_key is None:
-                raise LookupError("--wrong-region-api-key was not given")
-            return self.wrong_region_api_key, f"${{{WRONG_REGION_VAR}}}"
-        if key.kind == "foreign":
-            if self.foreign_api_key is None:
-                raise LookupError("--foreign-api-key was not given")
-            return self.foreign_api_key, f"${{{FOREIGN_VAR}}}"
-        if key.kind == "padded":
-            return f"{key.variant}{self.api_key}{key.variant}", f"{key.variant}${{{API_KEY_VAR}}}{key.variant}"
-        if key.kind == "empty":
-            return "", ""
-        if key.kind == "near":
-            value, shell = NEAR_MISSES[key.variant](self.api_key, API_KEY_VAR)
-            if value == self.api_key:  # e.g. swap-case of a key without letters
-                value, shell = NEAR_MISSES["append-char"](self.api_key, API_KEY_VAR)
-            return value, shell
-        return key.variant, key.variant
-
-    def all(self) -> list[str]:
-        out = [s for s in (self.api_key, self.wrong_region_api_key, self.foreign_api_key) if s]
-        if self.userinfo:
-            out += [self.userinfo, self.userinfo.partition(":")[2]]
-        return [s for s in out if s]
-
-    def scrub(self, text: str) -> str:
-        return redact.scrub(text, self.all())
-
-    def scrub_bytes(self, data: bytes) -> bytes:
-        """What a server sent back, with any key (or identifying near miss) it echoed replaced."""
-        return redact.scrub_bytes(data, self.all())
-
-
-@dataclass
-class Budget:
-    """A cap on requests sent. `reserve` of them are kept for the restore, which may use only those
-    (429 retries included); with `reserve=None` the restore's requests are not counted at all (a cap
-    on exploration, not a hard cap)."""
-
-    limit: int | None = None
-    reserve: int | None = 0
-    used: int = 0
-    reserved_used: int = 0
-
-    def take(self, reserved: bool = False) -> None:
-        if reserved:
-            if self.limit is not None and self.reserve is not None and self.reserved_used >= self.reserve:
-                raise BudgetSpent(f"the restore's reserve of the request budget ({self.reserve}) is spent")
-            self.reserved_used += 1
-            return
-        if self.limit is not None and self.used >= self.limit - (self.reserve or 0):
-            raise BudgetSpent(f"the request budget ({self.limit}) is spent")
-        self.used += 1
-
-    @property
-    def left(self) -> int | None:
-        return None if self.limit is None else max(0, self.limit - (self.reserve or 0) - self.used)
-
-
-@dataclass
-class Policy:
-    """Every bound on the conversation with the target."""
-
-    timeout: float = 10.0  # seconds per request (connect, each read, and the whole body)
-    max_body: int = 1024 * 1024  # bytes of decoded body read before it is cut off
-    rate_limit: float | None = None  # requests per second; None: unpaced
-    max_429_retries: int = 5
-    max_retry_after: float = 30.0
-    not_ready_budget: float = NOT_READY_BUDGET  # seconds a write may wait out not-ready answers in all
-    gateway_wait: float = 0.5  # seconds before an intermediary's 502/503/504 is tried again (once)
-    restore_backoff: tuple[float, ...] = RESTORE_BACKOFF  # the restore's waits before it tries a request again
-    verify: ssl.SSLContext | bool = True
-    deadline: float | None = None  # time.monotonic() past which the run stops
-    grace: float = 60.0  # seconds after the deadline the restore may still take (its own deadline)
-    late_write_settle: float = 5.0  # seconds the restore waits for a write that got no answer to land
-    race_idle: float = 1.0  # a kept-alive connection idle this long may race the server's keep-alive timeout
-    stop_requested: Callable[[], str | None] = lambda: None  # why the run must stop now (a signal), if it must
-    max_consecutive_failures: int = 3  # requests in a row without a usable answer: the target is unreachable
-    max_failures: int = 5  # requests without a usable answer in all: so is a target that keeps hanging
-
-
-def is_loopback(base_url: str) -> bool:
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """The system trust store, or the given CA bundle (httpx alone would use certifi's store)."""
-    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else ssl.create_default_context()
-
-
-def split_userinfo(base_url: str) -> tuple[str, str | None]:
-    """(the URL without `user:password@`, the userinfo or None)."""
-    parts = urlsplit(base_url)
-    if "@" not in parts.netloc:
-        return base_url, None
-    userinfo, _, host = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=host)), userinfo
-
-
-@dataclass
-class Stats:
-    """What the run cost: requests, retries, statuses, and the busiest second."""
-
-    sent: int = 0
-    retries_429: int = 0
-    retries_409: int = 0
-    retries_gateway: int = 0  # intermediaries' 502/503/504 pages tried again
-    transport_errors: int = 0
-    not_ready: list[float] = field(default_factory=list)  # per write answered not-ready: seconds until it cleared
-    not_ready_unclear: int = 0  # writes still not ready when the budget was spent
-    retry_after_seen: int = 0  # 429 answers that carried Retry-After
-    statuses: Counter = field(default_factory=Counter)
-    started: float = field(default_factory=time.monotonic)
-    send_times: list[float] = field(default_factory=list)
-
-    def peak_rate(self) -> int:
-        """Most requests started within any one-second window."""
-        times, best, lo = self.send_times, 0, 0
-        for hi, t in enumerate(times):
-            while t - times[lo] >= 1.0:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
-
-    def as_dict(self) -> dict:
-        return {
-            "requests_sent": self.sent,
-            "retries_429": self.retries_429,
-            "retries_409": self.retries_409,
-            "retries_gateway": self.retries_gateway,
-            "not_ready": {
-                "writes": len(self.not_ready) + self.not_ready_unclear,
-                "longest_s": round(max(self.not_ready, default=0.0), 3),
-                "total_s": round(sum(self.not_ready), 3),
-                "still_not_ready": self.not_ready_unclear,
-            },
-            "transport_errors": self.transport_errors,
-            "rate_limited_with_retry_after": self.retry_after_seen,
-            "statuses": {str(k): v for k, v in sorted(self.statuses.items(), key=lambda kv: str(kv[0]))},
-            "peak_requests_per_second": self.peak_rate(),
-            "duration_s": round(time.monotonic() - self.started, 3),
-        }
-
-
-@dataclass
-class Built:
-    """A request ready for the wire, and its redacted twin for everything that is shown."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    shown_url: str
-    shown_headers: dict[str, str]
-    body: bytes | None
-    omit: tuple[str, ...] = ()  # default headers of the client left out of this request
+def intermediary(ex: Exchange) -> bool:
+    """A 502, 503 or 504 whose body is not the API's JSON error: an intermediary's page (a load balancer's
+    HTML), which may pass. An API-shaped 5xx is the API's own answer, judged as it is."""
+    return ex.status in GATEWAY_STATUSES and ex.error_code() is None
 
 
 class _Deadline:
@@ -311,7 +100,8 @@ class Transport:
     ):
         self.profile = profile
         self.base_url = base_url.rstrip("/")
-        self.shown_base_url = split_userinfo(self.base_url)[0]
+        self.codec = Codec(profile, secrets, self.base_url)
+        self.shown_base_url = self.codec.shown_base_url
         self.secrets = secrets
         self.policy = policy or Policy()
         self.budgets = budgets
@@ -354,70 +144,6 @@ class Transport:
     def unreachable(self) -> bool:
         p = self.policy
         return self.consecutive_failures >= p.max_consecutive_failures or self.failures >= p.max_failures
-
-    # -- building ---------------------------------------------------------------------------------
-    def _key_header(self, place: KeyPlace, cred: Credential) -> tuple[str, str, str]:
-        """(header name, real value, replay value) for a key in a header place."""
-        field = cred.name or place.field
-        name = {"lower": field.lower(), "upper": field.upper()}.get(cred.name_case, field)
-        real, shown = self.secrets.value(cred.key)
-        word = place.scheme if cred.scheme == "" else cred.scheme
-        if not word:
-            return name, real, shown
-        if not real:
-            return name, (word if cred.scheme else ""), (word if cred.scheme else "")
-        return name, f"{word}{cred.separator}{real}", f"{word}{cred.separator}{shown}"
-
-    def build(self, request: Request) -> Built:
-        p = self.profile
-        read = request.op == READ
-        template = p.read_back_path if read else p.update_path
-        path = p.path_for(template, request.event_id if request.id_encoded else quote(request.event_id, safe=""))
-        query, shown_query = [], []
-        headers: dict[str, str] = {}
-        shown_headers: dict[str, str] = {}
-        for cred in request.credentials.items:
-            place = p.place(cred.place)
-            if place.location == "query":
-                real, shown = self.secrets.value(cred.key)
-                name = cred.name or place.field
-                query.append((name, real))
-                shown_query.append(f"{quote(name, safe='')}={shown}")
-            else:
-                name, real, shown = self._key_header(place, cred)
-                headers[name], shown_headers[name] = real, shown
-        for name, value in request.extra_query:
-            query.append((name, value))
-            shown_query.append(urlencode([(name, value)]))
-        for name, value in request.extra_headers:
-            headers[name] = shown_headers[name] = value
-        if request.content_type and not read:
-            headers["Content-Type"] = shown_headers["Content-Type"] = request.content_type
-        omit = []
-        for name, value in request.headers_as:
-            if value is None:
-                omit.append(name)
-            else:
-                headers[name] = shown_headers[name] = value
-        url = self.base_url + path + (("?" + urlencode(query)) if query else "")
-        shown_url = self.shown_base_url + path + (("?" + "&".join(shown_query)) if shown_query else "")
-        method = request.method or (p.read_back_method if read else p.update_method)
-        body = None if read else request.body.encode()
-        return Built(method, url, headers, shown_url, shown_headers, body, tuple(omit))
-
-    def curl(self, built: Built) -> str:
-        """A replay line; `${FPJS_API_KEY}` is expanded by the shell, so it must be exported."""
-        parts = ["curl", "-sS", "-i", "--compressed", "--max-time", f"{self.policy.timeout:g}", "-X", built.method]
-        if self.secrets.userinfo:
-            parts += ["-u", _dq(f"${{{USERINFO_VAR}}}")]
-        parts.append(_dq(built.shown_url))
-        for name, value in built.shown_headers.items():
-            parts += ["-H", _dq(f"{name}: {value}")]
-        for name in built.omit:  # `-H "Name:"` leaves out a header curl would send
-            parts += ["-H", _dq(f"{name}:")]
-        if built.body is not None:
-            parts += ["--data-binary", _shell_bytes(built.body)]
-        return " ".join(parts)
 
     # -- sending ----------------------------------------------------------------------------------
     def _run_deadline(self, reserved: bool) -> float | None:
@@ -533,7 +259,7 @@ class Transport:
     def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
         """The body, gzip and deflate undone, capped at `max_body` decoded bytes; or why it stopped."""
         cap = self.policy.max_body
-        decoder = _Decoder(response.headers.get("content-encoding", ""))
+        decoder = ContentDecoder(response.headers.get("content-encoding", ""))
         chunks, size = [], 0
         try:
             for chunk in response.iter_raw():
@@ -566,9 +292,9 @@ class Transport:
             self._writing = False
 
     def _send(self, request: Request, reserved: bool) -> Exchange:
-        built = self.build(request)
+        built = self.codec.encode(request)
         ex = Exchange(request, built.method, built.shown_url, built.shown_headers, version=self.profile.version)
-        ex.curl = self.curl(built)
+        ex.curl = self.codec.curl(built, self.policy.timeout)
         rate_limited = 0
         backoff = iter(not_ready_waits(self.policy.not_ready_budget))
         not_ready_since: float | None = None
@@ -679,49 +405,6 @@ def _snapshot(ex: Exchange) -> Exchange:
     return kept
 
 
-class _Decoder:
-    """Undo gzip or deflate incrementally, never producing more than asked for (a bomb stays small)."""
-
-    def __init__(self, header: str):
-        codings = [c.strip().lower() for c in header.split(",") if c.strip() and c.strip().lower() != "identity"]
-        self.encoding = codings[-1] if codings else "identity"
-        self.overflowed = False
-        if len(codings) > 1 or self.encoding not in ("identity", "gzip", "x-gzip", "deflate"):
-            self.encoding = "identity"  # not asked for: judged as the bytes that came
-        wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
-        self._z = zlib.decompressobj(wbits[self.encoding]) if self.encoding in wbits else None
-        self._first = True
-
-    def feed(self, data: bytes, room: int) -> bytes:
-        if self._z is None:
-            return data
-        if self._first and self.encoding == "deflate" and data and (data[0] & 0x0F) != 8:
-            self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send it
-        self._first = False
-        out = self._z.decompress(data, max(1, room))
-        if self._z.unconsumed_tail:
-            self.overflowed = True
-        return out
-
-    def flush(self, room: int) -> bytes:
-        if self._z is None:
-            return b""
-        return self._z.flush()[: max(0, room)]
-
-
-def decode(raw: bytes, content_encoding: str, cap: int) -> bytes:
-    """A whole body as judged: gzip or deflate undone, at most `cap` bytes (a bomb stays small); the bytes
-    as they came, capped, when they do not decode."""
-    decoder = _Decoder(content_encoding)
-    try:
-        data = decoder.feed(raw, cap)
-        if decoder.overflowed:
-            return data
-        return (data + decoder.flush(cap - len(data)))[:cap]
-    except zlib.error:
-        return raw[:cap]
-
-
 def _retry_after(headers: dict[str, str], now: float | None = None) -> float:
     """Seconds to wait from Retry-After (RFC 9110 10.2.3: delay-seconds or an HTTP-date); 1 s when
     absent or unreadable."""
@@ -750,22 +433,3 @@ def _parse_failed(exc: BaseException) -> bool:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:300]
-
-
-def _dq(text: str) -> str:
-    """Double-quote for bash, keeping `${...}` and `$(...)` expansions live."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`") + '"'
-
-
-def _shell_bytes(data: bytes) -> str:
-    try:
-        text = data.decode("utf-8")
-        if text.isprintable():
-            return shlex.quote(text)
-    except UnicodeDecodeError:
-        pass
-    out = []
-    for byte in data:
-        ch = chr(byte)
-        out.append(ch if 32 <= byte < 127 and ch not in "'\\" else f"\\x{byte:02x}")
-    return "$'" + "".join(out) + "'"

@@ -138,9 +138,10 @@ def latency_run() -> dict:
 def bare_loop(seconds: float, version: str = "v3") -> float:
     """Requests per second of a plain keep-alive httpx loop (valid updates, a read-back, no key, a bad body,
     an unknown id), built by the suite's own transport so that the loop speaks the version's dialect."""
+    from fpjs_conformance.keys import Secrets
     from fpjs_conformance.model import NO_KEY, READ, VALID, Body, Credentials, Request
     from fpjs_conformance.table import probe_body
-    from fpjs_conformance.transport import Secrets, Transport
+    from fpjs_conformance.transport import Transport
 
     key = "bench" + secrets.token_hex(12)
     p = profiles.load(version)
@@ -155,7 +156,7 @@ def bare_loop(seconds: float, version: str = "v3") -> float:
             Request(IDS.request_id, valid, Body.bytes_(b"{")),
             Request("1000000000000.unknwn", valid, body),
         ]
-        mix = [transport.build(r) for r in requests]
+        mix = [transport.codec.encode(r) for r in requests]
         transport.close()
         with httpx.Client(timeout=10) as client:
             for b in mix * 10:

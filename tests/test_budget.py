@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from fpjs_conformance.checks import Violation
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration, explore
-from fpjs_conformance.transport import BudgetSpent
+from fpjs_conformance.limits import BudgetSpent
 from tests.hostile import HostileServer, forwarding
 from tests.runner import ROOT, SUITE, clean_env, reference_server, run_suite
 

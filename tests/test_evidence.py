@@ -14,11 +14,12 @@ from fpjs_conformance import aliases, checks, clauses, deviations, evidence, gat
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Expectation, Violation
 from fpjs_conformance.ledger import Ledger
+from fpjs_conformance.limits import not_ready_waits
 from fpjs_conformance.model import Body, Credentials, Events, Exchange, Key, Request
 from fpjs_conformance.options import OptionError, parse
 from fpjs_conformance.rules import body as body_rules
 from fpjs_conformance.rules import responses, semantics
-from fpjs_conformance.transport import intermediary, not_ready_waits
+from fpjs_conformance.transport import intermediary
 
 V3, V4 = profiles.load("v3"), profiles.load("v4")
 EV = Events("1708102555327.NLOjmg", "1600000000000.expird", "1708102555999.notRdy")

@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from fpjs_conformance import clauses, commands, options, proxy_read, reporting
+from fpjs_conformance import clauses, codec, commands, options, reporting
 from fpjs_conformance import profile as profiles
 from fpjs_conformance import proxy as proxy_module
-from fpjs_conformance.model import EMPTY, NEAR_MISSES, READ, UPDATE, VALID, Body, Credential, Credentials, Exchange, Key
+from fpjs_conformance.model import EMPTY, NEAR_MISSES, READ, VALID, Body, Credential, Credentials, Exchange, Key
 from fpjs_conformance.model import Request as SymbolicRequest
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.refserver.launch import ServerProcess
@@ -102,10 +102,12 @@ class Session:
 
 
 @contextlib.contextmanager
-def session(tmp_path: Path, version: str, variant: str | None = None, *, with_key: bool = True) -> Iterator[Session]:
+def session(
+    tmp_path: Path, version: str, variant: str | None = None, *, with_key: bool = True, key: str | None = None
+) -> Iterator[Session]:
     """A reference server (or `variant`) and the proxy in front of it; the proxy is stopped (SIGTERM) at the
-    latest on the way out, every process by its PID."""
-    key, wrong = "px" + secrets.token_hex(12), "pxeu" + secrets.token_hex(12)
+    latest on the way out, every process by its PID. `key`: the API key (default: a throwaway one)."""
+    key, wrong = key or "px" + secrets.token_hex(12), "pxeu" + secrets.token_hex(12)
     args = ("-m", "tests.variants", variant) if variant else ()
     report_dir = tmp_path / f"proxy-{version}"
     with reference_server(key, *args, wrong_region_api_key=wrong) as upstream:
@@ -345,6 +347,39 @@ def test_an_echoed_key_is_flagged_and_kept_out_of_every_report(tmp_path):
         s.assert_no_secret()
 
 
+@pytest.mark.parametrize("version", ["v3", "v4"])
+def test_a_key_equal_to_a_field_is_judged_as_it_came_and_kept_out_of_every_file(tmp_path, version):
+    """The key `suspect` is a field's name, and here a field's value too: scrubbing what arrives would rewrite
+    the read-back (`"[secret]": true`) and fail a correct server under UE-SEM-01. Judged as it came, the
+    session is clean; scrubbed where it leaves, the key (and a token under a credential-like header name) is
+    in no file the proxy wrote nor on its terminal."""
+    with session(tmp_path, version, key="suspect") as s:
+        p = s.profile
+        linked = next(f for f in p.fields if f.replace("_", "").lower() == "linkedid")
+        url = s.base_url + p.path_for(p.update_path, IDS.request_id)
+        place = p.key_places[0]
+        auth = {place.field: f"{place.scheme} {s.api_key}" if place.scheme else s.api_key}
+        token = "tok-" + secrets.token_hex(8)  # under a credential-like name: kept as it came, scrubbed at exit
+        s.said.append(token)
+        with httpx.Client(timeout=TIMEOUT) as http:
+            update = http.request(
+                p.update_method,
+                url,
+                headers={**auth, "X-Session-Token": token},
+                json={"suspect": True, linked: "suspect"},
+            )
+            read = http.request(
+                p.read_back_method, s.base_url + p.path_for(p.read_back_path, IDS.request_id), headers=auth
+            )
+        assert (update.status_code, read.status_code) == (200, 200)
+        assert b"suspect" in read.content  # what the server sent holds the key's text: a field, a value
+        assert s.stop() == 0, s.stderr
+        assert s.failed() == set(), s.stderr
+        assert s.statuses()["UE-SEM-01"] == "passed"
+        assert len(judged_exchanges(s)) == 2
+        s.assert_no_secret()
+
+
 # -- a hand-made client: client violations --------------------------------------------------------------
 def test_hand_made_client_violations_v4(tmp_path):
     """The key in the v4-retired `api_key` query parameter: UE-CLIENT-02; a body that breaks the schema:
@@ -459,8 +494,16 @@ def test_unreachable_upstream_is_a_transport_violation(tmp_path):
 READER_KEY = "rk" + "0123456789abcdef" * 2
 
 
-def reader(version: str, key: str | None = READER_KEY) -> proxy_read.Reader:
-    return proxy_read.Reader(profiles.load(version), key, "https://api.example")
+def reader(version: str, key: str | None = READER_KEY) -> codec.Codec:
+    """The codec as the proxy reads with it: the upstream's origin, the key if given, names in ASGI's lower case."""
+    profile = profiles.load(version)
+    return codec.Codec(profile, codec.Secrets(key or ""), "https://api.example" + profile.server_path)
+
+
+def read(version: str, key: str | None, method: str, path: str, query: str, headers, body: bytes) -> codec.Decoded:
+    seen = reader(version, key).decode(method, path, query, headers, body, names_seen=False)
+    assert seen is not None
+    return seen
 
 
 @pytest.mark.parametrize(
@@ -473,11 +516,11 @@ def reader(version: str, key: str | None = READER_KEY) -> proxy_read.Reader:
         (f"Bearer{READER_KEY}", VALID, "", ""),
         (f"Bearer:{READER_KEY}", VALID, "", ":"),
         (f"Bearer {READER_KEY[:-1]}", Key("near", "drop-last"), "", " "),
-        ("Bearer somebody-elses-key-123", proxy_read.WRONG_KEY, "", " "),
+        ("Bearer somebody-elses-key-123", codec.WRONG_KEY, "", " "),
     ],
 )
 def test_reader_names_keys_and_spellings(value, key, scheme, separator):
-    seen = reader("v4").read("PATCH", UPDATE, IDS.request_id, "/v4/events/x", "", [("authorization", value)], b"{}")
+    seen = read("v4", READER_KEY, "PATCH", "/v4/events/x", "", [("authorization", value)], b"{}")
     [cred] = seen.request.credentials.items
     assert (cred.place, cred.key, cred.scheme, cred.separator) == ("header", key, scheme, separator)
     shown = repr(seen.request) + seen.shown_url + json.dumps(seen.shown_headers) + json.dumps(seen.request.to_record())
@@ -485,10 +528,10 @@ def test_reader_names_keys_and_spellings(value, key, scheme, separator):
 
 
 def test_reader_without_a_key_names_none():
-    seen = reader("v3", None).read(
-        "PUT", UPDATE, "x", "/events/x", "api_key=abc%2Bdef&ii=sdk%2F1", [("auth-api-key", "zzz")], b'{"tag":{}}'
+    seen = read(
+        "v3", None, "PUT", "/events/x", "api_key=abc%2Bdef&ii=sdk%2F1", [("auth-api-key", "zzz")], b'{"tag":{}}'
     )
-    assert {c.key for c in seen.request.credentials.items} == {proxy_read.UNCHECKED_KEY}
+    assert {c.key for c in seen.request.credentials.items} == {codec.UNCHECKED_KEY}
     assert (
         seen.unchecked
         and seen.shown_url == "https://api.example/events/x?api_key=fpjs-proxy:key-not-checked&ii=sdk%2F1"
@@ -498,18 +541,21 @@ def test_reader_without_a_key_names_none():
     assert set(seen.secrets) == {"abc+def", "zzz"}  # scrubbed from the answer, never kept past it
 
 
-def test_reader_redacts_what_looks_like_a_credential():
-    seen = reader("v4").read(
+def test_reader_keeps_what_looks_like_a_credential_and_lists_it_to_scrub():
+    """Judged as it came: a value under a credential-like name is kept (never rewritten at the entrance) and
+    listed among the texts the run's scrubber removes wherever data leaves."""
+    seen = read(
+        "v4",
+        READER_KEY,
         "PATCH",
-        UPDATE,
-        "x",
         "/v4/events/x",
         "apiKey=hunter2hunter2",
         [("x-api-key", "hunter3hunter3"), ("cookie", "session=s3cr3t"), ("user-agent", "curl/8")],
         b"{}",
     )
-    text = seen.shown_url + json.dumps(seen.shown_headers) + json.dumps(seen.request.to_record())
-    assert "hunter2" not in text and "hunter3" not in text and "s3cr3t" not in text
+    assert seen.request.extra_query == (("apiKey", "hunter2hunter2"),)
+    assert ("X-Api-Key", "hunter3hunter3") in seen.request.extra_headers
+    assert {"hunter2hunter2", "hunter3hunter3", "session=s3cr3t"} <= set(seen.secrets)
     assert seen.shown_headers["User-Agent"] == "curl/8"
 
 

@@ -597,7 +597,7 @@ def test_a_refused_repeat_does_not_hide_an_earlier_write_that_got_no_answer():
 
 
 def test_restore_reserve_covers_every_restore_request_with_its_429_retries():
-    from fpjs_conformance.transport import Budget, BudgetSpent, Policy
+    from fpjs_conformance.limits import Budget, BudgetSpent, Policy
 
     budget = Budget(30, reserve=RESTORE_RESERVE)
     while budget.left:

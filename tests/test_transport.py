@@ -12,9 +12,13 @@ from hypothesis import given
 
 from fpjs_conformance import profile as profiles
 from fpjs_conformance import redact, strategies
+from fpjs_conformance.content import ContentDecoder, uncompress
+from fpjs_conformance.endpoint import is_loopback, split_userinfo
+from fpjs_conformance.keys import Secrets
+from fpjs_conformance.limits import Policy
 from fpjs_conformance.model import NEAR_MISSES, Body, Credentials, Key, Request
 from fpjs_conformance.options import rate_limit
-from fpjs_conformance.transport import Policy, RunTimedOut, Secrets, Transport, _Decoder, is_loopback, split_userinfo
+from fpjs_conformance.transport import RunTimedOut, Transport
 from tests.runner import reference_server, run_suite
 
 V3, V4 = profiles.load("v3"), profiles.load("v4")
@@ -40,8 +44,8 @@ def test_curl_line_replays_with_exported_key(p):
     key = "k" + secrets.token_hex(8)
     transport = Transport(p, "http://127.0.0.1:9", Secrets(key))
     place = p.key_places[-1].name
-    built = transport.build(Request("a/b", Credentials.of(**{place: Key("valid")}), Body.of({})))
-    line = transport.curl(built)
+    built = transport.codec.encode(Request("a/b", Credentials.of(**{place: Key("valid")}), Body.of({})))
+    line = transport.codec.curl(built, transport.policy.timeout)
     assert key not in line and "${FPJS_API_KEY}" in line
     out = subprocess.run(
         ["bash", "-c", f"for a in {line.removeprefix('curl ')}; do printf '%s\\n' \"$a\"; done"],
@@ -59,8 +63,8 @@ def test_userinfo_is_a_secret_and_replays_from_the_environment():
     transport = Transport(
         V3, "http://user:pa55w0rd-secret@127.0.0.1:9", Secrets("k" * 12, userinfo="user:pa55w0rd-secret")
     )
-    built = transport.build(Request("x", Credentials.of(header=Key("valid")), Body.of({})))
-    line = transport.curl(built)
+    built = transport.codec.encode(Request("x", Credentials.of(header=Key("valid")), Body.of({})))
+    line = transport.codec.curl(built, transport.policy.timeout)
     assert "pa55w0rd" not in line + built.shown_url and '-u "${FPJS_BASE_URL_USERINFO}"' in line
     assert split_userinfo("http://u:p@h:1/x") == ("http://h:1/x", "u:p")
 
@@ -130,31 +134,30 @@ def test_bodies_are_decoded(coding):
         "deflate": zlib.compress(data),
         "raw-deflate": zlib.compress(data)[2:-4],
     }[coding]
-    decoder = _Decoder("deflate" if "deflate" in coding else coding)
+    decoder = ContentDecoder("deflate" if "deflate" in coding else coding)
     out = b"".join(decoder.feed(packed[i : i + 100], 10**6) for i in range(0, len(packed), 100))
     assert out + decoder.flush(10**6) == data
 
 
 def test_a_gzip_bomb_stays_within_the_cap():
     bomb = gzip.compress(b"\0" * (50 * 1024 * 1024))
-    decoder = _Decoder("gzip")
+    decoder = ContentDecoder("gzip")
     out = decoder.feed(bomb, 1024 * 1024 + 1)
     assert len(out) <= 1024 * 1024 + 1 and decoder.overflowed
 
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "raw-deflate", "identity", "br"])
 def test_a_whole_body_is_decoded_once_and_capped(coding):
-    """`decode` (the proxy's judged body) undoes what `_Decoder` undoes; what it cannot decode, or was not
+    """`uncompress` (the proxy's judged body) undoes what `ContentDecoder` undoes; what it cannot decode, or was not
     asked to, stays the bytes that came; a bomb stops at the cap."""
-    from fpjs_conformance.transport import decode
 
     data = b'{"error": {"code": "x", "message": "' + b"y" * 5000 + b'"}}'
     packed = {"gzip": gzip.compress(data), "deflate": zlib.compress(data), "raw-deflate": zlib.compress(data)[2:-4]}
     header = "deflate" if "deflate" in coding else coding
-    assert decode(packed.get(coding, data), header, 10**6) == data
-    assert decode(packed.get(coding, data), header, 100) == data[:100]
-    assert decode(b"not gzip at all", "gzip", 10**6) == b"not gzip at all"
-    assert len(decode(gzip.compress(b"\0" * (50 * 1024 * 1024)), "gzip", 1024)) == 1024
+    assert uncompress(packed.get(coding, data), header, 10**6) == data
+    assert uncompress(packed.get(coding, data), header, 100) == data[:100]
+    assert uncompress(b"not gzip at all", "gzip", 10**6) == b"not gzip at all"
+    assert len(uncompress(gzip.compress(b"\0" * (50 * 1024 * 1024)), "gzip", 1024)) == 1024
 
 
 def test_rate_limit_caps_the_peak(tmp_path):
@@ -172,7 +175,7 @@ def test_a_failure_shows_the_path_as_sent():
 
     transport = Transport(V4, "http://127.0.0.1:9/v4", Secrets("k" * 12))
     request = Request("/", Credentials.of(header=Key("valid")), Body.of({}))
-    built = transport.build(request)
+    built = transport.codec.encode(request)
     ex = Exchange(request, built.method, built.shown_url, built.shown_headers)
     assert ex.describe_request().startswith(f"{V4.update_method} /v4/events/%2F [")
 
