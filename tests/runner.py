@@ -110,9 +110,10 @@ def reap(proc: subprocess.Popen) -> None:
         proc.communicate(timeout=30)
 
 
-def wait_for_first_test(proc: subprocess.Popen, timeout: float = 60) -> str:
+def wait_for_first_test(proc: subprocess.Popen, timeout: float = 240) -> str:
     """Until the coverage table has run (the event has been changed): the line that says the random
-    examples come next, or pytest's first test mark (a run without random examples)."""
+    examples come next, or pytest's first test mark (a run without random examples). The bound is generous: on a
+    busy 2-core machine the table takes minutes, and the line is waited for, not slept for."""
     import re
     import select
     import time
