@@ -30,6 +30,7 @@ JOURNAL = "restore.json"
 FORMAT = "fpjs-restore/1"
 # Journal states that leave the event as found (or say why there is nothing to put back).
 FINISHED = frozenset({"restored", "partly restored", "unchanged", "off"})
+NOT_FINISHED = "could not restore"  # the restore began and could not end (or could not be sure it did)
 
 
 def canonical(value: Any) -> str:
@@ -106,7 +107,7 @@ class Journal:
         self._write()
 
     def finish(self, outcome: dict[str, Any]) -> None:
-        self.data["state"] = outcome.get("status", "could not restore")
+        self.data["state"] = outcome.get("status", NOT_FINISHED)
         self.data["outcome"] = outcome
         self.data["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self._write()
