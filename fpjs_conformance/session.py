@@ -425,7 +425,12 @@ class Run:
         self.start()
         target = self.new_target(version)
         target.events = Events(self.options.request_id or data["event_id"])
-        outcome = restore_from(target, data, force=self.options.force_restore)
+        try:  # as the run's restore: whatever happens, an outcome (never a traceback)
+            outcome = restore_from(target, data, force=self.options.force_restore)
+        except KeyboardInterrupt:
+            outcome = {"status": designated.NOT_FINISHED, "why": "interrupted again while restoring"}
+        except Exception as exc:
+            outcome = {"status": designated.NOT_FINISHED, "why": f"{type(exc).__name__}: {exc}"}
         outcome = {k: printable(str(v)) for k, v in outcome.items()}
         if outcome["status"] in designated.FINISHED:
             data.update(state=outcome["status"], outcome=outcome)
