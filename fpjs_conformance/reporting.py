@@ -358,6 +358,6 @@ def left_open_lines(run) -> list[str]:
     path, version = left
     return [
         f"{head}: {event} may not hold its original values ({', '.join(statuses)}); they are in the "
-        f"journal {path}: put them back with `{restore_command(run, path, version)}` "
-        "(the same key)"
+        f"journal {path}: put them back with `{restore_command(run, path, version)}` (the same key"
+        f"{', and the user:password of the base URL' if run.options.userinfo else ''})"
     ]
