@@ -166,6 +166,7 @@ class EventState:
     read: bool = False  # the original was read (or could not be)
     yielded: bool = False  # another run of the suite claimed the event as this one started: it restores it
     wrote: bool = False  # an update of it was accepted (or may have been)
+    landed: bool = False  # an update of it was accepted (answered 200)
     journal: Journal | None = None
     touches: list = field(default_factory=list)  # every request that may have touched it (`state.Touch`), in order
 
@@ -215,7 +216,7 @@ class EventState:
     def accepted(self, fields: dict[str, Any], *, trusted: bool) -> None:
         """An update of the event was answered 200 (`trusted`: as the contract says it should be)."""
         self.awaiting -= 1
-        self.wrote = True
+        self.wrote = self.landed = True
         self.written.update(fields if trusted else dict.fromkeys(fields, UNKNOWN))
         for k in fields:
             self.pending.get(k, {}).clear()

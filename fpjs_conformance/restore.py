@@ -53,6 +53,10 @@ def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
         now = target.read_settled(reserved=True)
         if now.stored is None:
             return {"status": NOT_FINISHED, "why": f"reading it before the restore failed: {now.why}"}
+        if not state.landed and not late and _holds(target, now.stored, state.original):
+            # Every write was refused (a probe of an event past its window) and none stored: nothing to put back
+            # (a server that stores what it refuses shows other values, and is written back).
+            return {"status": "unchanged", "why": "every update of it was refused, and it holds its original values"}
         shown = profile.to_store({**profile.absent_reads_as, **now.stored})
         how = {k: state.explain(k, shown.get(k)) for k in profile.field_names.values()}
         foreign = sorted(k for k, h in how.items() if h == "foreign")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fpjs_conformance import designated, options
+from fpjs_conformance import designated, options, provenance
 from fpjs_conformance.runstate import Exit
 from tests.runner import IDS, ROOT, SUITE, clean_env
 
@@ -118,6 +118,9 @@ def test_the_plugin_stays_inert_in_a_project_that_does_not_use_the_suite(project
 
 
 # -- path options in both forms --------------------------------------------------------------------------
+KEY = "k" * 20
+
+
 @pytest.fixture
 def journal(tmp_path: Path) -> Path:
     """A journal in a folder outside the working folder, whose name holds a space."""
@@ -125,7 +128,7 @@ def journal(tmp_path: Path) -> Path:
     folder.mkdir()
     made = designated.Journal.begin(
         folder,
-        event_id=IDS.request_id,
+        provenance=provenance.record("http://127.0.0.1:9", IDS.request_id, KEY),
         target="http://127.0.0.1:9",
         version="v3",
         original={"linked_id": "before"},
@@ -149,7 +152,8 @@ def test_restore_from_takes_its_path_in_both_forms_and_collect_only_writes_nothi
         *given_as,
         "--base-url=http://127.0.0.1:9",
         f"--report-dir={report_dir}",
-        env=clean_env(FPJS_API_KEY="k" * 20),
+        f"--request-id={IDS.request_id}",
+        env=clean_env(FPJS_API_KEY=KEY),
     )
     assert proc.returncode == Exit.NO_TESTS, proc.stdout[-3000:]
     assert (journal.read_bytes(), os.stat(journal).st_mtime_ns) == before
