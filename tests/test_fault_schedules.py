@@ -320,6 +320,13 @@ EXAMPLES: dict[str, tuple[Schedule, str | None]] = {
     "restore-re-read-refused-for-good": (Schedule(steps=(Refuse("restore", 3, "503"),)), None),
     "restore-from-refused-for-good": (Schedule(steps=(KILLED, Refuse("restore-from", 1, "reset-before"))), None),
     "a-503-on-the-restores-re-read": (Schedule(steps=(Fault("restore", 3, "503"),)), None),
+    "write-back-lands-its-answers-lost-for-good": (Schedule(steps=(Refuse("restore", 2, "reset-after"),)), None),
+    "restore-from-write-back-lands-its-answers-lost": (
+        Schedule(steps=(KILLED, Refuse("restore-from", 2, "reset-after"))),
+        None,
+    ),
+    "the-write-back-never-answered": (Schedule(steps=(Fault("restore", 2, "lost"),)), None),
+    "sigint-twice-during-the-restore": (Schedule(steps=(Signal("restore", 2, ("SIGINT", "SIGINT")),)), None),
     "a-reset-mid-write-back": (Schedule(steps=(Fault("restore", 2, "reset-after"),)), None),
     "a-reset-mid-write-of-the-run": (Schedule(steps=(Fault("run", 56, "reset-after"),)), None),
     "sigterm-twice-during-the-restore": (Schedule(steps=(Signal("restore", 1, ("SIGTERM", "SIGTERM")),)), None),
