@@ -30,6 +30,7 @@ JOURNAL = "restore.json"
 FORMAT = "fpjs-restore/1"
 # Journal states that leave the event as found (or say why there is nothing to put back).
 FINISHED = frozenset({"restored", "partly restored", "unchanged", "off"})
+NOT_FINISHED = "could not restore"  # the restore began and could not end (or could not be sure it did)
 
 
 def canonical(value: Any) -> str:
@@ -106,7 +107,7 @@ class Journal:
         self._write()
 
     def finish(self, outcome: dict[str, Any]) -> None:
-        self.data["state"] = outcome.get("status", "could not restore")
+        self.data["state"] = outcome.get("status", NOT_FINISHED)
         self.data["outcome"] = outcome
         self.data["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self._write()
@@ -165,6 +166,7 @@ class EventState:
     read: bool = False  # the original was read (or could not be)
     yielded: bool = False  # another run of the suite claimed the event as this one started: it restores it
     wrote: bool = False  # an update of it was accepted (or may have been)
+    landed: bool = False  # an update of it was accepted (answered 200)
     journal: Journal | None = None
     touches: list = field(default_factory=list)  # every request that may have touched it (`state.Touch`), in order
 
@@ -214,7 +216,7 @@ class EventState:
     def accepted(self, fields: dict[str, Any], *, trusted: bool) -> None:
         """An update of the event was answered 200 (`trusted`: as the contract says it should be)."""
         self.awaiting -= 1
-        self.wrote = True
+        self.wrote = self.landed = True
         self.written.update(fields if trusted else dict.fromkeys(fields, UNKNOWN))
         for k in fields:
             self.pending.get(k, {}).clear()

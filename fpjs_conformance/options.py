@@ -394,6 +394,7 @@ def _check_journal(path: Path, base_urls: dict[str, str] | None, event_id: str |
     if journal is None:
         raise OptionError(f"--restore-from {str(path)!r} is not a journal ({designated.FORMAT}); no request was sent")
     wrong = provenance.mismatches(journal.get("provenance"), next(iter(base_urls.values())), event_id, api_key)
+    wrong += provenance.disagreements(journal)
     if wrong:
         raise OptionError(
             f"--restore-from {str(path)!r} is not a journal of this target, event and key: {'; '.join(wrong)}; "

@@ -433,7 +433,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         finally:
             run.stop()
         restored = outcome["status"] in ("restored", "partly restored", "unchanged")
-        session.exitstatus = Exit.INTERRUPTED if run.stop_request else Exit.OK if restored else Exit.SETUP
+        session.exitstatus = (
+            Exit.INTERRUPTED
+            if run.stop_request
+            else Exit.OK
+            if restored
+            else Exit.NOT_RESTORED
+            if run.unrestored
+            else Exit.SETUP
+        )
         return
     session.exitstatus = finish(run, int(session.exitstatus))
 
@@ -475,9 +483,10 @@ def _report(run: Run, pytest_status: int) -> int:
 
 def exit_status(run: Run, pytest_status: int, model: dict) -> int:
     """The run's exit status, worst first (README, "When is green green?"): interrupted 2; a violation
-    anywhere, a target that stopped answering or the run timeout 1; a version that could not be judged
-    (not served, a setup problem) 6; the budget cut the table or --require all left a MUST clause
-    unexercised 7; drift with --fail-on-drift 8; else pytest's own (0 only when every test passed)."""
+    anywhere, a target that stopped answering or the run timeout 1; the restore did not finish 10; a
+    version that could not be judged (not served, a setup problem) 6; the budget cut the table or
+    --require all left a MUST clause unexercised 7; drift with --fail-on-drift 8; else pytest's own (0
+    only when every test passed)."""
     failed = [f"{v}::{r['id']}" for r in model["clauses"] for v, c in r["versions"].items() if c["status"] == "failed"]
     if pytest_status == Exit.INTERRUPTED or run.stop_request:
         return Exit.INTERRUPTED
@@ -487,6 +496,8 @@ def exit_status(run: Run, pytest_status: int, model: dict) -> int:
             # before shrinking): the exit status says what the reports say.
             run.stop_with(f"violations recorded outside any failing test: {', '.join(failed)}", Exit.VIOLATED)
         return Exit.VIOLATED
+    if run.unrestored:
+        return Exit.NOT_RESTORED
     if run.stop_code == Exit.SETUP:
         return Exit.SETUP
     if pytest_status != Exit.OK:
@@ -498,6 +509,9 @@ def exit_status(run: Run, pytest_status: int, model: dict) -> int:
     if run.drift and run.drift["changes"] and run.options.fail_on_drift:
         return Exit.DRIFT
     return Exit.OK
+
+
+RED = ("fpjs: INCOMPLETE", "fpjs: DRIFT", "fpjs: STOPPED", "fpjs: NOT RESTORED", "fpjs: JOURNAL OPEN")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -529,4 +543,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             path = path.relative_to(Path.cwd())
         write(f"fpjs: report {path}")
     for line in reporting.closing_lines(run):  # the stop line last: it is what the user must read
-        write(line, red=line.startswith(("fpjs: INCOMPLETE", "fpjs: DRIFT", "fpjs: STOPPED")))
+        write(line, red=line.startswith(RED))

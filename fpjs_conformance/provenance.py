@@ -69,3 +69,17 @@ def mismatches(recorded: dict[str, Any] | None, base_url: str, event_id: str | N
     if recorded.get("key") != mine["key"]:
         out.append("it was written with another API key (the key fingerprints differ)")
     return out
+
+
+def disagreements(journal: dict[str, Any]) -> list[str]:
+    """What a journal names besides its provenance that the provenance does not: an event or a target the file
+    was altered to name. Such a journal is no one's: `--restore-from` refuses it."""
+    recorded = journal.get("provenance") if isinstance(journal.get("provenance"), dict) else {}
+    out = []
+    if journal.get("event_id") != recorded.get("event_id"):
+        out.append(f"it names event {journal.get('event_id')!r}, its provenance {recorded.get('event_id')!r}")
+    targets = journal.get("targets") if isinstance(journal.get("targets"), dict) else {}
+    for version, url in targets.items():
+        if not isinstance(url, str) or api_root(url) != recorded.get("api_root"):
+            out.append(f"its {version} target is {url!r}, its provenance {recorded.get('api_root')!r}")
+    return out

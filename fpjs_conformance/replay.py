@@ -469,12 +469,15 @@ def _send_group(run: Any, target: Any, group: Group, phase: str) -> None:
 
 def exit_status(run: Any, model: dict[str, Any], complete: bool, rows: list, fail_on_diff: bool) -> int:
     """Worst first, as a run's: interrupted 2; a violation, a target that stopped answering or the run
-    timeout 1; a setup problem 6; the budget left updates unsent 7; a difference with --fail-on-diff 8."""
+    timeout 1; the restore did not finish 10; a setup problem 6; the budget left updates unsent 7; a
+    difference with --fail-on-diff 8."""
     failed = any(c["status"] == "failed" for r in model["clauses"] for c in r["versions"].values())
     if run.stop_request or run.stop_code == Exit.INTERRUPTED:
         return Exit.INTERRUPTED
     if failed or run.timed_out or run.stop_code == Exit.VIOLATED:
         return Exit.VIOLATED
+    if run.unrestored:
+        return Exit.NOT_RESTORED
     if run.stop_code == Exit.SETUP:
         return Exit.SETUP
     if not complete:

@@ -23,7 +23,7 @@ from fpjs_conformance.report_html import to_html
 from fpjs_conformance.report_junit import to_junit
 from fpjs_conformance.report_markdown import to_markdown
 from fpjs_conformance.report_text import STATUSES, drift_lines
-from fpjs_conformance.runstate import rerun_line
+from fpjs_conformance.runstate import rerun_line, restore_command
 
 SUITE = "fpjs-update-event-conformance"
 FILES = ("summary.json", "summary.md", "junit.xml", "report.html", "behaviour.json", har.FILE)
@@ -38,6 +38,7 @@ RESULTS = {
     7: "incomplete",
     8: "drift",
     9: "reports-not-written",
+    10: "not-restored",
 }
 
 
@@ -338,4 +339,25 @@ def closing_lines(run) -> list[str]:
         )
     if run.stopped:
         lines.append(f"fpjs: STOPPED: {run.stopped}")
+    lines += left_open_lines(run)
     return lines
+
+
+def left_open_lines(run) -> list[str]:
+    """The very last line when the event may not be as found: the restore did not finish (exit 10), or left
+    the journal open (a concurrent or later writer, another run's claim). It names the journal and the
+    command that finishes the restore; nothing else may follow it but pytest's count."""
+    left = run.open_journal()
+    if left is None and not run.unrestored:
+        return []
+    statuses = sorted({r.get("status", "") for r in run.restores.values()})
+    head = "fpjs: NOT RESTORED" if run.unrestored else "fpjs: JOURNAL OPEN"
+    event = run.options.request_id or "the designated event"
+    if left is None:
+        return [f"{head}: {event} ({', '.join(statuses)}): no journal holds its original values (see summary.json)"]
+    path, version = left
+    return [
+        f"{head}: {event} may not hold its original values ({', '.join(statuses)}); they are in the "
+        f"journal {path}: put them back with `{restore_command(run, path, version)}` (the same key"
+        f"{', and the user:password of the base URL' if run.options.userinfo else ''})"
+    ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from fpjs_conformance import checks
 from fpjs_conformance.checks import Violation
-from fpjs_conformance.designated import digest
+from fpjs_conformance.designated import NOT_FINISHED, digest
 from fpjs_conformance.limits import BudgetSpent
 from fpjs_conformance.rules import semantics
 from fpjs_conformance.target import Target
@@ -53,7 +53,11 @@ def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
             target.transport.settle(target.transport.policy.late_write_settle)
         now = target.read_settled(reserved=True)
         if now.stored is None:
-            return {"status": "could not restore", "why": f"reading it before the restore failed: {now.why}"}
+            return {"status": NOT_FINISHED, "why": f"reading it before the restore failed: {now.why}"}
+        if not state.landed and not late and _holds(target, now.stored, state.original):
+            # Every write was refused (a probe of an event past its window) and none stored: nothing to put back
+            # (a server that stores what it refuses shows other values, and is written back).
+            return {"status": "unchanged", "why": "every update of it was refused, and it holds its original values"}
         shown = profile.to_store({**profile.absent_reads_as, **now.stored})
         how = {k: state.explain(k, shown.get(k)) for k in profile.field_names.values()}
         foreign = sorted(k for k, h in how.items() if h == "foreign")
@@ -69,9 +73,9 @@ def restore(target: Target, *, no_restore: bool = False) -> dict[str, Any]:
         if late and outcome["status"] in ("restored", "partly restored"):
             outcome = _after_late_writes(target, state.original, late, outcome)
     except BudgetSpent:
-        return {"status": "could not restore", "why": "the restore's reserve of the request budget was spent"}
+        return {"status": NOT_FINISHED, "why": "the restore's reserve of the request budget was spent"}
     except RunTimedOut:
-        return {"status": "could not restore", "why": "the restore's own deadline passed (the run timeout + grace)"}
+        return {"status": NOT_FINISHED, "why": "the restore's own deadline passed (the run timeout + grace)"}
     outcome["why"] = "; ".join(w for w in (outcome.get("why", ""), *notes) if w)
     return outcome
 
@@ -86,12 +90,12 @@ def _after_late_writes(target: Target, original: dict[str, Any], late: int, outc
             note = f"{late} write(s) got no answer; read again {settle:g}s after the write-back: the original values"
             return {**outcome, "why": "; ".join(w for w in (outcome.get("why"), note) if w)}
         if again.stored is None:
-            return {"status": "could not restore", "why": f"reading it again after the write-back failed: {again.why}"}
+            return {"status": NOT_FINISHED, "why": f"reading it again after the write-back failed: {again.why}"}
         outcome = write_back(target, original)
         if outcome["status"] not in ("restored", "partly restored"):
             return outcome
     return {
-        "status": "could not restore",
+        "status": NOT_FINISHED,
         "why": f"{late} write(s) that got no answer kept landing after the write-back: not sure it stays restored",
     }
 
@@ -112,7 +116,7 @@ def restore_from(target: Target, journal: dict[str, Any], *, force: bool = False
     try:
         now = target.read_back(reserved=True)
         if now.stored is None:
-            return {"status": "could not restore", "why": f"reading it first failed: {now.why}"}
+            return {"status": NOT_FINISHED, "why": f"reading it first failed: {now.why}"}
         original, sent = journal["original"], journal.get("sent", {})
         if _holds(target, now.stored, original):
             return {"status": "unchanged", "why": "the event already holds the original values"}
@@ -134,7 +138,7 @@ def restore_from(target: Target, journal: dict[str, Any], *, force: bool = False
             }
         outcome = write_back(target, original)
     except (BudgetSpent, RunTimedOut) as exc:
-        return {"status": "could not restore", "why": str(exc)}
+        return {"status": NOT_FINISHED, "why": str(exc)}
     if strangers:
         outcome["why"] = "; ".join(w for w in (outcome.get("why"), f"{names} held values the run never sent") if w)
     return outcome
@@ -148,15 +152,15 @@ def write_back(target: Target, original: dict[str, Any]) -> dict[str, Any]:
     notes = [f"{k} was unset and the API cannot unset it" for k in profile.fields if k not in body]
     ex = target.send(target.build_update(body), reserved=True)
     if ex.status != 200:
-        return {"status": "could not restore", "why": f"the write-back was answered {ex.received()}"}
+        return {"status": NOT_FINISHED, "why": f"the write-back was answered {ex.received()}"}
     state.written.update(profile.to_store(body))
     after = target.read_settled(reserved=True)
     if after.stored is None:
-        return {"status": "could not restore", "why": f"reading it back failed: {after.why}"}
+        return {"status": NOT_FINISHED, "why": f"reading it back failed: {after.why}"}
     shown = {**profile.absent_reads_as, **after.stored}
     wrong = sorted(k for k in body if not checks.same_json(shown.get(k), body[k]))
     if wrong:
-        return {"status": "could not restore", "why": f"read back differs in {', '.join(wrong)}"}
+        return {"status": NOT_FINISHED, "why": f"read back differs in {', '.join(wrong)}"}
     unset_changed = [k for k in profile.fields if k not in body and k in after.stored]
     return {"status": "partly restored" if unset_changed else "restored", "why": "; ".join(notes)}
 

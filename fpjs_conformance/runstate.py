@@ -28,6 +28,7 @@ class Exit:
     INCOMPLETE = 7  # a MUST clause left unexercised (--require=all, or the request budget)
     DRIFT = 8  # --fail-on-drift and the behaviour changed
     REPORTS = 9  # the reports could not be written
+    NOT_RESTORED = 10  # the restore did not finish ("could not restore"): the journal is left open
 
 
 def clause_of(item: pytest.Item) -> str | None:
@@ -40,14 +41,20 @@ def version_of(item: pytest.Item) -> str | None:
     return callspec.params.get("api_version") if callspec else None
 
 
-def rerun_line(run: Any, clause_id: str, version: str) -> str:
-    """A command that reruns one clause from where pytest was run (installed or in a clone)."""
-    o, parts = run.options, ["pytest"]
+def _pytest() -> list[str]:
+    """`pytest`, and `--pyargs` when the suite's tests are not below the current folder (installed): from
+    elsewhere, pytest would collect that folder's tests."""
     tests = Path(str(resources.files(f"{PACKAGE}.contracts")))
     try:
         tests.relative_to(Path.cwd())
     except ValueError:
-        parts += ["--pyargs", PACKAGE]
+        return ["pytest", "--pyargs", PACKAGE]
+    return ["pytest"]
+
+
+def rerun_line(run: Any, clause_id: str, version: str) -> str:
+    """A command that reruns one clause from where pytest was run (installed or in a clone)."""
+    o, parts = run.options, _pytest()
     parts += ["-k", f"{clause_id} and {version}", f"--api-version={version}"]
     if o.base_urls:
         parts.append(f"--base-url={split_userinfo(o.base_urls[version])[0]}")
@@ -57,4 +64,17 @@ def rerun_line(run: Any, clause_id: str, version: str) -> str:
         parts.append(f"--hypothesis-profile={run.exploration.hypothesis_profile.name}")
     if run.seed is not None:
         parts.append(f"--hypothesis-seed={run.seed}")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def restore_command(run: Any, journal: Path, version: str) -> str:
+    """The command that puts back the original values `journal` holds: the run's target (without a
+    user:password) and event; the key is not shown (the same FPJS_API_KEY or --api-key)."""
+    o, parts = run.options, _pytest()
+    parts += [f"--restore-from={journal}", f"--api-version={version}"]
+    if o.base_urls:
+        url = o.base_urls.get(version) or next(iter(o.base_urls.values()))
+        parts.append(f"--base-url={split_userinfo(url)[0]}")
+    if o.request_id:
+        parts.append(f"--request-id={o.request_id}")
     return " ".join(shlex.quote(p) for p in parts)

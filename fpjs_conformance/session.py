@@ -154,7 +154,8 @@ class Run:
             self.timed_out = True
             self.stop_with(f"{late} (--run-timeout={self.options.run_timeout:g}s)", Exit.VIOLATED)
         try:
-            self._restore()
+            if self.options.restore_from is None:  # --restore-from restored already (`restore_from`)
+                self._restore()
             self._settle_transients()
             for version, target in self.targets.items():
                 self.stats[version] = {**target.transport.stats.as_dict(), "read_lag": target.reads.lag.as_dict()}
@@ -192,9 +193,9 @@ class Run:
         try:
             outcome = restore(target, no_restore=self.options.no_restore)
         except KeyboardInterrupt:
-            outcome = {"status": "could not restore", "why": "interrupted again while restoring"}
+            outcome = {"status": designated.NOT_FINISHED, "why": "interrupted again while restoring"}
         except Exception as exc:
-            outcome = {"status": "could not restore", "why": f"{type(exc).__name__}: {exc}"}
+            outcome = {"status": designated.NOT_FINISHED, "why": f"{type(exc).__name__}: {exc}"}
         outcome = {k: printable(str(v)) for k, v in outcome.items()}
         journal = self.event.journal
         if journal is not None:
@@ -213,6 +214,25 @@ class Run:
         for version in self.targets:  # one event, updated under every version: restored once
             why = [outcome.get("why", "")] + ([f"restored through {first}"] if version != first else [])
             self.restores[version] = {**outcome, "why": "; ".join(w for w in why if w)}
+
+    @property
+    def unrestored(self) -> bool:
+        """The restore did not finish (`could not restore`): the run exits 10 (unless interrupted or failed),
+        and its last line says so (`reporting.closing_lines`)."""
+        return any(r.get("status") == designated.NOT_FINISHED for r in self.restores.values())
+
+    def open_journal(self) -> tuple[Path, str] | None:
+        """The journal this run leaves open (its own, or the one --restore-from was given) and the version its
+        values are read in; None when there is none, or it is the bundled server's (its event is gone)."""
+        if self.options.restore_from is not None:
+            data = designated.read(self.options.restore_from) or {}
+            if data.get("state") in designated.FINISHED or not self.restores:
+                return None
+            return self.options.restore_from, next(iter(self.restores))
+        journal = self.event.journal
+        if journal is None or journal.finished or journal.data.get("embedded"):
+            return None
+        return journal.path, journal.data["version"]
 
     def notice(self, line: str) -> None:
         """A line for the user: printed at once where the run can (`say`), else kept for later."""
@@ -401,14 +421,19 @@ class Run:
         provenance was checked against this target, event and key before any request (options)."""
         data = designated.read(path)
         if data is None:
-            return {"status": "could not restore", "why": f"{path} is not a journal ({designated.FORMAT})"}
+            return {"status": designated.NOT_FINISHED, "why": f"{path} is not a journal ({designated.FORMAT})"}
         version = data.get("version")
         if version not in self.options.versions:
             version = next((v for v in self.options.versions if v in data.get("targets", {})), self.options.versions[0])
         self.start()
         target = self.new_target(version)
         target.events = Events(self.options.request_id or data["event_id"])
-        outcome = restore_from(target, data, force=self.options.force_restore)
+        try:  # as the run's restore: whatever happens, an outcome (never a traceback)
+            outcome = restore_from(target, data, force=self.options.force_restore)
+        except KeyboardInterrupt:
+            outcome = {"status": designated.NOT_FINISHED, "why": "interrupted again while restoring"}
+        except Exception as exc:
+            outcome = {"status": designated.NOT_FINISHED, "why": f"{type(exc).__name__}: {exc}"}
         outcome = {k: printable(str(v)) for k, v in outcome.items()}
         if outcome["status"] in designated.FINISHED:
             data.update(state=outcome["status"], outcome=outcome)

@@ -37,6 +37,7 @@ from tests.fault_schedule import (
     Happened,
     Late,
     LaterWriter,
+    Refuse,
     Schedule,
     SecondRun,
     Signal,
@@ -48,6 +49,7 @@ from tests.runner import ROOT, SUITE, clean_env, reap, reference_server
 IDS = Settings()
 EVENT = IDS.request_id
 OTHERS = tuple(s.event_id for s in IDS.seeded() if s.event_id != EVENT)  # real events no one designated
+FOREIGN = {s.event_id for s in IDS.seeded() if s.workspace}  # of another workspace: read with its own key
 OTHER = IDS.not_ready_request_id  # one of them, updatable (the backend answers it 409 zero times)
 RUN_BOUND = 120  # seconds a suite run may take here, however busy the machine
 STEP_BOUND = 45  # and a --restore-from, --collect-only or replay (a few seconds when all is well)
@@ -112,7 +114,8 @@ class Play:
         p = profiles.load("v3")
         place = p.key_places[0]
         url = self.backend.url + p.server_path + p.path_for(p.read_back_path, event_id)
-        answer = httpx.get(url, headers={place.field: self.i.key}, timeout=10)
+        key = IDS.foreign_api_key if event_id in FOREIGN else self.i.key
+        answer = httpx.get(url, headers={place.field: key}, timeout=10)
         assert answer.status_code == 200, (event_id, answer.status_code, answer.text[:300])
         return p.to_store({**p.absent_reads_as, **(p.stored(answer.json()) or {})})
 
@@ -183,16 +186,17 @@ class Play:
         directive = Directive()
         for number, step in enumerate(self.s.steps):
             hit = isinstance(step, Fault | Signal) and (step.phase, step.n) == (phase, seen.index)
+            hit |= isinstance(step, Refuse) and step.phase == phase and seen.index >= step.n
             hit |= phase == "run" and isinstance(step, Timeout | SecondRun) and step.at_request == seen.index
             hit |= phase == "run" and isinstance(step, Late) and seen.index % step.every == 0
-            if not hit or (number in self.fired and not isinstance(step, Late)):
+            if not hit or (number in self.fired and not isinstance(step, Late | Refuse)):
                 continue
-            crowded = isinstance(step, Fault) and directive.fault
+            crowded = isinstance(step, Fault | Refuse) and directive.fault
             if crowded or (isinstance(step, SecondRun) and "second" in self.out.procs):
                 continue  # one fault per request, one second run: a step that did not act did not fire
             self.fired.add(number)
             h.fired.append((step, seen))
-            if isinstance(step, Fault):
+            if isinstance(step, Fault | Refuse):
                 directive.fault = step.kind
                 directive.delay = 0.4 if step.kind == "delay" else directive.delay
             elif isinstance(step, Late):
@@ -278,7 +282,8 @@ class Play:
 
     def restore_args(self, journal: Path, version: str) -> list[str]:
         spelled = [f"--restore-from={journal}"] if self.i.restore_form == "equals" else ["--restore-from", str(journal)]
-        return [*spelled, f"--base-url={self.base(version)}", f"--report-dir={self.tmp / 'restore'}"]
+        target = [f"--base-url={self.base(version)}", f"--request-id={EVENT}"]  # README: the same target and event
+        return [*spelled, *target, f"--report-dir={self.tmp / 'restore'}"]
 
     def post(self) -> None:
         out = self.out

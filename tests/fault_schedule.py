@@ -51,6 +51,16 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class Refuse:
+    """From the n-th request of `phase` (PHASES) on, every request of that phase gets fault `kind`: a target
+    that goes away for good (a restore that cannot finish)."""
+
+    phase: str
+    n: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class Late:
     """Every k-th request of the run phase is acted on `delay` s late, under --run-timeout=`run_timeout`."""
 
@@ -199,7 +209,9 @@ def inputs(draw) -> Inputs:
     )
 
 
-SIGNALS = (("SIGTERM",), ("SIGINT",), ("SIGTERM", "SIGINT"), ("SIGINT", "SIGINT"), ("SIGKILL",))
+GONE = ("503", "reset-before", "reset-after")  # how a target that went away for good answers (Refuse)
+PAST_PREFLIGHT = max(most_requests(profiles.load(v)) for v in profiles.versions()) + 1
+SIGNALS = (("SIGTERM",), ("SIGINT",), ("SIGTERM", "SIGINT"), ("SIGINT", "SIGINT"), ("SIGTERM", "SIGTERM"), ("SIGKILL",))
 
 
 def steps() -> st.SearchStrategy[Any]:
@@ -210,6 +222,8 @@ def steps() -> st.SearchStrategy[Any]:
     return st.one_of(
         st.builds(Fault, st.just("run"), run_n, kinds),
         st.builds(Fault, restoring, restore_n, kinds),
+        st.builds(Refuse, st.just("run"), st.integers(PAST_PREFLIGHT, RUN_REQUESTS), st.sampled_from(GONE)),
+        st.builds(Refuse, restoring, restore_n, st.sampled_from(GONE)),
         st.builds(Late, st.integers(3, 10), st.sampled_from([0.1, 0.4]), st.sampled_from([3.0, 4.0])),
         st.builds(Timeout, run_n),
         st.builds(Signal, st.just("run"), run_n, st.sampled_from(SIGNALS)),
@@ -257,6 +271,10 @@ def run_codes(schedule: Schedule, happened: Happened) -> set[int]:
         return {Exit.INTERRUPTED}  # "2 interrupted (Ctrl-C, SIGTERM)", a signal during the restore too
     violated, maybe = False, False
     races = 0
+    # A target gone for good: during the run it stopped answering (1); during the restore, the restore cannot
+    # finish ("could not restore": 10, after 2 and 1 in README's order).
+    refused = {s.phase for s, _ in mine if isinstance(s, Refuse)}
+    violated |= "run" in refused
     for step, seen in mine:
         if not isinstance(step, Fault):
             continue
@@ -266,25 +284,30 @@ def run_codes(schedule: Schedule, happened: Happened) -> set[int]:
             violated |= effect == "violation"
             maybe |= effect == "either"
         elif step.kind in UNANSWERED:  # the restore's requests: a dropped request fails UE-TRANSPORT-01, and an
-            # unanswered restore ends as "could not restore" (issue 24, 5): README does not say which wins.
+            # unanswered restore ends as "could not restore" (issue 24, 5; 10): README does not say which wins.
             maybe = True  # (429, 503 and resets are retried within the restore's reserve: no effect)
     timeout = timed_out(schedule, happened)
     violated |= timeout is True
     maybe |= timeout is None
     if violated:
         return {Exit.VIOLATED}  # "1 ... a target that stopped answering, or the run timeout"
-    return {Exit.OK, Exit.VIOLATED} if maybe else {Exit.OK}
+    if "restore" in refused:
+        return {Exit.VIOLATED, Exit.NOT_RESTORED} if maybe else {Exit.NOT_RESTORED}
+    return {Exit.OK, Exit.VIOLATED, Exit.NOT_RESTORED} if maybe else {Exit.OK}
 
 
 def restore_from_codes(happened: Happened, later_writer: bool) -> set[int]:
     """What README allows the first --restore-from: 0 once restored; 6 when it did not restore (a later
-    writer's values are left alone: issue 24, "What to build" 2); 2 after a signal (the same, 7)."""
+    writer's values are left alone: issue 24, "What to build" 2); 10 when it could not finish (the target
+    went away); 2 after a signal (the same, 7)."""
     mine = [(s, seen) for s, seen in happened.fired if getattr(s, "phase", None) == "restore-from"]
     if any(isinstance(s, Signal) for s, _ in mine):
         return {Exit.INTERRUPTED}
+    if any(isinstance(s, Refuse) for s, _ in mine):
+        return {Exit.NOT_RESTORED}
     codes = {Exit.SETUP} if later_writer else {Exit.OK}
     if any(isinstance(s, Fault) and s.kind in UNANSWERED for s, _ in mine):
-        codes |= {Exit.SETUP}  # retried within the reserve, or "could not restore" with the journal open
+        codes |= {Exit.NOT_RESTORED}  # retried within the reserve, or "could not restore" with the journal open
     return codes
 
 

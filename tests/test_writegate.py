@@ -100,6 +100,30 @@ def test_a_journal_of_another_target_event_or_key_is_refused(tmp_path, journal, 
     assert "no request was sent" in str(caught.value) and "k1" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"event_id": "1708102555600.OTHERS"},
+        {"targets": {"v4": "http://decoy.example.com/v4"}},
+        {"targets": {"v4": "http://api.example.com/v4", "v3": "http://127.0.0.1:9"}},
+    ],
+)
+def test_a_journal_edited_against_its_provenance_is_refused(tmp_path, edit):
+    """A journal that names an event or a target besides its provenance was altered: `--restore-from` refuses
+    it before any request (issue 24 item 5: the harness's crafted journals are made this way)."""
+    from fpjs_conformance import options
+
+    prov = provenance.record("http://api.example.com/v4", IDS.request_id, "k1")
+    made = designated.Journal.begin(
+        tmp_path, provenance=prov, target="http://api.example.com/v4", version="v4", original={}, embedded=False
+    )
+    options._check_journal(made.path, {"v4": "http://api.example.com/v4"}, IDS.request_id, "k1")  # as written
+    made.path.write_text(json.dumps({**made.data, **edit}))
+    with pytest.raises(options.OptionError) as caught:
+        options._check_journal(made.path, {"v4": "http://api.example.com/v4"}, IDS.request_id, "k1")
+    assert "no request was sent" in str(caught.value)
+
+
 def test_an_unfinished_journal_is_found_under_another_version_of_the_url(tmp_path):
     """A v4 run after a killed v3 run in the same folder: the same API, event and key, spelled otherwise."""
     v3 = provenance.record("http://127.0.0.1:8080", IDS.request_id, "key")
