@@ -2,9 +2,9 @@
 `report_markdown`, `report_junit`, `report_html`; what they share, `report_text`).
 
 All render one plain model (`collect`) built from the run's result (`result.RunResult`): the whole
-clause catalogue with a column per API version (so a clause that was not exercised, or does not apply, still shows),
-each version's cost and coverage plan, what the budget left out, the drift against a baseline,
-and the known-deviations state. Every string in the model, and then every file's full text,
+clause catalogue with a column per API version (so a clause that was not exercised, or does not apply,
+still shows), each version's cost and coverage plan, what the budget left out, the drift against a
+baseline, and the known-deviations state. Every string in the model, and then every file's full text,
 passes the secret scrubber: a report is uploaded as a CI artifact, the last place a key may leak.
 `write_run` is the one writer of a run's reports (a pytest run's and every command's).
 """
