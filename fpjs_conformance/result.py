@@ -1,8 +1,10 @@
 """A run's result as a value: what the reports, the exit status and the gate's closing lines read.
 
 `RunResult.of(run)` is made once, when the run has ended (the restore done, the transports closed): a
-frozen record of copies, so nothing the `Run` does later changes what its reports say, and a reader of the
-result needs nothing of the `Run`'s machinery (targets, transports, the bundled server, signals).
+frozen record holding copies of what a `Run` changes (tallies, plans, stops, restores...), so nothing the
+`Run` does later changes what its reports say, and a reader of the result needs nothing of the `Run`'s
+machinery (targets, transports, the bundled server, signals). Not copied: the options, the profiles and the
+traffic (only appended to while the run sends, and written once, as the HAR).
 """
 
 from __future__ import annotations
