@@ -159,8 +159,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    result = config.stash.get(RESULT, None)
-    dev = result.deviations if result else None
+    ended = config.stash.get(RESULT, None) or config.stash.get(RUN, None)  # a run that never ended: --collect-only
+    dev = ended.deviations if ended else None
     if dev:
         names = ", ".join(f"{v}: {p!r}" for v, p in dev["sets"].items())
         terminalreporter.write_line(
