@@ -1,6 +1,6 @@
 """What the `fpjs-conformance` commands share with a pytest run: the same options (each with its
 environment fallback), parsed and validated by `options.parse`; a `Run` outside pytest; the same
-reports, written the same way.
+reports, written by the same writer (`reporting.write_run`) from the run's `result.RunResult`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fpjs_conformance import options, reporting
 from fpjs_conformance.endpoint import split_userinfo
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
+from fpjs_conformance.result import RunResult
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.session import Run
 
@@ -60,26 +61,14 @@ def exploration(requests_per_version: int | None = None) -> Exploration:
 
 
 def new_run(opts: options.Options) -> Run:
-    """A run outside pytest (no Hypothesis exploration), secrets registered for the scrubber."""
-    run = Run(opts, exploration())
-    run.secrets += [s for s in (getattr(opts, name) for name in options.SECRET_OPTIONS) if s]
-    if opts.userinfo:
-        run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
-    return run
+    """A run outside pytest (no Hypothesis exploration); its options' secrets are registered with it."""
+    return Run(opts, exploration())
 
 
 def write_reports(run: Run, status: int, extra: dict | None = None) -> int:
-    """The reports of a command's run, as a pytest run writes them, with what the command adds (`extra`: keys
-    of summary.json; `sections`: titled lines in summary.md and report.html); the exit status (9 when they
-    fail)."""
-    model = reporting.collect(run, status)
-    model.update(extra or {})
-    try:
-        traffic = run.traffic if run.options.traffic else None
-        run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets, traffic)
-    except OSError as exc:
-        sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")
-        return Exit.REPORTS if status == Exit.OK else status
+    """The reports of a command's ended run, as a pytest run writes them, with what the command adds (`extra`,
+    see `reporting.write_run`); the exit status (9 when they fail)."""
+    status, run.report_paths = reporting.write_run(RunResult.of(run), status, extra)
     return status
 
 

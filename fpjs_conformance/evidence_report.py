@@ -2,7 +2,7 @@
 the vendor's own evidence allows them, the SHOULD findings, how long not-ready lasted, and the
 intermediaries' pages that were retried.
 
-`model(run)` is the data (summary.json's `evidence`, and each clause row's `source`); `markdown`,
+`model(result)` is the data (summary.json's `evidence`, and each clause row's `source`); `markdown`,
 `html` and `terminal` render it. The reports' own module (`reporting`) calls these and stays the
 owner of the files, the scrubbing and the clause table.
 """
@@ -32,13 +32,14 @@ def _sources(found) -> list[dict[str, str]]:
 
 
 def model(run) -> dict[str, Any]:
-    """Per version: each role's answers and sources, the answers allowed by evidence that came back, the
-    vendor's aliases and the at-limit rule, how long not-ready lasted, the retried pages, the SHOULD findings."""
+    """Per version of a run's result (`result.RunResult`): each role's answers and sources, the answers allowed
+    by evidence that came back, the vendor's aliases and the at-limit rule, how long not-ready lasted, the
+    retried pages, the SHOULD findings."""
     out: dict[str, Any] = {"strict": bool(run.options.strict), "versions": {}}
     for version in run.options.versions:
         p = profiles.load(version)
-        target = run.targets.get(version)
-        stats = run.stats.get(version) or (target.transport.stats.as_dict() if target else {})
+        target = run.versions.get(version)
+        stats = run.stats.get(version, {})
         seen = stats.get("statuses") or {}
         at = evidence.at_limit(p)
         out["versions"][version] = {
@@ -59,11 +60,9 @@ def model(run) -> dict[str, Any]:
                 for r in p.roles.values()
                 for s in sorted(r.undeclared)
             ],
-            "not_ready": {**(stats.get("not_ready") or {}), "budget_s": target.transport.policy.not_ready_budget}
-            if target
-            else None,
+            "not_ready": {**(stats.get("not_ready") or {}), "budget_s": target.not_ready_budget} if target else None,
             "gateway": (run.transport_records.get(version) or {}).get("gateway", []),
-            "should": list(target.ledger.warnings) if target else [],
+            "should": list(target.warnings) if target else [],
         }
     return out
 
@@ -120,20 +119,19 @@ def html(run: dict) -> list[str]:
 
 
 def terminal(run) -> list[str]:
-    """Lines for the end of a run: the SHOULD findings and the transient pages, counted."""
+    """Lines for the end of a run (its `result.RunResult`): the SHOULD findings and the transient pages, counted."""
     out = []
-    for version, target in run.targets.items():
-        warned = len(target.ledger.warnings)
+    for version, target in run.versions.items():
+        warned = len(target.warnings)
         if warned:
             out.append(
                 f"fpjs [{version}]: {warned} SHOULD finding(s) (what rests on the suite's judgement, or a deviation "
                 "the vendor's own evidence makes plausible): warnings, not failures without --strict; see the reports"
             )
-    pages = run.transients.events
-    if pages:
-        kept = sum(i not in run.transients.failed for i in range(len(pages)))
-        failed = len(pages) - kept
-        out.append(f"fpjs: {len(pages)} intermediary 5xx page(s) retried: {kept} transient, {failed} failed")
+    if run.pages_retried:
+        failed = run.pages_failed
+        kept = run.pages_retried - failed
+        out.append(f"fpjs: {run.pages_retried} intermediary 5xx page(s) retried: {kept} transient, {failed} failed")
     return out
 
 

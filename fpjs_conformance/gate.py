@@ -15,7 +15,7 @@ import pytest
 
 from fpjs_conformance import clauses, deviations, narrowing
 from fpjs_conformance.checks import Violation, Violations
-from fpjs_conformance.runstate import RUN, clause_of, version_of
+from fpjs_conformance.runstate import RESULT, RUN, clause_of, version_of
 
 DEVIATION_SETS = pytest.StashKey[dict]()  # version -> deviations.DeviationSet | None
 
@@ -159,8 +159,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    run = config.stash.get(RUN, None)
-    dev = run.deviations if run else None
+    ended = config.stash.get(RESULT, None) or config.stash.get(RUN, None)  # a run that never ended: --collect-only
+    dev = ended.deviations if ended else None
     if dev:
         names = ", ".join(f"{v}: {p!r}" for v, p in dev["sets"].items())
         terminalreporter.write_line(

@@ -59,7 +59,7 @@ def judge(opts: Options, exploration: Exploration | None = None, *, exitfirst: b
     except KeyboardInterrupt:
         status = Exit.INTERRUPTED
     try:
-        return run, plugin.finish(run, status)
+        return run, plugin.finish(run, status)[1]
     finally:
         run.release()  # the signals given back, as the plugin's pytest_unconfigure does
 

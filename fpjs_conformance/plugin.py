@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +24,8 @@ from fpjs_conformance.endpoint import split_userinfo
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
 from fpjs_conformance.redact import ScrubbingStream, scrub
-from fpjs_conformance.runstate import PACKAGE, RUN, Exit, clause_of, rerun_line, version_of
+from fpjs_conformance.result import RunResult
+from fpjs_conformance.runstate import PACKAGE, RESULT, RUN, Exit, clause_of, rerun_line, version_of
 from fpjs_conformance.session import Run
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
 from fpjs_conformance.transport import RunTimedOut
@@ -128,9 +128,6 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = str(random.SystemRandom().randrange(2**32))
     run = Run(opts, Exploration(profile, int(seed) if seed is not None and str(seed).isdigit() else None))
     run.seed = seed if not profile.derandomize else None
-    run.secrets += [s for s in (getattr(opts, name) for name in options.SECRET_OPTIONS) if s]
-    if opts.userinfo:
-        run.secrets += [opts.userinfo, opts.userinfo.partition(":")[2]]
     config.stash[RUN] = run
     run.say = lambda line: _say_now(config, line)  # progress while a version is prepared (minutes, nightly)
     from fpjs_conformance import gate  # loaded by pytest first (pytest_plugins): its hooks are rewritten
@@ -432,6 +429,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             outcome = run.restore_from(run.options.restore_from)
         finally:
             run.stop()
+        config.stash[RESULT] = RunResult.of(run)
         restored = outcome["status"] in ("restored", "partly restored", "unchanged")
         session.exitstatus = (
             Exit.INTERRUPTED
@@ -443,16 +441,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             else Exit.SETUP
         )
         return
-    session.exitstatus = finish(run, int(session.exitstatus))
+    config.stash[RESULT], session.exitstatus = finish(run, int(session.exitstatus))
 
 
-def finish(run: Run, pytest_status: int) -> int:
-    """The end of a run: the restore (Run.stop), the reports; the exit status the
+def finish(run: Run, pytest_status: int) -> tuple[RunResult, int]:
+    """The end of a run: the restore (Run.stop), its result, the reports; the result and the exit status the
     reports record. A run without pytest (`fpjs_conformance.inprocess`) ends here too."""
     if pytest_status == Exit.INTERRUPTED or run.stop_request:
         run.stop_with(run.stop_request or "interrupted (Ctrl-C)", Exit.INTERRUPTED)
     run.stop()
-    return _report(run, pytest_status)
+    result = RunResult.of(run)
+    model = reporting.collect(result, Exit.OK)
+    status = exit_status(result, pytest_status, model)
+    failed = failed_clauses(model)
+    if status == Exit.VIOLATED and failed and pytest_status == Exit.OK:
+        # A violation recorded where no test raised it (the restore's read-back, a Hypothesis example
+        # before shrinking): the exit status says what the reports say.
+        result = result.stopped_with(f"violations recorded outside any failing test: {', '.join(failed)}", status)
+    status, run.report_paths = reporting.write_run(result, status)
+    return result, status
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -462,39 +469,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         run.release()
 
 
-def _report(run: Run, pytest_status: int) -> int:
-    """The reports, and the exit status they record."""
-    from fpjs_conformance import behaviour
-
-    if run.options.baseline_snapshot is not None:
-        run.drift = behaviour.compare(run.options.baseline_snapshot, run.behaviour())
-    model = reporting.collect(run, Exit.OK)
-    status = exit_status(run, pytest_status, model)
-    reporting.settle(model, status, run.stopped)
-    try:
-        traffic = run.traffic if run.options.traffic else None
-        run.report_paths = reporting.write_all(run.options.report_dir, model, run.behaviour(), run.secrets, traffic)
-    except OSError as exc:
-        sys.stderr.write(f"fpjs: could not write the reports to {run.options.report_dir}: {exc}\n")
-        if status == Exit.OK:
-            status = Exit.REPORTS
-    return status
+def failed_clauses(model: dict) -> list[str]:
+    """`version::clause` of every clause the reports' model marks failed."""
+    return [f"{v}::{r['id']}" for r in model["clauses"] for v, c in r["versions"].items() if c["status"] == "failed"]
 
 
-def exit_status(run: Run, pytest_status: int, model: dict) -> int:
+def exit_status(run: RunResult, pytest_status: int, model: dict) -> int:
     """The run's exit status, worst first (README, "When is green green?"): interrupted 2; a violation
     anywhere, a target that stopped answering or the run timeout 1; the restore did not finish 10; a
     version that could not be judged (not served, a setup problem) 6; the budget cut the table or
     --require all left a MUST clause unexercised 7; drift with --fail-on-drift 8; else pytest's own (0
     only when every test passed)."""
-    failed = [f"{v}::{r['id']}" for r in model["clauses"] for v, c in r["versions"].items() if c["status"] == "failed"]
+    failed = failed_clauses(model)
     if pytest_status == Exit.INTERRUPTED or run.stop_request:
         return Exit.INTERRUPTED
     if failed or pytest_status == Exit.VIOLATED or run.timed_out or run.stop_code == Exit.VIOLATED:
-        if failed and pytest_status == Exit.OK:
-            # A violation recorded where no test raised it (the restore's read-back, a Hypothesis example
-            # before shrinking): the exit status says what the reports say.
-            run.stop_with(f"violations recorded outside any failing test: {', '.join(failed)}", Exit.VIOLATED)
         return Exit.VIOLATED
     if run.unrestored:
         return Exit.NOT_RESTORED
@@ -515,32 +504,32 @@ RED = ("fpjs: INCOMPLETE", "fpjs: DRIFT", "fpjs: STOPPED", "fpjs: NOT RESTORED",
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    run = config.stash.get(RUN, None)
-    if run is None or not (run._started_up or (run.selected and run.stopped)):
+    run, result = config.stash.get(RUN, None), config.stash.get(RESULT, None)
+    if run is None or result is None:  # the suite did not run here
         return
     write = terminalreporter.write_line
-    for version, plan in run.plans.items():
-        stats = run.stats.get(version, {})
+    for version, plan in result.plans.items():
+        stats = result.stats.get(version, {})
         write(
             f"fpjs [{version}]: {stats.get('requests_sent', 0)} requests ({plan['sent']}/{plan['cases']} coverage "
             f"cases), peak {stats.get('peak_requests_per_second', 0)}/s, {stats.get('retries_429', 0)} 429 retries, "
             f"{stats.get('retries_409', 0)} 409 retries, {stats.get('transport_errors', 0)} transport errors"
         )
-    for version, records in run.transport_records.items():
+    for version, records in result.transport_records.items():
         for error in records["errors"][:3]:
             write(f"fpjs [{version}]:   no answer to {error['request'][:160]}: {error['error'][:200]}")
         for resend in records["resends"][:3]:
             why, sent = resend["why"][:200], resend["request"][:120]
             write(f"fpjs [{version}]:   sent again on a fresh connection ({why}): {sent}")
-    for version, restore in run.restores.items():
+    for version, restore in result.restores.items():
         why = f" ({restore['why']})" if restore.get("why") else ""
         write(f"fpjs [{version}]: designated event: {restore['status']}{why}")
-    if run.seed is not None:
-        name = run.exploration.hypothesis_profile.name
-        write(f"fpjs: Hypothesis profile {name}, seed {run.seed} (rerun --hypothesis-seed={run.seed})")
+    if result.seed is not None:
+        name = result.exploration.hypothesis_profile.name
+        write(f"fpjs: Hypothesis profile {name}, seed {result.seed} (rerun --hypothesis-seed={result.seed})")
     for path in run.report_paths:
         with contextlib.suppress(ValueError):
             path = path.relative_to(Path.cwd())
         write(f"fpjs: report {path}")
-    for line in reporting.closing_lines(run):  # the stop line last: it is what the user must read
+    for line in reporting.closing_lines(result):  # the stop line last: it is what the user must read
         write(line, red=line.startswith(RED))

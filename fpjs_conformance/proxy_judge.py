@@ -129,7 +129,6 @@ class Judge:
         self.transient = self.profile.role("not_ready").statuses
         key_codes = ("missing_key", "wrong_key", "wrong_region", "unreadable_key", "retired_key_place")
         self.key_codes = frozenset(c for name in key_codes for c in self.profile.role(name).codes)
-        self._secrets = set(run.secrets)
 
     def say(self, line: str) -> None:
         """One line on the terminal, scrubbed (it leaves here)."""
@@ -138,10 +137,7 @@ class Judge:
 
     def remember(self, secrets: list[str]) -> None:
         """The texts a request carried that must not leave: the run's scrubber removes them at every exit."""
-        for secret in secrets:
-            if secret not in self._secrets:
-                self._secrets.add(secret)
-                self.run.secrets.append(secret)
+        self.run.add_secrets(secrets)
 
     def _exchange(self, seen: Decoded, reply: forward.Reply) -> Exchange:
         """The exchange as it came (judged so); only the copy excerpts are cut from is scrubbed now."""

@@ -1,18 +1,19 @@
 """Reports: summary.json, summary.md, junit.xml, report.html, and behaviour.json (the renderers are
 `report_markdown`, `report_junit`, `report_html`; what they share, `report_text`).
 
-All render one plain model (`collect`) built from the run: the whole clause catalogue with a
-column per API version (so a clause that was not exercised, or does not apply, still shows),
-each version's cost and coverage plan, what the budget left out, the drift against a baseline,
-and the known-deviations state. Every string in the model, and then every file's full text,
+All render one plain model (`collect`) built from the run's result (`result.RunResult`): the whole
+clause catalogue with a column per API version (so a clause that was not exercised, or does not apply,
+still shows), each version's cost and coverage plan, what the budget left out, the drift against a
+baseline, and the known-deviations state. Every string in the model, and then every file's full text,
 passes the secret scrubber: a report is uploaded as a CI artifact, the last place a key may leak.
+`write_run` is the one writer of a run's reports (a pytest run's and every command's).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import time
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from fpjs_conformance.report_html import to_html
 from fpjs_conformance.report_junit import to_junit
 from fpjs_conformance.report_markdown import to_markdown
 from fpjs_conformance.report_text import STATUSES, drift_lines
-from fpjs_conformance.runstate import rerun_line, restore_command
+from fpjs_conformance.result import RunResult
+from fpjs_conformance.runstate import Exit, rerun_line, restore_command
 
 SUITE = "fpjs-update-event-conformance"
 FILES = ("summary.json", "summary.md", "junit.xml", "report.html", "behaviour.json", har.FILE)
@@ -49,6 +51,20 @@ def write_placeholder(report_dir: Path) -> None:
         (report_dir / name).unlink(missing_ok=True)
     running = {"suite": SUITE, "result": "running", "started_at": _now()}
     (report_dir / "summary.json").write_text(json.dumps(running) + "\n", encoding="utf-8")
+
+
+def write_run(result: RunResult, status: int, extra: dict | None = None) -> tuple[int, list[Path]]:
+    """A run's reports, recording exit status `status`, with what a command adds (`extra`: keys of summary.json;
+    `sections`: titled lines in summary.md and report.html): the exit status (9 when they could not be written
+    and nothing worse happened) and the paths written."""
+    model = collect(result, status)
+    model.update(extra or {})
+    report_dir = result.options.report_dir
+    try:
+        return status, write_all(report_dir, model, result.behaviour, list(result.secrets), result.har)
+    except OSError as exc:
+        sys.stderr.write(f"fpjs: could not write the reports to {report_dir}: {exc}\n")
+        return (Exit.REPORTS if status == Exit.OK else status), []
 
 
 def write_all(
@@ -101,16 +117,18 @@ def clause_status(tally, listed: bool, errors: list, selected: bool, budget_cut:
     return "not-run"
 
 
-def collect(run, exit_status: int) -> dict[str, Any]:
-    """The run as plain data: what every report renders."""
-    judged = [v for v in run.options.versions if v in run.targets]
-    run.observed = {v: observed.surface(profiles.load(v), run.traffic.of(v)) for v in judged}
+def as_result(run) -> RunResult:
+    """`run` as its result: replay still hands its `Run` to `collect` and `closing_lines` (its result then is
+    made here, once per call)."""
+    return run if isinstance(run, RunResult) else RunResult.of(run)
+
+
+def collect(run: RunResult, exit_status: int) -> dict[str, Any]:
+    """The run's result as plain data: what every report renders."""
+    run = as_result(run)
     dev = run.deviations or {}
     versions = list(run.options.versions)
-    left_out: dict[str, set[str]] = {}
-    for version, plan in run.plans.items():
-        cut = set(plan["left_out"])
-        left_out[version] = {c.clause_id for c in run.table(version) if c.id in cut}
+    left_out = run.left_out
     stopped = stopped_versions(run)
     narrowed = narrowing.narrowed(run.selected, versions)
     partly = {v: narrowing.partly_judged(run.selected, v) for v in narrowed}
@@ -135,7 +153,7 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         row = {"id": cid, "area": clause.area, "level": clause.level, "title": clause.title, "versions": per_version}
         rows.append({**row, "source": clause.source_records()})
     totals = {v: Counter(r["versions"][v]["status"] for r in rows) for v in versions}
-    failures = [f for v in versions if v in run.targets for f in run.targets[v].ledger.failures]
+    failures = run.failures()
     model = {
         "suite": SUITE,
         "generated_at": _now(),
@@ -144,8 +162,8 @@ def collect(run, exit_status: int) -> dict[str, Any]:
         "stopped": None,
         "stopped_versions": stopped,
         "whole_run_stopped": whole_run_stop(run),
-        "duration_s": round(time.time() - run.started_at, 3),
-        "first_violation_s": run.first_violation_s(),
+        "duration_s": run.duration_s,
+        "first_violation_s": run.first_violation_s,
         "seed": run.seed,
         "hypothesis_profile": run.exploration.hypothesis_profile.name,
         "options": run.options.shown(),
@@ -190,7 +208,7 @@ def _narrowed_cell(cell: dict[str, Any], selected: bool) -> None:
 NEVER_UNJUDGED = ("failed", "stale-deviation", "known-deviation", "not-applicable")
 
 
-def whole_run_stop(run) -> str | None:
+def whole_run_stop(run: RunResult) -> str | None:
     """Why the whole run stopped before it judged everything (a signal, the run timeout), if it did."""
     if run.stop_request or run.stop_code == 2:
         return run.stop_request or "interrupted"
@@ -199,7 +217,7 @@ def whole_run_stop(run) -> str | None:
     return None
 
 
-def stopped_versions(run) -> dict[str, str]:
+def stopped_versions(run: RunResult) -> dict[str, str]:
     """version -> why it was not judged (its own stop, or the whole run's): none of its clauses passes."""
     out = {v: s["line"] for v, s in run.version_stops.items()}
     whole = whole_run_stop(run)
@@ -209,7 +227,7 @@ def stopped_versions(run) -> dict[str, str]:
     return out
 
 
-def _cell(run, clause, version: str, dev: dict, left_out: dict, rerun_line) -> dict[str, Any]:
+def _cell(run: RunResult, clause, version: str, dev: dict, left_out: dict, rerun_line) -> dict[str, Any]:
     if not clause.applies_to(version):
         return {
             "status": "not-applicable",
@@ -218,8 +236,8 @@ def _cell(run, clause, version: str, dev: dict, left_out: dict, rerun_line) -> d
             "requests": 0,
             "skipped": [f"not applicable to {version}"],
         }
-    target = run.targets.get(version)
-    tally = target.ledger.clauses.get(clause.id) if target else None
+    target = run.versions.get(version)
+    tally = target.tallies.get(clause.id) if target else None
     errors = run.errors.get(f"{version}::{clause.id}", [])
     listed = dev.get("entries", {}).get(version, {}).get(clause.id)
     selected = clause.id in run.selected.get(version, set())
@@ -251,8 +269,8 @@ def _cell(run, clause, version: str, dev: dict, left_out: dict, rerun_line) -> d
     return cell
 
 
-def _version(run, version: str) -> dict[str, Any]:
-    target = run.targets.get(version)
+def _version(run: RunResult, version: str) -> dict[str, Any]:
+    target = run.versions.get(version)
     p = profiles.load(version)
     return {
         "version": version,
@@ -260,7 +278,7 @@ def _version(run, version: str) -> dict[str, Any]:
         "operation": f"{p.update_method} {p.server_path}{p.update_path}",
         "target": target.base_url if target else (run.options.base_urls or {}).get(version),
         "embedded": run.options.embedded,
-        "stats": run.stats.get(version) or (target.transport.stats.as_dict() if target else {}),
+        "stats": run.stats.get(version, {}),
         "transport": run.transport_records.get(version, {"resends": [], "errors": []}),
         "plan": run.plans.get(version),
         "estimate": run.plans_ahead.get(version),
@@ -269,16 +287,15 @@ def _version(run, version: str) -> dict[str, Any]:
     }
 
 
-def _restore_record(run, version: str) -> dict[str, Any] | None:
+def _restore_record(run: RunResult, version: str) -> dict[str, Any] | None:
     """How the restore went, and the original values and journal a user needs to put them back by hand."""
     outcome = run.restores.get(version)
-    journal = run.event.journal
-    if outcome is None and journal is None:
+    if outcome is None and run.journal is None:
         return None
     record = dict(outcome or {"status": "not restored", "why": "the run stopped before the restore"})
-    if journal is not None:
-        record["journal"] = str(journal.path)
-        record["original"] = profiles.load(version).to_wire(journal.data["original"])
+    if run.journal is not None:
+        record["journal"] = run.journal
+        record["original"] = profiles.load(version).to_wire(run.original)
     return record
 
 
@@ -298,9 +315,10 @@ def to_json(run: dict) -> str:
 
 
 # -- the terminal ---------------------------------------------------------------------------------
-def closing_lines(run) -> list[str]:
+def closing_lines(run: RunResult) -> list[str]:
     """What the terminal says at the end besides pytest's own lines: gaps, budget, drift, and last, why it
     stopped (a stopped run lists no gaps: nothing after the stop line but pytest's count)."""
+    run = as_result(run)
     lines = []
     if run.options.max_requests is not None or any(p.get("left_out") for p in run.plans.values()):
         for version, plan in run.plans.items():
@@ -311,11 +329,11 @@ def closing_lines(run) -> list[str]:
                     f"fpjs: INCOMPLETE [{version}]: the request budget left {cut} of {total} coverage cases unsent"
                 )
     if not run.stopped:
-        for version, target in run.targets.items():
+        for version, target in run.versions.items():
             gaps, needs = [], []
             for cid in sorted(run.selected.get(version, set())):
                 clause = clauses.get(cid)
-                tally = target.ledger.clauses.get(cid)
+                tally = target.tallies.get(cid)
                 if clause.level == "MUST" and not (tally and tally.exercised):
                     why = "; ".join(tally.skipped) if tally and tally.skipped else "not exercised"
                     (needs if why.startswith("needs ") else gaps).append(f"{cid} ({why})")
@@ -343,11 +361,11 @@ def closing_lines(run) -> list[str]:
     return lines
 
 
-def left_open_lines(run) -> list[str]:
+def left_open_lines(run: RunResult) -> list[str]:
     """The very last line when the event may not be as found: the restore did not finish (exit 10), or left
     the journal open (a concurrent or later writer, another run's claim). It names the journal and the
     command that finishes the restore; nothing else may follow it but pytest's count."""
-    left = run.open_journal()
+    left = run.left_open
     if left is None and not run.unrestored:
         return []
     statuses = sorted({r.get("status", "") for r in run.restores.values()})

@@ -1,5 +1,5 @@
-"""What the pytest side of one run shares: where its `Run` is kept, which clause and version a test
-judges, the exit codes, and the command that reruns one clause.
+"""What the pytest side of one run shares: where its `Run` (and, once it ended, its result) is kept,
+which clause and version a test judges, the exit codes, and the command that reruns one clause.
 
 The plugin, the gate, the reports and the session all import this small module, and none of them
 imports another for these, so no import runs back up.
@@ -18,6 +18,7 @@ from fpjs_conformance.endpoint import split_userinfo
 
 PACKAGE = "fpjs_conformance"
 RUN = pytest.StashKey[Any]()  # the run's `session.Run` (not imported here: the session imports this module)
+RESULT = pytest.StashKey[Any]()  # the run's `result.RunResult`, once it ended (the plugin's session finish)
 
 
 class Exit:

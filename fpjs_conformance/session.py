@@ -1,6 +1,7 @@
 """One run of the suite: its options, the bundled server, a target per API version, and what happened.
 
-The pytest plugin owns one `Run`; the gate and the reports read it. Building a version's target
+The pytest plugin owns one `Run`; the gate records into it; once it ended, the reports and the exit status
+read its `result.RunResult`. Building a version's target
 sends its first requests (the preflight), so targets are made on first use. Each version is
 prepared on its own: one that is not served, or whose designated event is not usable, stops alone
 and the others are still judged. SIGTERM and SIGINT only ask the run to stop: it stops at the next
@@ -15,6 +16,7 @@ import json
 import secrets as pysecrets
 import signal
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,10 @@ from fpjs_conformance.keys import Secrets
 from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.limits import Budget, Policy
 from fpjs_conformance.model import Events, printable
-from fpjs_conformance.options import RESTORE_RESERVE, Options
+from fpjs_conformance.options import RESTORE_RESERVE, SECRET_OPTIONS, Options
 from fpjs_conformance.preflight import NotServed, preflight
 from fpjs_conformance.restore import restore, restore_from
+from fpjs_conformance.result import joined_stop
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
@@ -50,7 +53,7 @@ class Run:
     exploration: Exploration
     selected: dict[str, set[str]] = field(default_factory=dict)  # version -> clause ids collected
     tests: dict[str, dict[str, str]] = field(default_factory=dict)  # version -> clause -> its test, in test order
-    secrets: list[str] = field(default_factory=list)  # everything the scrubber removes
+    secrets: list[str] = field(default_factory=list)  # everything the scrubber removes (`add_secrets`)
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
     targets: dict[str, Target] = field(default_factory=dict)
@@ -70,12 +73,10 @@ class Run:
     errors: dict[str, list[dict]] = field(default_factory=dict)  # "version::clause" -> non-violation errors
     failing_tests: dict[str, list[str]] = field(default_factory=dict)  # "version::clause" -> node ids
     deviations: dict[str, Any] | None = None
-    drift: dict[str, Any] | None = None
     report_paths: list[Path] = field(default_factory=list)
     event: EventState = field(default_factory=EventState)  # the designated event, shared by the versions
     traffic: Traffic = field(default_factory=Traffic)  # every exchange of the run, in order
     transients: Transients = field(default_factory=Transients)  # intermediaries' 5xx pages that were retried
-    observed: dict[str, Any] = field(default_factory=dict)  # version -> the contract surface it showed
     judges_clients: bool = False  # a proxy session: the client clauses are judged and reported too
     seed: str | None = None
     _server: Any = None
@@ -88,8 +89,20 @@ class Run:
     claim: str = field(default_factory=lambda: pysecrets.token_hex(6))  # names this run on the event it claims
     _journal_said: bool = False
 
+    def __post_init__(self) -> None:
+        o = self.options
+        userinfo = o.userinfo or ""
+        self.add_secrets([*(getattr(o, name) for name in SECRET_OPTIONS), userinfo, userinfo.partition(":")[2]])
+
     def __repr__(self) -> str:  # --full-trace and -l show it: no options, no secrets
         return f"Run({', '.join(self.options.versions)})"
+
+    def add_secrets(self, texts: Iterable[str | None]) -> None:
+        """The one place a text to scrub is registered: every scrubber handed `secrets` (the terminal, the log
+        records, the reprs, the reports) removes it from then on. Each text once."""
+        for text in texts:
+            if text and text not in self.secrets:
+                self.secrets.append(text)
 
     # -- start and stop -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -134,7 +147,7 @@ class Run:
             "FPJS_REF_WRONG_REGION_API_KEY": "eu" + pysecrets.token_hex(12),
             "FPJS_REF_FOREIGN_API_KEY": "fw" + pysecrets.token_hex(12),
         }
-        self.secrets += list(env.values())
+        self.add_secrets(env.values())
         # The server seeds Settings' default ids (see events()).
         self._server = ServerProcess(["-m", "fpjs_conformance.refserver", "--port", "0"], env=env).start()
         self._keys = Secrets(
@@ -217,8 +230,8 @@ class Run:
 
     @property
     def unrestored(self) -> bool:
-        """The restore did not finish (`could not restore`): the run exits 10 (unless interrupted or failed),
-        and its last line says so (`reporting.closing_lines`)."""
+        """The restore did not finish (`could not restore`): `--restore-from` and replay exit 10 (a run's
+        exit status reads its `RunResult`'s)."""
         return any(r.get("status") == designated.NOT_FINISHED for r in self.restores.values())
 
     def open_journal(self) -> tuple[Path, str] | None:
@@ -243,10 +256,7 @@ class Run:
 
     def stop_with(self, line: str, code: int) -> None:
         """Record why the run (or a version of it) stopped early: one printable line each."""
-        line = printable(line)
-        self.stopped = "; ".join(filter(None, (self.stopped, line)))
-        if self.stop_code is None or code == Exit.VIOLATED:
-            self.stop_code = code
+        self.stopped, self.stop_code = joined_stop(self.stopped, self.stop_code, line, code)
 
     # -- targets ------------------------------------------------------------------------------------
     def base_url(self, version: str) -> str:
@@ -459,19 +469,3 @@ class Run:
                 entry["seconds_at_rate_limit"] = round(planned / self.options.rate_limit)
             out[version] = entry
         return out
-
-    # -- what the reports need ---------------------------------------------------------------------
-    def behaviour(self) -> dict[str, Any]:
-        from fpjs_conformance import behaviour
-
-        observations = {}
-        judged = {v: t for v, t in self.targets.items() if v in self.judged_versions}
-        for version, target in judged.items():
-            stats = target.transport.stats
-            if any(stats.statuses.get(s) for s in target.profile.role("rate_limited").statuses):
-                observations[version] = {"429-retry-after": stats.retry_after_seen > 0}
-        return behaviour.snapshot({v: t.behaviour for v, t in judged.items()}, observations)
-
-    def first_violation_s(self) -> float | None:
-        times = [t.first_violation for t in self.targets.values() if getattr(t, "first_violation", None)]
-        return round(min(times) - self.started, 3) if times else None

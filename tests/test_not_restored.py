@@ -62,13 +62,13 @@ def test_the_last_lines_command_restores_the_same_target_and_event_and_shows_no_
 
 
 def run_with(status: str | None, *, journal: Path | None = None, stop_code=None, stop_request=None):
-    """A run as `plugin.exit_status` and `reporting.closing_lines` read it, whose restore ended `status`."""
+    """A run's result as `plugin.exit_status` and `reporting.closing_lines` read it, whose restore ended `status`."""
     restores = {} if status is None else {"v3": {"status": status, "why": ""}}
     unrestored = status == designated.NOT_FINISHED
     return SimpleNamespace(
         restores=restores,
         unrestored=unrestored,
-        open_journal=lambda: (journal, "v3") if journal is not None else None,
+        left_open=(journal, "v3") if journal is not None else None,
         options=SimpleNamespace(
             request_id=IDS.request_id,
             base_urls={"v3": "http://127.0.0.1:9"},

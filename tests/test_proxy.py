@@ -32,6 +32,7 @@ from fpjs_conformance.model import EMPTY, NEAR_MISSES, READ, VALID, Body, Creden
 from fpjs_conformance.model import Request as SymbolicRequest
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.refserver.launch import ServerProcess
+from fpjs_conformance.result import RunResult
 from fpjs_conformance.rules import client
 from tests.runner import ROOT, files_text, reference_server
 
@@ -443,7 +444,7 @@ def run_summary_shape(tmp_path: Path) -> dict:
         "report_dir": str(tmp_path / "run"),
     }
     run = commands.new_run(options.parse(given.get, tmp_path))
-    return reporting.collect(run, 0)
+    return reporting.collect(RunResult.of(run), 0)
 
 
 def test_summary_has_the_shape_of_a_run(tmp_path):
