@@ -93,10 +93,10 @@ def test_a_journal_of_another_target_event_or_key_is_refused(tmp_path, journal, 
         tmp_path, provenance=prov, target=journal["base"], version="v4", original={}, embedded=False
     )
     if mismatch is None:
-        options._check_journal(made.path, {"v3": "http://api.example.com"}, IDS.request_id, "k1")
+        options.check_journal(made.path, {"v3": "http://api.example.com"}, IDS.request_id, "k1")
         return
     with pytest.raises(options.OptionError) as caught:
-        options._check_journal(made.path, {"v3": "http://api.example.com"}, IDS.request_id, "k1")
+        options.check_journal(made.path, {"v3": "http://api.example.com"}, IDS.request_id, "k1")
     assert "no request was sent" in str(caught.value) and "k1" not in str(caught.value)
 
 
