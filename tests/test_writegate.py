@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fpjs_conformance import designated, profile, provenance, replay, shapes, writegate
+from fpjs_conformance import designated, profile, provenance, replay_plan, shapes, writegate
 from fpjs_conformance.model import READ, Credentials, Events, Key, Request
 from tests.runner import IDS
 
@@ -126,8 +126,8 @@ def _entry(event_id, role):
 
 def test_a_har_without_provenance_or_edited_against_it_is_refused(tmp_path):
     prov = {"v3": {"events": {"live": IDS.request_id, "expired": None, "not_ready": None}}}
-    with pytest.raises(replay.UsageError):
-        replay.read_entries(_har(tmp_path, [_entry(IDS.request_id, "live")], None))
-    with pytest.raises(replay.UsageError):  # the entry says the designated event was another one
-        replay.read_entries(_har(tmp_path, [_entry("1708102555327.OTHERS", "live")], prov))
-    assert replay.read_entries(_har(tmp_path, [_entry(IDS.request_id, "live")], prov))
+    with pytest.raises(replay_plan.UsageError):
+        replay_plan.read_entries(_har(tmp_path, [_entry(IDS.request_id, "live")], None))
+    with pytest.raises(replay_plan.UsageError):  # the entry says the designated event was another one
+        replay_plan.read_entries(_har(tmp_path, [_entry("1708102555327.OTHERS", "live")], prov))
+    assert replay_plan.read_entries(_har(tmp_path, [_entry(IDS.request_id, "live")], prov))
