@@ -396,10 +396,7 @@ def _prepare(how: ToSuccessor, plan: replay_plan.Plan, ready: dict[str, Any], m:
 
 def _standalone(argv: list[str] | None = None) -> int:
     """`python -m fpjs_conformance.migrate HAR --to v4 ...`: the subcommand on its own."""
-    parser = argparse.ArgumentParser(prog="fpjs-conformance")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["migrate", *(sys.argv[1:] if argv is None else argv)])
-    return args.command_main(args)
+    return commands.standalone("migrate", register, argv)
 
 
 if __name__ == "__main__":

@@ -295,10 +295,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _standalone(argv: list[str] | None = None) -> int:
     """`python -m fpjs_conformance.replay HAR ...`: the subcommand on its own."""
-    parser = argparse.ArgumentParser(prog="fpjs-conformance")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["replay", *(sys.argv[1:] if argv is None else argv)])
-    return args.command_main(args)
+    return commands.standalone("replay", register, argv)
 
 
 if __name__ == "__main__":
