@@ -10,6 +10,7 @@ import yaml
 
 from fpjs_conformance import evidence, sources
 from fpjs_conformance import profile as profiles
+from fpjs_conformance.operation import DEFAULT, OPERATIONS, Operation
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.sources import Source
 
@@ -27,6 +28,7 @@ class Clause:
     requirement_template: str
     pointers: dict[str, str]  # version -> JSON pointer into that version's document
     sources: tuple[Source, ...] = ()  # what the clause rests on (`source`; "document": the pointers above)
+    operation: str = DEFAULT  # the operation it judges (`operation`): the update, or the read-back
 
     @property
     def rests_on_judgement(self) -> bool:
@@ -49,6 +51,10 @@ class Clause:
     def requirement(self, profile: Profile) -> str:
         """The requirement sentence with the version's facts filled in."""
         return self.requirement_template.format_map(facts(profile))
+
+    def judged(self, profile: Profile) -> Operation:
+        """The operation of `profile` this clause judges."""
+        return profile.operations[self.operation]
 
     def spec_text(self, profile: Profile) -> str:
         """The document text the clause comes from, quoted in reports."""
@@ -85,7 +91,10 @@ def catalogue() -> dict[str, Clause]:
                 except sources.SourceError as exc:
                     raise CatalogueError(str(exc)) from None
                 pointers = dict(e.get("spec", {}))
-                found[cid] = Clause(cid, e["area"], e["level"], e["title"], e["requirement"], pointers, named)
+                judged = e.get("operation", DEFAULT)
+                if judged not in OPERATIONS:
+                    raise CatalogueError(f"{path}: {cid} operation = {judged!r}: give one of {', '.join(OPERATIONS)}")
+                found[cid] = Clause(cid, e["area"], e["level"], e["title"], e["requirement"], pointers, named, judged)
         if base is not None:
             for version in profiles.profile_names(folder):
                 for clause in found.values():
@@ -120,6 +129,23 @@ def check_pointers(version: str) -> None:
                 raise CatalogueError(
                     f"clauses.toml: {clause.id} {where} = {each!r} is not in {profile.document_name}"
                 ) from None
+        elsewhere = _other_operation(clause.judged(profile), pointer)
+        if elsewhere:
+            raise CatalogueError(
+                f"clauses.toml: {clause.id} spec.{version} = {pointer!r} is the text of {elsewhere}, but the clause "
+                f"judges the {clause.operation} ({clause.judged(profile).method} {clause.judged(profile).path}): "
+                "give it `operation`"
+            )
+
+
+def _other_operation(judged: Operation, pointer: str) -> str | None:
+    """The operation a pointer into the document's paths (`/paths/<path>/<method>/...`) names, when it is not
+    the one the clause judges."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    if len(parts) < 3 or parts[0] != "paths" or parts[2].upper() not in profiles.HTTP_METHODS:
+        return None
+    path, method = parts[1], parts[2].upper()
+    return None if (path, method) == (judged.path, judged.method) else f"{method} {path}"
 
 
 def get(clause_id: str) -> Clause:

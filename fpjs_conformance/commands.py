@@ -119,3 +119,11 @@ def restore_lines(run: Any) -> list[str]:
 def violated(run: Any) -> list[str]:
     """`version::clause` of every clause a sent request's answer violated."""
     return sorted({f"{f['version']}::{f['clause']}" for t in run.targets.values() for f in t.ledger.failures})
+
+
+def standalone(name: str, register: Any, argv: list[str] | None = None) -> int:
+    """`python -m fpjs_conformance.<name> ...`: one subcommand on its own (`register` adds it to a parser)."""
+    parser = argparse.ArgumentParser(prog="fpjs-conformance")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args([name, *(sys.argv[1:] if argv is None else argv)])
+    return args.command_main(args)

@@ -3,7 +3,7 @@
 The HAR is a run's `reports/traffic.har` or a proxy session's (a real client's traffic). Each recorded update
 of the version the successor migrates from (`[migration] from` in its profile) is mapped to the successor
 (`migration.map_request`: the method and path, the field names, the key in the successor's place, the body
-otherwise byte for byte, all from the two profiles) and sent the way a replay sends (`replay.plan`, `send`):
+otherwise byte for byte, all from the two profiles) and sent the way a replay sends (`replay_plan.plan`, `send`):
 a run's options, the preflight of the designated event, every write of it journaled before it goes out and
 restored at the end, pacing, the budget. Each answer is judged by the successor's clauses, then compared
 with the recorded answer in meaning (`migration.server_change`: the status and the error role, not the code's
@@ -32,11 +32,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import changes, clauses, commands, coverage, migration, redact, replay, reporting
+from fpjs_conformance import (
+    changes,
+    clauses,
+    commands,
+    coverage,
+    migration,
+    redact,
+    replay,
+    replay_plan,
+    replay_report,
+    reporting,
+)
 from fpjs_conformance import migrate_report as report
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.model import READ, Events, Request
-from fpjs_conformance.replay_report import recorded_exchange
 from fpjs_conformance.rules import semantics
 from fpjs_conformance.runstate import Exit
 from fpjs_conformance.table import Case
@@ -68,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 # -- mapping ----------------------------------------------------------------------------------------------
 class ToSuccessor:
-    """How migrate rebuilds a recorded update (replay's `plan` asks): mapped to the successor, its event moved
+    """How migrate rebuilds a recorded update (`replay_plan.plan` asks): mapped to the successor, its event moved
     as the target's events say. Events whose state under the successor only the target can tell are noted
     in `pending` and settled by `resolve` once the target is prepared."""
 
@@ -76,12 +86,12 @@ class ToSuccessor:
         self.m, self.run = m, run
         self.events = run.events(m.target.version)
         self.wrong_region = bool(run.options.wrong_region_api_key) or run.options.embedded
-        self.recorded = replay.recorded_events(entries, m.source.version)
-        wrong = replay.recorded_wrong_region(entries, m.source.version)
+        self.recorded = replay_plan.recorded_events(entries, m.source.version)
+        wrong = replay_plan.recorded_wrong_region(entries, m.source.version)
         self.ids = (
             {}
             if self.recorded is None
-            else replay.derived_ids(m.source, self.recorded, self.events, wrong_region=wrong)
+            else replay_plan.derived_ids(m.source, self.recorded, self.events, wrong_region=wrong)
         )
         self.table = (
             {}
@@ -106,7 +116,7 @@ class ToSuccessor:
         event = (meta.get("request") or {}).get("event") or {}
         role = event.get("role")
         events = Events(self.events.live, event.get("id") if role == "expired" else None, self.events.not_ready)
-        request = replay.rebuild(meta, self.m.source, events, self.ids, self.wrong_region)
+        request = replay_plan.rebuild(meta, self.m.source, events, self.ids, self.wrong_region)
         if isinstance(request, str):
             return request
         self.sources[id(entry)] = request
@@ -126,7 +136,7 @@ class ToSuccessor:
     def _infer(self, entry: dict[str, Any], request: Request) -> str:
         """The part a proxied request's event played, from the recorded answer: updatable (or refused before
         its event mattered), past the window, not ready, or no event at all."""
-        ex = recorded_exchange(replay.Item(0, entry, request))
+        ex = replay_report.recorded_exchange(replay_plan.Item(0, entry, request))
         if ex.error is None and ex.status == 200:
             return "live"
         roles = migration.roles_of(self.m.source, ex.status, ex.error_code())
@@ -141,7 +151,7 @@ class ToSuccessor:
         return case if case is not None and clauses.get(case.clause_id).applies_to(self.m.target.version) else None
 
     # -- once the target is prepared ----------------------------------------------------------------------
-    def fold_proxy_cases(self, plan: replay.Plan) -> None:
+    def fold_proxy_cases(self, plan: replay_plan.Plan) -> None:
         """A proxied update accepted on the designated event is compared as a case: its read-back under the
         successor against what the proxy saw read back after it (`same` unless that read-back differed)."""
         for group in plan.groups:
@@ -151,13 +161,13 @@ class ToSuccessor:
                 continue
             if not isinstance(body, dict) or not set(body) & set(self.m.target.fields):
                 continue
-            if recorded_exchange(item).status != 200:
+            if replay_report.recorded_exchange(item).status != 200:
                 continue
             group.compare = Case(f"proxy#{item.index}", semantics.STORED, (item.request,), "fold")
             item.read_back = self.stored_after.get(item.index, "same")
             plan.reads[group.version] = plan.reads.get(group.version, 0) + 1
 
-    def resolve(self, plan: replay.Plan, target: Any) -> None:
+    def resolve(self, plan: replay_plan.Plan, target: Any) -> None:
         """Settle the pending events by reading them back under the successor (a GET, never a write)."""
         seen: dict[str, Any] = {}
         for group in list(plan.groups):
@@ -220,7 +230,7 @@ def _read_back_outcomes(entries: list[dict[str, Any]]) -> dict[int, str]:
 
 
 # -- comparing --------------------------------------------------------------------------------------------
-def _recorded_line(item: replay.Item, request: Request) -> str:
+def _recorded_line(item: replay_plan.Item, request: Request) -> str:
     sent = item.entry.get("request") or {}
     url = sent.get("url", "")
     path = url.split("://", 1)[-1].partition("/")[2]
@@ -228,13 +238,13 @@ def _recorded_line(item: replay.Item, request: Request) -> str:
     return f"{head} {request.body.describe(80)}"[:300]
 
 
-def compare(m: migration.Migration, how: ToSuccessor, plan: replay.Plan, entries: list[dict]) -> changes.Tally:
+def compare(m: migration.Migration, how: ToSuccessor, plan: replay_plan.Plan, entries: list[dict]) -> changes.Tally:
     """Every change, by kind: the client's, from the recorded requests and answers; the server's, from each
     recorded answer and its successor's answer in meaning, and the read-backs compared."""
     tally = changes.Tally()
     for group in plan.groups:
         for item in group.items:
-            recorded = recorded_exchange(item)
+            recorded = replay_report.recorded_exchange(item)
             source = how.sources[id(item.entry)]
             example = {
                 "entry": item.index,
@@ -266,14 +276,14 @@ def compare(m: migration.Migration, how: ToSuccessor, plan: replay.Plan, entries
     for index, entry in enumerate(entries):  # answers waited out (409, 429): what the client read in them
         meta = entry["_fpjs"]
         if meta.get("retried") and meta.get("version") == m.source.version:
-            ex = recorded_exchange(replay.Item(index, entry, Request("")))
+            ex = replay_report.recorded_exchange(replay_plan.Item(index, entry, Request("")))
             example = {"entry": index, "case": meta.get("case"), "before": ex.received()[:160]}
             for kind, what in migration.answer_changes(m, ex.status, ex.response_headers, ex.error_code()):
                 tally.add(m.differences[kind].side, kind, what, True, example)
     return tally
 
 
-def model(args, m: migration.Migration, plan: replay.Plan, tally: changes.Tally, run: Any, status: int) -> dict:
+def model(args, m: migration.Migration, plan: replay_plan.Plan, tally: changes.Tally, run: Any, status: int) -> dict:
     """The report as data."""
     sent = sum(item.sent is not None for item in plan.items)
     return {
@@ -291,7 +301,7 @@ def model(args, m: migration.Migration, plan: replay.Plan, tally: changes.Tally,
         "not_migrated": [
             {"why": why, "count": n, "entry": plan.first_left_out.get(why)} for why, n in plan.left_out.items()
         ],
-        "notes": replay.notes(plan)[len(plan.left_out) :],  # what is not migrated by design
+        "notes": replay_report.notes(plan)[len(plan.left_out) :],  # what is not migrated by design
         "violated": commands.violated(run),
         "differences": [d.as_data() for d in m.differences.values()],
         "guide": m.guide,
@@ -315,8 +325,8 @@ def main(args: argparse.Namespace) -> int:
     if isinstance(m, str):
         return commands.usage(m)
     try:
-        entries = replay.read_entries(args.har)
-    except replay.UsageError as exc:
+        entries = replay_plan.read_entries(args.har)
+    except replay_plan.UsageError as exc:
         return commands.usage(str(exc))
     args.api_version = m.target.version
     opts = commands.parse_options(args)
@@ -329,15 +339,15 @@ def main(args: argparse.Namespace) -> int:
         print(redact.scrub(line, run.secrets), flush=True)
 
     how = ToSuccessor(entries, run, m)
-    plan = replay.plan(entries, run, how)
+    plan = replay_plan.plan(entries, run, how)
     plan.phase = "migrate"
     if not plan.groups:
-        for note in replay.notes(plan):
+        for note in replay_report.notes(plan):
             sys.stderr.write(f"fpjs: {note}\n")
         return commands.usage(f"{args.har}: no {m.source.version} update to migrate to {m.target.version}")
     probes = len({event_id for _, event_id in how.pending.values()})
     how.fold_proxy_cases(plan)
-    refused = replay.refuse_undesignated(args.har, plan, run, lambda item: id(item.entry) in how.pending)
+    refused = replay_plan.refuse_undesignated(args.har, plan, run, lambda item: id(item.entry) in how.pending)
     if refused:
         return commands.usage(refused)
     replay.cap_exploration(run, plan, probes)
@@ -378,7 +388,7 @@ def main(args: argparse.Namespace) -> int:
     return status
 
 
-def _prepare(how: ToSuccessor, plan: replay.Plan, ready: dict[str, Any], m: migration.Migration) -> None:
+def _prepare(how: ToSuccessor, plan: replay_plan.Plan, ready: dict[str, Any], m: migration.Migration) -> None:
     target = ready.get(m.target.version)
     if target is not None:
         how.resolve(plan, target)
@@ -386,10 +396,7 @@ def _prepare(how: ToSuccessor, plan: replay.Plan, ready: dict[str, Any], m: migr
 
 def _standalone(argv: list[str] | None = None) -> int:
     """`python -m fpjs_conformance.migrate HAR --to v4 ...`: the subcommand on its own."""
-    parser = argparse.ArgumentParser(prog="fpjs-conformance")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["migrate", *(sys.argv[1:] if argv is None else argv)])
-    return args.command_main(args)
+    return commands.standalone("migrate", register, argv)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import redact, report_html, reporting
+from fpjs_conformance import report_html, reporting
 from fpjs_conformance.model import printable
 
 JSON_FILE, MD_FILE, HTML_FILE = "migrate.json", "migrate.md", "migrate.html"
@@ -171,15 +171,10 @@ def to_html(data: dict[str, Any]) -> str:
 
 
 def write(report_dir: Path, data: dict[str, Any], secrets: list[str]) -> list[Path]:
-    """The three files, each scrubbed as it is written; their paths."""
-    report_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in (
+    """The three files, written (and scrubbed) by the reports' one writer; their paths."""
+    files = (
         (JSON_FILE, json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n"),
         (MD_FILE, to_markdown(data)),
         (HTML_FILE, to_html(data)),
-    ):
-        path = report_dir / name
-        path.write_text(redact.scrub(text, secrets), encoding="utf-8")
-        paths.append(path)
-    return paths
+    )
+    return reporting.write_files(report_dir, files, secrets)

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from fpjs_conformance import clauses, cmdline, observed, options, redact, reporting
-from fpjs_conformance.checks import Violation, Violations
+from fpjs_conformance import clauses, cmdline, failure_text, observed, options, redact, reporting
 from fpjs_conformance.endpoint import split_userinfo
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
-from fpjs_conformance.redact import ScrubbingStream, scrub
+from fpjs_conformance.redact import ScrubbingStream
 from fpjs_conformance.result import RunResult
-from fpjs_conformance.runstate import PACKAGE, RESULT, RUN, Exit, clause_of, rerun_line, version_of
+from fpjs_conformance.runstate import PACKAGE, RESULT, RUN, Exit, clause_of, version_of
 from fpjs_conformance.session import Run
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
 from fpjs_conformance.transport import RunTimedOut
@@ -327,45 +326,6 @@ def safe_point(run: Run, version: str | None, test: str) -> str | None:
     return None
 
 
-# -- failure text -----------------------------------------------------------------------------------
-def violations_in(exc: BaseException) -> list[Violation]:
-    if isinstance(exc, Violation):
-        return [exc]
-    if isinstance(exc, Violations):
-        return list(exc.found)
-    if isinstance(exc, BaseExceptionGroup):
-        return [v for sub in exc.exceptions for v in violations_in(sub)]
-    return []
-
-
-def format_violation(run: Run, v: Violation) -> str:
-    clause = clauses.get(v.clause_id)
-    target = run.targets.get(v.version)
-    requirement = clause.requirement(target.profile) if target else clause.requirement_template
-    judged = f" (check {v.check})" if v.check else ""
-    lines = [v.summary(), f"  clause    {clause.id} [{clause.level}] {requirement}{judged}"]
-    if v.differences:
-        lines.append(f"  differs   {'; '.join(v.differences)}")
-    ex = v.exchange
-    if ex is not None:
-        headers = " ".join(f"{k}: {val}" for k, val in ex.headers.items()) or "(none)"
-        lines.append(f"  request   {ex.method} {ex.url}  headers: {headers}")
-        if ex.request.op != "read":
-            lines.append(f"  body      {ex.request.body.describe(400)}")
-        if ex.error:
-            lines.append(f"  response  none: {ex.error}")
-        else:
-            ctype = ex.response_headers.get("content-type", "(no content type)")
-            lines.append(f"  response  {ex.status} {ctype} after {ex.attempts} attempt(s): {ex.body_excerpt(400)}")
-        if v.cause is not None:
-            lines.append(f"  cause     likely the last accepted write before it: {v.cause.describe_request()}")
-            lines.append(f"  replay    export FPJS_API_KEY=...; {v.cause.curl}; {ex.curl}")
-        else:
-            lines.append(f"  replay    export FPJS_API_KEY=...; {ex.curl}")
-    lines.append(f"  rerun     {rerun_line(run, v.clause_id, v.version)}")
-    return "\n".join(lines)
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
@@ -378,15 +338,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         stop = stops_the_run(run, exc)
         if stop:
             item.session.shouldstop = stop
-        found = violations_in(exc)
-        if found:
-            notes = [n for n in getattr(exc, "__notes__", []) if n.strip()]
-            text = "\n\n".join(format_violation(run, v) for v in found)
-            if notes:
-                note_lines = "\n".join(notes).strip().splitlines()
-                text += "\n  hypothesis " + "\n             ".join(line.rstrip() for line in note_lines if line.strip())
+        text = failure_text.of(run, exc)
+        if text is not None:
             report.longrepr = text
-    scrub_report(report, run.secrets)
+    failure_text.scrub_report(report, run.secrets)
 
 
 def stops_the_run(run: Run, exc: BaseException) -> str | None:
@@ -396,22 +351,6 @@ def stops_the_run(run: Run, exc: BaseException) -> str | None:
     run.timed_out = run.timed_out or isinstance(exc, RunTimedOut)
     run.stop_with(str(exc), Exit.VIOLATED)
     return str(exc)
-
-
-def scrub_report(report: pytest.TestReport, secrets: list[str]) -> None:
-    """No secret leaves through pytest's reports: failure text and captured output are scrubbed.
-
-    A skip's (path, line, reason) keeps its shape: pytest's own summary (`-rs`) relies on it.
-    """
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        report.longrepr = (longrepr[0], longrepr[1], scrub(str(longrepr[2]), secrets))
-    elif longrepr is not None:
-        text = str(longrepr)
-        cleaned = scrub(text, secrets)
-        if cleaned != text:
-            report.longrepr = cleaned
-    report.sections = [(title, scrub(body, secrets)) for title, body in report.sections]
 
 
 # -- the end ----------------------------------------------------------------------------------------

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import behaviour, redact
+from fpjs_conformance import behaviour
 from fpjs_conformance.model import Exchange, cut, printable
 
 JSON_FILE, MD_FILE = "replay.json", "replay.md"
@@ -134,17 +133,12 @@ def to_markdown(rows: list[dict[str, Any]], head: list[str], notes: list[str]) -
     return "\n".join(lines) + "\n"
 
 
-def write_replay(report_dir: Path, rows: list[dict], head: list[str], notes: list[str], secrets: list[str]) -> list:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in (
+def files(rows: list[dict], head: list[str], notes: list[str]) -> tuple[tuple[str, str], ...]:
+    """replay.json and replay.md as (name, text), for `reporting.write_files` to write."""
+    return (
         (JSON_FILE, json.dumps(rows, indent=1, ensure_ascii=False) + "\n"),
         (MD_FILE, to_markdown(rows, head, notes)),
-    ):
-        path = report_dir / name
-        path.write_text(redact.scrub(text, secrets), encoding="utf-8")
-        paths.append(path)
-    return paths
+    )
 
 
 def replay_counts(replay: Any) -> dict[str, int]:

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -72,21 +73,29 @@ def write_all(
 ) -> list[Path]:
     """Write every report into `report_dir` (the traffic as HAR too, when it was recorded); the paths written."""
     run = _deep(model, secrets)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in (
+    files = (
         ("summary.json", to_json(run)),
         ("summary.md", to_markdown(run)),
         ("junit.xml", to_junit(run)),
         ("report.html", to_html(run)),
         ("behaviour.json", json.dumps(behaviour, indent=2, ensure_ascii=False, sort_keys=True) + "\n"),
-    ):
+    )
+    paths = write_files(report_dir, files, secrets)
+    if traffic is not None:
+        paths.append(har.write(report_dir / har.FILE, traffic, secrets))
+    return paths
+
+
+def write_files(report_dir: Path, files: Iterable[tuple[str, str]], secrets: list[str]) -> list[Path]:
+    """The one writer of report files (a run's, a replay's, a migration's): (name, text) each written into
+    `report_dir`, scrubbed of the secrets; the paths written."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in files:
         path = report_dir / name
         # A lone surrogate a server sent (or stored) is written as its escape, never a report lost to it.
         path.write_text(redact.scrub(text, secrets), encoding="utf-8", errors="backslashreplace")
         paths.append(path)
-    if traffic is not None:
-        paths.append(har.write(report_dir / har.FILE, traffic, secrets))
     return paths
 
 

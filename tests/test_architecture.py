@@ -145,3 +145,19 @@ def test_every_package_and_data_file_is_installed():
                 assert any(fnmatch.fnmatch(path.name, g) for g in globs), (
                     f"{path.relative_to(ROOT)} is missing from [tool.setuptools.package-data] {package!r}"
                 )
+
+
+def test_the_public_names_resolve_and_are_the_documented_ones():
+    """`fpjs_conformance.__all__` is what ARCHITECTURE.md's "Extending" table lists, and each name resolves."""
+    import fpjs_conformance
+
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8").split("## Extending", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        name
+        for line in text.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([^`]+)`", line.split("|")[1])
+    }
+    assert documented == set(fpjs_conformance.__all__)
+    for name in fpjs_conformance.__all__:
+        assert getattr(fpjs_conformance, name) is not None, name

@@ -290,7 +290,7 @@ def recorded(tmp_path_factory) -> Path:
 
 
 def migrated_updates(source: Path) -> list[dict]:
-    """The recorded updates a migration re-sends (as `replay.plan` picks them), before any is left out."""
+    """The recorded updates a migration re-sends (as `replay_plan.plan` picks them), before any is left out."""
     return [
         e
         for e in har.read(source)

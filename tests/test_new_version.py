@@ -138,6 +138,62 @@ def test_the_synthetic_version_is_read_from_data_alone(folder):
     ]
 
 
+def test_the_synthetic_versions_operations_are_read_from_its_document(folder):
+    """The update and its read-back are the new version's two operations, each read from its document (path,
+    method, declared statuses, key places, schemas) and its profile file (the update's roles); every clause
+    that applies to it judges one of them, and its pointers are into that operation."""
+    probe = (
+        "import json; from fpjs_conformance import clauses, profile as p; "
+        f"v = p.load({NEW!r}); clauses.check_pointers({NEW!r}); "
+        "print(json.dumps({'ops': {n: [o.path, o.method, sorted(o.declared_statuses), "
+        "{r: [o.role(r).status, o.role(r).code] for r in o.roles}, [k.field for k in o.key_places], "
+        "o.body_schema, o.response_schema_name] for n, o in v.operations.items()}, "
+        f"'judged': sorted({{c.operation for c in clauses.catalogue().values() if c.applies_to({NEW!r})}})}}))"
+    )
+    env = {**os.environ, profiles.PROFILE_PATH: str(folder)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = __import__("json").loads(out.stdout)
+    base = profiles.load(BASE)
+    assert found["judged"] == sorted(base.operations) == ["read_back", "update"]
+    for name, op in base.operations.items():
+        path, method, statuses, roles, places, body, answer = found["ops"][name]
+        assert (path, method, places, body, answer) == (
+            op.path,
+            op.method,
+            [k.field for k in op.key_places],
+            op.body_schema,
+            op.response_schema_name,
+        )
+        # The synthetic document answers auth failures with 401 wherever the base version declares 403.
+        assert statuses == sorted(op.declared_statuses | ({401} if 403 in op.declared_statuses else set()))
+        assert set(roles) == set(op.roles)
+    update = found["ops"]["update"][3]
+    assert update["missing_key"] == [401, CODES["missing"]] and update["expired_event"] == [400, CODES["expired"]]
+    assert update["bad_request"] == [base.role("bad_request").status, base.role("bad_request").code]
+
+
+def test_a_clause_whose_text_is_another_operations_is_refused(folder, tmp_path):
+    """A version's pointer for a read-back clause into the update's text is a catalogue error, before any
+    request: the clause would quote one operation and judge the other."""
+    update = profiles.load(BASE).update
+    pointer = "/paths/" + update.path.replace("/", "~1") + "/" + update.method.lower()
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    for path in folder.iterdir():
+        (wrong / path.name).write_text(path.read_text())
+    with (wrong / "clauses.toml").open("a") as fh:
+        fh.write(f'\n[UE-STATE-03]\nspec.{NEW} = "{pointer}"\n')
+    probe = (
+        "from fpjs_conformance import clauses\n"
+        f"try:\n    clauses.check_pointers({NEW!r})\nexcept clauses.CatalogueError:\n    print('refused')"
+    )
+    env = {**os.environ, profiles.PROFILE_PATH: str(wrong)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["refused"]
+
+
 def test_a_version_of_any_name_extends_another_versions_pointers(folder, tmp_path):
     """A profile file under a name of its own is found, and `extends` gives it the base version's pointers."""
     named = tmp_path / "named"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fpjs_conformance import designated, profile, provenance, replay, shapes, writegate
+from fpjs_conformance import designated, profile, provenance, replay_plan, shapes, writegate
 from fpjs_conformance.model import READ, Credentials, Events, Key, Request
 from tests.runner import IDS
 
@@ -93,10 +93,10 @@ def test_a_journal_of_another_target_event_or_key_is_refused(tmp_path, journal, 
         tmp_path, provenance=prov, target=journal["base"], version="v4", original={}, embedded=False
     )
     if mismatch is None:
-        options._check_journal(made.path, {"v3": "http://api.example.com"}, IDS.request_id, "k1")
+        options.check_journal(made.path, {"v3": "http://api.example.com"}, IDS.request_id, "k1")
         return
     with pytest.raises(options.OptionError) as caught:
-        options._check_journal(made.path, {"v3": "http://api.example.com"}, IDS.request_id, "k1")
+        options.check_journal(made.path, {"v3": "http://api.example.com"}, IDS.request_id, "k1")
     assert "no request was sent" in str(caught.value) and "k1" not in str(caught.value)
 
 
@@ -150,8 +150,8 @@ def _entry(event_id, role):
 
 def test_a_har_without_provenance_or_edited_against_it_is_refused(tmp_path):
     prov = {"v3": {"events": {"live": IDS.request_id, "expired": None, "not_ready": None}}}
-    with pytest.raises(replay.UsageError):
-        replay.read_entries(_har(tmp_path, [_entry(IDS.request_id, "live")], None))
-    with pytest.raises(replay.UsageError):  # the entry says the designated event was another one
-        replay.read_entries(_har(tmp_path, [_entry("1708102555327.OTHERS", "live")], prov))
-    assert replay.read_entries(_har(tmp_path, [_entry(IDS.request_id, "live")], prov))
+    with pytest.raises(replay_plan.UsageError):
+        replay_plan.read_entries(_har(tmp_path, [_entry(IDS.request_id, "live")], None))
+    with pytest.raises(replay_plan.UsageError):  # the entry says the designated event was another one
+        replay_plan.read_entries(_har(tmp_path, [_entry("1708102555327.OTHERS", "live")], prov))
+    assert replay_plan.read_entries(_har(tmp_path, [_entry(IDS.request_id, "live")], prov))
