@@ -39,7 +39,8 @@ def judge_clause(target: Target, clause_id: str) -> None:
     for need in rule.needs:
         if not _has(target, need):
             pytest.skip(registry.NEEDS[need])
-    if clause_id in target.unexplored:  # a target prepared without `explore_selected` (or a clause added late)
+    # a target prepared without `explore_selected` (or a clause added late); none after -x stopped it
+    if clause_id in target.unexplored and not target.stopped_early:
         explore_selected(target, [clause_id])
     failure = target.explored.pop(clause_id, None)
     if failure is not None:
@@ -56,7 +57,7 @@ def explore_selected(target: Target, clause_ids: Iterable[str], tests: Mapping[s
     for clause_id in clause_ids:
         if clause_id not in target.unexplored:
             continue
-        if target.timed_out or target.unreachable:
+        if target.timed_out or target.unreachable or target.enough_failures():
             return
         rule = registry.get(clause_id)
         strategy = None
@@ -122,6 +123,8 @@ def settle(target: Target, clause_id: str) -> None:
     tally = target.ledger.clauses.get(clause_id)
     if target.timed_out:
         pytest.skip(f"not judged: {target.timed_out}")
+    if target.stopped_early:
+        pytest.skip(f"not judged: {target.stopped_early}")
     if target.unreachable and not (tally and tally.exercised):
         pytest.fail(f"{clause_id} was not exercised: {target.unreachable}", pytrace=False)
     if tally is not None and tally.covered < tally.planned:

@@ -150,12 +150,19 @@ def cover(target: Target, table: list[Case], selected: set[str]) -> dict[str, An
                     target.run_case(case)
                 target.ledger.tally(case.clause_id).covered += 1
                 done.append(case)
+                if target.enough_failures():  # -x: the first violation is reported now, the rest not sent
+                    raise _Enough
             if read and target.reads_back:
                 target.read_cases(sent, always=rules.state.NOTHING_CHANGED in selected)
-    except BudgetSpent:
+    except (BudgetSpent, _Enough):
         pass
     left = [c.id for c in order if c not in done]
-    return {"cases": len(order), "sent": len(done), "left_out": left}
+    out = {"cases": len(order), "sent": len(done), "left_out": left}
+    return {**out, "stopped_early": target.stopped_early} if target.stopped_early else out
+
+
+class _Enough(Exception):
+    """Enough clauses failed (`Target.fail_fast`): the table stops here."""
 
 
 def _round_robin(groups: list[list[Case]]) -> list[Case]:

@@ -116,6 +116,8 @@ def explore(
 
     def explore_clause(drawn) -> None:
         try:
+            if target.enough_failures():  # -x: no more examples, no shrinking
+                raise BudgetSpent(target.stopped_early)
             step(target, drawn)
         except BudgetSpent:
             if found:  # shrinking a failure: it stands as found

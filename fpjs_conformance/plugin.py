@@ -127,6 +127,7 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = str(random.SystemRandom().randrange(2**32))
     run = Run(opts, Exploration(profile, int(seed) if seed is not None and str(seed).isdigit() else None))
     run.seed = seed if not profile.derandomize else None
+    run.fail_fast = config.option.maxfail or None  # -x: preparing stops at the first failing verdict
     config.stash[RUN] = run
     run.say = lambda line: _say_now(config, line)  # progress while a version is prepared (minutes, nightly)
     from fpjs_conformance import gate  # loaded by pytest first (pytest_plugins): its hooks are rewritten

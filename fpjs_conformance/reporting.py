@@ -332,7 +332,7 @@ def closing_lines(run: RunResult) -> list[str]:
     if run.options.max_requests is not None or any(p.get("left_out") for p in run.plans.values()):
         for version, plan in run.plans.items():
             cut = len(plan["left_out"])
-            if cut:
+            if cut and not plan.get("stopped_early"):  # -x: the STOPPED line says why
                 total = plan["cases"]
                 lines.append(
                     f"fpjs: INCOMPLETE [{version}]: the request budget left {cut} of {total} coverage cases unsent"

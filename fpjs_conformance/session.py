@@ -79,6 +79,7 @@ class Run:
     transients: Transients = field(default_factory=Transients)  # intermediaries' 5xx pages that were retried
     judges_clients: bool = False  # a proxy session: the client clauses are judged and reported too
     seed: str | None = None
+    fail_fast: int | None = None  # pytest's -x / --maxfail=N: preparing stops once N clauses have failed
     _server: Any = None
     _keys: Secrets | None = None
     _budget: Budget | None = None
@@ -311,8 +312,11 @@ class Run:
             for each in self.options.versions:
                 # `-k v4` leaves v3's event alone; with nothing selected (a replay), every version is prepared
                 if each in self.selected or each == version or not self.selected:
+                    early = next((t.stopped_early for t in self.targets.values() if t.stopped_early), None)
                     if unfinished:
                         self._stop_version(each, "setup problem", unfinished, Exit.SETUP)
+                    elif early:
+                        self._stop_version(each, "stopped early", f"[{each}] not judged: {early}", Exit.VIOLATED)
                     else:
                         self._prepare(each)
         stop = self.version_stops.get(version)
@@ -363,12 +367,14 @@ class Run:
             # every clause it can, so a verdict is settled only once all of the version's requests are sent.
             order = self.tests.get(version, {})
             clauses = [*order, *sorted(selected - set(order))]
-            if self.exploration.hypothesis_profile.examples and target.unexplored:
+            if self.exploration.hypothesis_profile.examples and target.unexplored and not target.stopped_early:
                 self.notice(
                     f"fpjs [{version}]: {plan['sent']}/{plan['cases']} coverage cases sent; now the {EXPLORING} "
                     f"{len(target.unexplored)} clause(s), before any test reports"
                 )
             contract.explore_selected(target, clauses, order)
+            if target.stopped_early:
+                self._stop_version(version, "stopped early", f"[{version}] {target.stopped_early}", Exit.VIOLATED)
         except NotServed as exc:
             self._stop_version(version, "not served", str(exc), Exit.SETUP)
         except (SetupProblem, UndesignatedWrite) as exc:
@@ -405,6 +411,7 @@ class Run:
             state=self.event,
         )
         target.exploration = self.exploration
+        target.fail_fast = self.fail_fast
         target.traffic = self.traffic
         events = target.events
         self.traffic.provenance[version] = {

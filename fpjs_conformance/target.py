@@ -75,6 +75,8 @@ class Target:
     first_violation: float | None = None  # time.monotonic() of the first one
     unreachable: str | None = None  # why this version's target stopped answering: nothing more is sent
     timed_out: str | None = None  # the run's deadline passed while this version was being judged
+    fail_fast: int | None = None  # -x / --maxfail=N: nothing more is sent once N clauses have failed
+    stopped_early: str | None = None  # why: set when that many clauses have failed
     exploration: Any = None  # the run's Exploration settings (explore.py)
     unexplored: set[str] = field(default_factory=set)  # selected clauses whose random examples are still to come
     explored: dict[str, BaseException] = field(default_factory=dict)  # clause -> its examples' failure, for its test
@@ -98,6 +100,13 @@ class Target:
     def table(self) -> Table:
         """A fresh case builder for this version and these events (coverage cases, random examples)."""
         return Table(self.profile, self.events, wrong_region=self.has_wrong_region_key)
+
+    def enough_failures(self) -> bool:
+        """Whether the run stops sending here (`fail_fast`): a safe point asks this between cases and examples,
+        so `-x` reports the first violation without waiting for the rest of the table."""
+        if self.stopped_early is None and self.fail_fast and len(self.found) >= self.fail_fast:
+            self.stopped_early = f"stopped once {self.fail_fast} clause(s) failed (-x / --maxfail={self.fail_fast})"
+        return self.stopped_early is not None
 
     # -- building requests ------------------------------------------------------------------------
     def valid_key(self, place: str | None = None) -> Credentials:

@@ -1,0 +1,21 @@
+"""A verdict at network speed and a first failure in seconds (issue 27): `-x` stops at the first violation."""
+
+import secrets
+
+from tests.runner import reference_server, run_suite
+
+
+def test_x_stops_at_the_first_violation_and_reports_it(tmp_path):
+    """With `-x` the preparation stops at the first failing verdict: the failure is reported, far fewer requests
+    are sent than by the whole table, no other clause passes (not judged) and the event is still restored."""
+    key = "k" + secrets.token_hex(10)
+    with reference_server(key, "-m", "tests.variants", "null-accepted") as server:
+        whole = run_suite(server.url, key, tmp_path / "whole", "--hypothesis-profile=table")
+        early = run_suite(server.url, key, tmp_path / "early", "--hypothesis-profile=table", "-x")
+    assert whole.returncode == 1 and early.returncode == 1, early.output[-2000:]
+    sent = [r.summary["versions"][0]["stats"]["requests_sent"] for r in (whole, early)]
+    assert sent[1] * 4 < sent[0], sent
+    assert early.failed("v3") == ["UE-BODY-02"]
+    statuses = early.statuses("v3")
+    assert "passed" not in statuses.values(), statuses
+    assert early.summary["versions"][0]["restore"]["status"] == "restored"
