@@ -412,6 +412,7 @@ class Run:
         )
         target.exploration = self.exploration
         target.fail_fast = self.fail_fast
+        target.excused = frozenset(((self.deviations or {}).get("entries") or {}).get(version, {}))
         target.traffic = self.traffic
         events = target.events
         self.traffic.provenance[version] = {

@@ -77,6 +77,7 @@ class Target:
     timed_out: str | None = None  # the run's deadline passed while this version was being judged
     fail_fast: int | None = None  # -x / --maxfail=N: nothing more is sent once N clauses have failed
     stopped_early: str | None = None  # why: set when that many clauses have failed
+    excused: frozenset[str] = frozenset()  # clauses a known deviation covers: their failures do not stop it
     exploration: Any = None  # the run's Exploration settings (explore.py)
     unexplored: set[str] = field(default_factory=set)  # selected clauses whose random examples are still to come
     explored: dict[str, BaseException] = field(default_factory=dict)  # clause -> its examples' failure, for its test
@@ -104,7 +105,7 @@ class Target:
     def enough_failures(self) -> bool:
         """Whether the run stops sending here (`fail_fast`): a safe point asks this between cases and examples,
         so `-x` reports the first violation without waiting for the rest of the table."""
-        if self.stopped_early is None and self.fail_fast and len(self.found) >= self.fail_fast:
+        if self.stopped_early is None and self.fail_fast and len(set(self.found) - self.excused) >= self.fail_fast:
             self.stopped_early = f"stopped once {self.fail_fast} clause(s) failed (-x / --maxfail={self.fail_fast})"
         return self.stopped_early is not None
 

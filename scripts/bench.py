@@ -9,6 +9,8 @@ Measures, on this machine, reading every figure from the runs' summary.json (nev
     against the bundled reference server, both versions in one run;
   - the default run of one version against a server that adds 40 ms to every response
     (the `latency-40ms` control);
+  - the first failure: `-x` against local mutants, the wall time of the whole run and when the
+    first violation came;
   - a bare `httpx.Client` keep-alive loop beside the default run: the suite's request rate as a share;
   - the self-test: `pytest tests/test_variants.py -n 2` timed (`--skip-self-test`: the last one's), how many
     variants it judged in process and end to end, and from reports/mutation-score.json the median and
@@ -44,6 +46,10 @@ MUTATION_SCORE = ROOT / "reports" / "mutation-score.json"
 RUN_TIMEOUT = 1800  # seconds for any one pytest subprocess
 PROFILES = ("table", "ci", "default", "nightly")
 TARGETS = {"default": 400, "ci": 200, "nightly": 3000}  # requests per version (issue #12)
+LATENCY_TARGET_S = 8  # a passing default run of one version 40 ms away (issue 27)
+FIRST_FAILURE_TARGET_S = 3  # `-x` against a local mutant: the first failure within (issue 27)
+# Mutants for the first failure, one per kind of finding: a refusal, a read-back, the state oracle.
+FIRST_FAILURE_MUTANTS = ("auth-ignored", "update-not-stored", "stamps-modification-time")
 IDS = Settings()
 
 
@@ -83,6 +89,7 @@ def run_suite(args: list[str], env: dict[str, str] | None = None) -> dict:
         summary_path = Path(tmp) / "summary.json"
         summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     out = {"args": args, "exit_code": proc.returncode, "wall_s": wall, "result": summary.get("result")}
+    out["first_violation_s"] = summary.get("first_violation_s")
     out["versions"] = {
         v["version"]: {"requests": v["stats"].get("requests_sent"), "coverage_cases": v.get("plan")}
         for v in summary.get("versions", [])
@@ -116,23 +123,53 @@ def profiles_requests(runs: int) -> dict:
     return out
 
 
+def against_variant(name: str, version: str, *args: str) -> dict:
+    """The suite (`args`) against one version of a variant of the reference server (`tests/variants`)."""
+    key = "bench" + secrets.token_hex(12)
+    server_args = ["-m", "tests.variants", name, "--port", "0", "--api-key", key]
+    with ServerProcess(server_args, env={"PYTHONPATH": str(ROOT)}) as server:
+        base = server.url + profiles.load(version).server_path
+        return run_suite([f"--base-url={base}", f"--request-id={IDS.request_id}", *args], child_env(FPJS_API_KEY=key))
+
+
 def latency_run() -> dict:
     """The default run of one version against a server adding 40 ms to every response."""
-    key = "bench" + secrets.token_hex(12)
-    args = ["-m", "tests.variants", "latency-40ms", "--port", "0", "--api-key", key]
     out = {}
     for version in profiles.versions():
-        with ServerProcess(args, env={"PYTHONPATH": str(ROOT)}) as server:
-            base = server.url + profiles.load(version).server_path
-            result = run_suite([f"--base-url={base}", f"--request-id={IDS.request_id}"], child_env(FPJS_API_KEY=key))
+        result = against_variant("latency-40ms", version)
         out[version] = {
             "wall_s": result["wall_s"],
             "requests": result["versions"].get(version, {}).get("requests"),
             "exit_code": result["exit_code"],
-            "target_s": 20,
+            "target_s": LATENCY_TARGET_S,
         }
         print(f"  latency-40ms [{version}]: {out[version]}", flush=True)
     return out
+
+
+def first_failure_run() -> dict:
+    """`-x` against local mutants: the wall time of the whole run (start-up, the failure, the restore, the
+    reports) and when its first violation came; the worst is the figure."""
+    runs = []
+    for name in FIRST_FAILURE_MUTANTS:
+        result = against_variant(name, "v3", "-x")
+        runs.append(
+            {
+                "mutant": name,
+                "wall_s": result["wall_s"],
+                "first_violation_s": result["first_violation_s"],
+                "requests": result["versions"].get("v3", {}).get("requests"),
+                "exit_code": result["exit_code"],
+            }
+        )
+        print(f"  first failure [{name}]: {runs[-1]}", flush=True)
+    worst = max(runs, key=lambda r: r["wall_s"])
+    return {
+        "wall_s": worst["wall_s"],
+        "mutant": worst["mutant"],
+        "target_s": FIRST_FAILURE_TARGET_S,
+        "runs": runs,
+    }
 
 
 def bare_loop(seconds: float, version: str = "v3") -> float:
@@ -253,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--skip-self-test", action="store_true", help="do not run the self-test: report the last mutation score's"
     )
+    p.add_argument("--skip-first-failure", action="store_true", help="skip the -x runs against mutants")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     report: dict = {"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine()}
@@ -261,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_latency:
         print("default run against a server adding 40 ms per response:", flush=True)
         report["latency_40ms"] = latency_run()
+    if not args.skip_first_failure:
+        print("-x against local mutants: the first failure:", flush=True)
+        report["first_failure"] = first_failure_run()
     bare = bare_loop(args.loop_seconds)
     default = report["profiles"]["default"]
     suite_rate = sum(default["requests_per_version"].values()) / default["wall_s"]

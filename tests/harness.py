@@ -93,21 +93,17 @@ def suite_options(variant: Variant, url: str) -> dict[str, str | bool]:
     return {**values, "strict": True} if variant.strict else values
 
 
-def exitfirst(variant: Variant) -> bool:
-    """Mutants stop at the first failing test (`-x`): every version's coverage table has run by then,
-    so the summary holds every finding of the table, as a user's first run would show it."""
-    return variant.kind == "mutant"
+def suite_args(values: dict[str, str | bool]) -> list[str]:
+    """`values` as a command line (without --base-url, which `run_suite` puts first; True: a flag).
 
-
-def suite_args(variant: Variant, values: dict[str, str | bool]) -> list[str]:
-    """`values` as a command line (without --base-url, which `run_suite` puts first; True: a flag), `-x` for
-    a mutant."""
+    Mutants run without `-x` (which stops at the first violation): the summary holds every finding of
+    every version's table, and the verdict names the mutant's own clause."""
     args = [
         f"--{dest.replace('_', '-')}" if value is True else f"--{dest.replace('_', '-')}={value}"
         for dest, value in values.items()
         if dest != "base_url"
     ]
-    return [*args, "-x"] if exitfirst(variant) else args
+    return args
 
 
 def base_url(url: str, variant: Variant) -> str:
@@ -155,9 +151,7 @@ def run(
     left: list[str] = []
     if path == IN_PROCESS:
         given = lambda url: {**suite_options(variant, url), "report_dir": str(report_dir)}  # noqa: E731
-        suite, left = inprocess.run_suite(
-            variant, given, key, wrong_region_key, foreign_key, exitfirst=exitfirst(variant)
-        )
+        suite, left = inprocess.run_suite(variant, given, key, wrong_region_key, foreign_key)
         output = suite.output
     else:
         suite, output = _end_to_end(variant, report_dir, (key, wrong_region_key, foreign_key), profile, env)
@@ -201,7 +195,7 @@ def _end_to_end(
             values["base_url"],
             key,
             report_dir,
-            *suite_args(variant, values),
+            *suite_args(values),
             timeout=SUITE_TIMEOUT[variant.kind],
             env=extra,
             request_id=None,
