@@ -7,68 +7,47 @@ from __future__ import annotations
 
 import os
 
-# (option, environment variable, help); aliases below.
-OPTIONS = [
-    ("--base-url", "FPJS_BASE_URL", "target server; default: start the bundled reference server on loopback"),
-    ("--region", "FPJS_REGION", "global|eu|ap: the document's servers (instead of --base-url)"),
-    (
-        "--api-version",
-        "FPJS_API_VERSION",
+PREFIX, REFERENCE_PREFIX = "FPJS_", "FPJS_REF_"  # the suite's variables, the reference server's
+
+# Each option and its help; its environment variable is FPJS_ and its name (`env_name`). Aliases below.
+HELP = {
+    "--base-url": "target server; default: start the bundled reference server on loopback",
+    "--region": "global|eu|ap: the document's servers (instead of --base-url)",
+    "--api-version": (
         "the API versions to judge, comma-separated (default: the version whose servers' path --base-url ends "
-        "with, else the oldest)",
+        "with, else the oldest)"
     ),
-    ("--api-key", "FPJS_API_KEY", "a valid secret API key for the target"),
-    (
-        "--request-id",
-        "FPJS_REQUEST_ID",
-        "an event inside the update window that the suite may update (alias --event-id)",
+    "--api-key": "a valid secret API key for the target",
+    "--request-id": "an event inside the update window that the suite may update (alias --event-id)",
+    "--expired-request-id": "optional: an event older than the version's update window",
+    "--wrong-region-api-key": "optional: a valid key of an app in another region",
+    "--not-ready-request-id": "optional: an event that answers 409 not-ready first",
+    "--foreign-request-id": (
+        "optional: an event of another workspace (application) in the same region: its update must be not found"
     ),
-    ("--expired-request-id", "FPJS_EXPIRED_REQUEST_ID", "optional: an event older than the version's update window"),
-    ("--wrong-region-api-key", "FPJS_WRONG_REGION_API_KEY", "optional: a valid key of an app in another region"),
-    ("--not-ready-request-id", "FPJS_NOT_READY_REQUEST_ID", "optional: an event that answers 409 not-ready first"),
-    (
-        "--foreign-request-id",
-        "FPJS_FOREIGN_REQUEST_ID",
-        "optional: an event of another workspace (application) in the same region: its update must be not found",
-    ),
-    (
-        "--foreign-api-key",
-        "FPJS_FOREIGN_API_KEY",
-        "optional: that workspace's secret key, to read its event back (unchanged) after the update",
-    ),
-    (
-        "--settle-time",
-        "FPJS_SETTLE_TIME",
-        "seconds a read-back may take to show a write before it is called stale (default 2; 0: no wait)",
-    ),
-    ("--report-dir", "FPJS_REPORT_DIR", "where reports are written (default: ./reports where pytest runs)"),
-    ("--rate-limit", "FPJS_RATE_LIMIT", "requests per second, e.g. 5 or 5/s (default: unlimited on loopback, else 5)"),
-    ("--request-timeout", "FPJS_REQUEST_TIMEOUT", "seconds per request (default 10)"),
-    ("--run-timeout", "FPJS_RUN_TIMEOUT", "seconds the whole run may take before it stops (default 1800)"),
-    ("--max-requests", "FPJS_MAX_REQUESTS", "a hard cap on the requests of the whole run; the coverage table first"),
-    (
-        "--not-ready-budget",
-        "FPJS_NOT_READY_BUDGET",
+    "--foreign-api-key": "optional: that workspace's secret key, to read its event back (unchanged) after the update",
+    "--settle-time": "seconds a read-back may take to show a write before it is called stale (default 2; 0: no wait)",
+    "--report-dir": "where reports are written (default: ./reports where pytest runs)",
+    "--rate-limit": "requests per second, e.g. 5 or 5/s (default: unlimited on loopback, else 5)",
+    "--request-timeout": "seconds per request (default 10)",
+    "--run-timeout": "seconds the whole run may take before it stops (default 1800)",
+    "--max-requests": "a hard cap on the requests of the whole run; the coverage table first",
+    "--not-ready-budget": (
         "seconds a write may wait out 409 not-ready answers in all (default 75, as the vendor's own tests; "
-        "the preflight and the restore too)",
+        "the preflight and the restore too)"
     ),
-    ("--require", "FPJS_REQUIRE", "all: fail the run (exit 7) when a MUST clause it selected was left unexercised"),
-    (
-        "--require-observed",
-        "FPJS_REQUIRE_OBSERVED",
-        "statuses: fail the run (exit 7) when a status the operation declares never came back",
-    ),
-    ("--baseline", "FPJS_BASELINE", "an earlier reports/behaviour.json: report every change of behaviour (drift)"),
-    ("--ca-bundle", "FPJS_CA_BUNDLE", "PEM file of CA certificates for a private TLS target"),
-    ("--deviations", "FPJS_DEVIATIONS", "the known-deviations set(s) to apply (default: chosen by base URL)"),
-    ("--deviations-file", "FPJS_DEVIATIONS_FILE", "known-deviations file (default: the one in contracts/)"),
-    (
-        "--restore-from",
-        "FPJS_RESTORE_FROM",
+    "--require": "all: fail the run (exit 7) when a MUST clause it selected was left unexercised",
+    "--require-observed": "statuses: fail the run (exit 7) when a status the operation declares never came back",
+    "--baseline": "an earlier reports/behaviour.json: report every change of behaviour (drift)",
+    "--ca-bundle": "PEM file of CA certificates for a private TLS target",
+    "--deviations": "the known-deviations set(s) to apply (default: chosen by base URL)",
+    "--deviations-file": "known-deviations file (default: the one in contracts/)",
+    "--restore-from": (
         "a journal (reports/restore.json) of a run that did not finish: put its event's original values back, "
-        "judge nothing",
+        "judge nothing"
     ),
-]
+}
+OPTIONS = [(flag, PREFIX + flag.lstrip("-").replace("-", "_").upper(), text) for flag, text in HELP.items()]
 ALIASES = {"--request-id": ("--event-id", "FPJS_EVENT_ID"), "--expired-request-id": ("--expired-event-id", None)}
 FLAGS = [
     (
@@ -99,7 +78,6 @@ OTHER_VARIABLES = {
     "FPJS_PROXY_PORT": "fpjs-conformance proxy --port",
     "FPJS_STRICT": "as pytest's --strict, for the suite alone",
 }
-PREFIX, REFERENCE_PREFIX = "FPJS_", "FPJS_REF_"
 
 
 class OptionError(ValueError):
