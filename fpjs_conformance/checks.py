@@ -1,7 +1,7 @@
 """The machinery of pure checks: an exchange (and what the contract lets it be) in, `Violation`s out.
 
 No HTTP here, and no clause of its own: the checks that belong to a clause live in its rule module
-(`fpjs_conformance.rules`); here are the generic ones every rule uses (`outcome_as_expected`,
+(`fpjs_conformance.rules`); here are the generic ones every rule uses (`outcome_as_expected`, `json_answer`,
 `stored_fields_match`). Every check says expected / received; a violation is data (clause, check,
 expected, received, the exchange) that reports and the self-test read as fields, never by parsing
 printed text.
@@ -207,6 +207,17 @@ def verdict(clause_id: str, fn: Check, *args: Any) -> tuple[str, Violation | Non
     except Violation as violation:
         return violation.clause_id, violation
     return clause_id, None
+
+
+def json_answer(clause_id: str, ex: Exchange) -> None:
+    """A Violation of `clause_id` unless the answer has the JSON media type and a body that parses as JSON
+    (a plain function: the check that calls it names the violation)."""
+    if ex.media_type != "application/json":
+        raise Violation(clause_id, "Content-Type application/json", ex.received(), ex)
+    try:
+        ex.json()
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise Violation(clause_id, "a JSON body", f"{ex.received()} ({exc.__class__.__name__})", ex) from None
 
 
 # -- what the read-back shows -----------------------------------------------------------------------

@@ -9,10 +9,11 @@ import argparse
 import dataclasses
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import options, reporting
+from fpjs_conformance import options, redact, reporting
 from fpjs_conformance.endpoint import split_userinfo
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
@@ -73,6 +74,51 @@ def write_reports(run: Run, status: int, extra: dict | None = None) -> int:
 
 
 # -- the steps `replay` and `migrate` share -----------------------------------------------------------
+def add_har_command(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    main: Any,
+    *,
+    own: tuple[tuple[str, dict[str, Any]], ...] = (),
+    har_help: str,
+    suite_options: tuple[str, ...],
+    fail_on: tuple[str, str],
+    summary: str,
+    doc: str,
+) -> argparse.ArgumentParser:
+    """A subcommand that re-sends a HAR (`replay`, `migrate`): what sets it apart (`own` arguments: flag,
+    add_argument's keywords), then what they share, added in this order: the HAR, its `own` arguments, the
+    suite's options it takes, the flag (`fail_on`: flag, help) that makes what it finds fail it; `summary`
+    in the command list, `doc`'s first paragraph as its description."""
+    parser = subparsers.add_parser(name, help=summary, description=doc.split("\n\n", 1)[0].replace("`", ""))
+    parser.add_argument("har", metavar="HAR", help=har_help)
+    for flag, kwargs in own:
+        parser.add_argument(flag, **kwargs)
+    add_suite_options(parser, suite_options)
+    flag, help_text = fail_on
+    parser.add_argument(flag, dest=options.dest_of(flag), action="store_true", help=help_text)
+    parser.set_defaults(command_main=main)
+    return parser
+
+
+def budgeted_run(args: argparse.Namespace) -> Run | int:
+    """A run from the command's options, or the usage exit status when --max-requests cannot carry it."""
+    opts = parse_options(args)
+    problem = budget_problem(opts)
+    if problem:
+        return usage(problem)
+    return new_run(opts)
+
+
+def printer(run: Run) -> Callable[[str], None]:
+    """How a command says a line: on stdout at once, the run's secrets scrubbed."""
+
+    def say(line: str) -> None:
+        print(redact.scrub(line, run.secrets), flush=True)
+
+    return say
+
+
 def usage(line: str) -> int:
     sys.stderr.write(f"ERROR: {line}\n")
     return Exit.USAGE

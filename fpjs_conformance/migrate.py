@@ -38,7 +38,6 @@ from fpjs_conformance import (
     commands,
     coverage,
     migration,
-    redact,
     replay,
     replay_plan,
     replay_report,
@@ -58,22 +57,17 @@ SHOWN = 50  # example lines printed per side
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+    return commands.add_har_command(
+        subparsers,
         "migrate",
-        help="map a HAR's updates to the next API version, send them, and name every change of behaviour",
-        description=__doc__.split("\n\n", 1)[0].replace("`", ""),
+        main,
+        own=(("--to", {"required": True, "metavar": "VERSION", "help": "the version to migrate to (v4)"}),),
+        har_help="a run's or a proxy session's traffic.har",
+        suite_options=OPTIONS,
+        fail_on=("--fail-on-change", "a change no profile documents fails the migration (exit 8)"),
+        summary="map a HAR's updates to the next API version, send them, and name every change of behaviour",
+        doc=__doc__,
     )
-    parser.add_argument("har", metavar="HAR", help="a run's or a proxy session's traffic.har")
-    parser.add_argument("--to", required=True, metavar="VERSION", help="the version to migrate to (v4)")
-    commands.add_suite_options(parser, OPTIONS)
-    parser.add_argument(
-        "--fail-on-change",
-        dest="fail_on_change",
-        action="store_true",
-        help="a change no profile documents fails the migration (exit 8)",
-    )
-    parser.set_defaults(command_main=main)
-    return parser
 
 
 # -- mapping ----------------------------------------------------------------------------------------------
@@ -329,14 +323,10 @@ def main(args: argparse.Namespace) -> int:
     except replay_plan.UsageError as exc:
         return commands.usage(str(exc))
     args.api_version = m.target.version
-    opts = commands.parse_options(args)
-    problem = commands.budget_problem(opts)
-    if problem:
-        return commands.usage(problem)
-    run = commands.new_run(opts)
-
-    def say(line: str) -> None:
-        print(redact.scrub(line, run.secrets), flush=True)
+    run = commands.budgeted_run(args)
+    if isinstance(run, int):
+        return run
+    opts, say = run.options, commands.printer(run)
 
     how = ToSuccessor(entries, run, m)
     plan = replay_plan.plan(entries, run, how)

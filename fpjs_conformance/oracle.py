@@ -19,19 +19,6 @@ from fpjs_conformance import evidence, rules, shapes
 from fpjs_conformance.checks import Expectation, Violation, outcome_as_expected, verdict
 from fpjs_conformance.model import READ, Events, Exchange, Request
 from fpjs_conformance.profile import Profile
-from fpjs_conformance.rules import (
-    auth,
-    body,
-    http,
-    ids,
-    left_open,
-    lenient,
-    lookalikes,
-    methods,
-    responses,
-    transient,
-    transport,
-)
 
 __all__ = ["Events", "expect", "judge"]
 
@@ -44,22 +31,22 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
     """
     if request.op == READ:
         return []
-    if methods.undeclared(profile, request):
-        return [methods.expectation(profile, request)]
-    id_fault = lookalikes.fault(profile, request, events) or ids.fault(profile, request, events)
-    body_fault = lenient.fault(profile, request.body) or body.fault(profile, request)
+    if rules.methods.undeclared(profile, request):
+        return [rules.methods.expectation(profile, request)]
+    id_fault = rules.lookalikes.fault(profile, request, events) or rules.ids.fault(profile, request, events)
+    body_fault = rules.lenient.fault(profile, request.body) or rules.body.fault(profile, request)
     faults = [f for f in (id_fault, body_fault) if f is not None]
     hard = [f for f in faults if not f.soft]
-    creds = auth.assess(profile, request)
-    varied = http.variation(request)
+    creds = rules.auth.assess(profile, request)
+    varied = rules.http.variation(request)
     if creds.refusal is not None:
         out = [creds.refusal]
         if hard:
-            out.append(auth.first(creds.refusal))
-        if creds.retired_valid and creds.refusal.clause_id != auth.RETIRED_PLACE_REFUSED:
-            out.append(auth.retired_too(creds.refusal))
+            out.append(rules.auth.first(creds.refusal))
+        if creds.retired_valid and creds.refusal.clause_id != rules.auth.RETIRED_PLACE_REFUSED:
+            out.append(rules.auth.retired_too(creds.refusal))
         if varied:
-            out.append(http.still_refused(creds.refusal, varied, profile.refusal_statuses))
+            out.append(rules.http.still_refused(creds.refusal, varied, profile.refusal_statuses))
         return out
 
     rate_limited = profile.role("rate_limited").statuses
@@ -77,7 +64,7 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
         _merge(allowed, creds.ambiguous_answers or {})
         lead = Expectation(creds.ambiguous, "keys in two places differ: either may win", allowed=allowed, defer=defer)
     elif not faults:
-        clause = transient.NOT_READY_CLEARS if kind == shapes.NOT_READY else body.VALID_ACCEPTED
+        clause = rules.transient.NOT_READY_CLEARS if kind == shapes.NOT_READY else rules.body.VALID_ACCEPTED
         lead = Expectation(clause, "a valid update", allowed=allowed, defer=defer, **_at_limit(profile, request))
     elif len(faults) == 1:
         fault = faults[0]
@@ -93,7 +80,7 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
     else:
         why = f"{', '.join(f.clause_id for f in faults)}: several faults, any of their answers"
         lead = Expectation(
-            left_open.SEVERAL_FAULTS,
+            rules.left_open.SEVERAL_FAULTS,
             why,
             allowed=allowed,
             defer=frozenset() if relaxed else defer,
@@ -104,7 +91,7 @@ def expect(profile: Profile, request: Request, events: Events, *, also: tuple[st
     if not relaxed:
         out += list(creds.accepted)
     if varied:
-        out.append(http.same_answer(lead, varied))
+        out.append(rules.http.same_answer(lead, varied))
     return out
 
 
@@ -132,19 +119,19 @@ def judge(ex: Exchange, profile: Profile, expectations: list[Expectation]) -> li
     """
     relaxed = any(e.relaxed_codes for e in expectations)
     if ex.error is not None:
-        return [verdict(transport.COMPLETE, transport.transport_completed, ex, profile)]
+        return [verdict(rules.transport.COMPLETE, rules.transport.transport_completed, ex, profile)]
     verdicts: list[tuple[str, Violation | None]] = []
     paired = ex.status in profile.undeclared_statuses and any(_names(e, ex.status) for e in expectations)
-    undeclared = methods.undeclared(
-        profile, ex.request
-    )  # no answer of the operation: its responses' clauses are silent
+    # no answer of the operation: its responses' clauses are silent
+    undeclared = rules.methods.undeclared(profile, ex.request)
     for fn in rules.UNIVERSAL:
-        if relaxed and fn is responses.code_fits_status:
+        if relaxed and fn is rules.responses.code_fits_status:
             continue
-        if undeclared and fn.__module__ == responses.__name__:
+        if undeclared and fn.__module__ == rules.responses.__name__:
             continue
-        if paired and fn is responses.status_declared:  # a status a role allows by evidence, as that role's answer
-            verdicts.append((responses.DECLARED, None))
+        # a status a role allows by evidence, as that role's answer
+        if paired and fn is rules.responses.status_declared:
+            verdicts.append((rules.responses.DECLARED, None))
             continue
         verdicts.append(verdict(fn.clause_id, fn, ex, profile))  # type: ignore[attr-defined]
     for expectation in expectations:

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import behaviour, commands, redact, replay_report, reporting
+from fpjs_conformance import behaviour, commands, replay_report, reporting
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.limits import BudgetSpent
 from fpjs_conformance.model import READ
@@ -83,21 +83,16 @@ OPTIONS = (
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """The `replay` subcommand: a HAR path and the suite's options."""
-    parser = subparsers.add_parser(
+    return commands.add_har_command(
+        subparsers,
         "replay",
-        help="re-send a run's recorded updates (reports/traffic.har) to another target, judge them, diff them",
-        description=__doc__.split("\n\n", 1)[0].replace("`", ""),
+        main,
+        har_help="a run's reports/traffic.har",
+        suite_options=OPTIONS,
+        fail_on=("--fail-on-diff", "a difference from the recorded answers fails the replay (exit 8)"),
+        summary="re-send a run's recorded updates (reports/traffic.har) to another target, judge them, diff them",
+        doc=__doc__,
     )
-    parser.add_argument("har", metavar="HAR", help="a run's reports/traffic.har")
-    commands.add_suite_options(parser, OPTIONS)
-    parser.add_argument(
-        "--fail-on-diff",
-        dest="fail_on_diff",
-        action="store_true",
-        help="a difference from the recorded answers fails the replay (exit 8)",
-    )
-    parser.set_defaults(command_main=main)
-    return parser
 
 
 # -- sending ----------------------------------------------------------------------------------------
@@ -225,14 +220,10 @@ def main(args: argparse.Namespace) -> int:
         return commands.usage(f"{args.har}: its entries name no API version this suite knows; nothing was sent")
     if not getattr(args, "api_version", None):
         args.api_version = ",".join(versions)
-    opts = commands.parse_options(args)
-    problem = commands.budget_problem(opts)
-    if problem:
-        return commands.usage(problem)
-    run = commands.new_run(opts)
-
-    def say(line: str) -> None:
-        print(redact.scrub(line, run.secrets), flush=True)
+    run = commands.budgeted_run(args)
+    if isinstance(run, int):
+        return run
+    opts, say = run.options, commands.printer(run)
 
     replay = plan(entries, run)
     refused = refuse_undesignated(args.har, replay, run)

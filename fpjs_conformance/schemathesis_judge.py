@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from schemathesis.core.failures import Failure, FailureGroup, Severity
 
-from fpjs_conformance import clauses, oracle, redact
+from fpjs_conformance import clauses, oracle, redact, rules
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.checks import Expectation, Violation
 from fpjs_conformance.endpoint import is_loopback, tls_context
@@ -24,21 +24,6 @@ from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.limits import Policy
 from fpjs_conformance.model import Events, Exchange, Request
 from fpjs_conformance.profile import Profile
-from fpjs_conformance.rules import (
-    auth,
-    body,
-    http,
-    ids,
-    left_open,
-    lenient,
-    lookalikes,
-    methods,
-    responses,
-    semantics,
-    transient,
-    transport,
-)
-from fpjs_conformance.rules import state as state_rules
 from fpjs_conformance.schemathesis_wire import component_mode, to_exchange, to_request
 from fpjs_conformance.strategies import interoperable
 from fpjs_conformance.target import Target
@@ -57,61 +42,63 @@ OFF_LOOPBACK_RATE = 5.0  # read-backs per second off loopback: the live API's de
 
 # What this mode exercises: the clauses a schemathesis case sent to the designated event can inform.
 COVERED: tuple[str, ...] = (
-    auth.NO_KEY_REFUSED,
-    auth.EMPTY_KEY_REFUSED,
-    auth.WRONG_KEY_REFUSED,
-    auth.HEADER_KEY_WORKS,
-    auth.QUERY_KEY_WORKS,
-    auth.AUTH_FIRST,
-    auth.SCHEME_CASE,
-    auth.UNREADABLE_KEY_REFUSED,
-    auth.RETIRED_PLACE_REFUSED,
-    auth.HEADER_NAME_CASE,
-    body.VALID_ACCEPTED,
-    body.WRONG_TYPE_REFUSED,
-    body.NOT_OBJECT_REFUSED,
-    body.MALFORMED_REFUSED,
-    body.MISSING_REFUSED,
-    body.PAST_LIMIT_SURVIVED,
-    body.NO_KNOWN_FIELD,
-    body.SCHEMATHESIS_POSITIVE,
-    body.SCHEMATHESIS_NEGATIVE,
-    ids.UNKNOWN_NOT_FOUND,
-    ids.ODD_REFUSED,
-    left_open.SEVERAL_FAULTS,
-    semantics.STORED,
-    responses.DECLARED,
-    responses.NO_SERVER_ERROR,
-    responses.ERROR_JSON,
-    responses.ERROR_SCHEMA,
-    responses.CODE_FITS,
-    left_open.KEYS_DIFFER,
-    left_open.CONTENT_TYPE,
+    rules.auth.NO_KEY_REFUSED,
+    rules.auth.EMPTY_KEY_REFUSED,
+    rules.auth.WRONG_KEY_REFUSED,
+    rules.auth.HEADER_KEY_WORKS,
+    rules.auth.QUERY_KEY_WORKS,
+    rules.auth.AUTH_FIRST,
+    rules.auth.SCHEME_CASE,
+    rules.auth.UNREADABLE_KEY_REFUSED,
+    rules.auth.RETIRED_PLACE_REFUSED,
+    rules.auth.HEADER_NAME_CASE,
+    rules.body.VALID_ACCEPTED,
+    rules.body.WRONG_TYPE_REFUSED,
+    rules.body.NOT_OBJECT_REFUSED,
+    rules.body.MALFORMED_REFUSED,
+    rules.body.MISSING_REFUSED,
+    rules.body.PAST_LIMIT_SURVIVED,
+    rules.body.NO_KNOWN_FIELD,
+    rules.body.SCHEMATHESIS_POSITIVE,
+    rules.body.SCHEMATHESIS_NEGATIVE,
+    rules.ids.UNKNOWN_NOT_FOUND,
+    rules.ids.ODD_REFUSED,
+    rules.left_open.SEVERAL_FAULTS,
+    rules.semantics.STORED,
+    rules.responses.DECLARED,
+    rules.responses.NO_SERVER_ERROR,
+    rules.responses.ERROR_JSON,
+    rules.responses.ERROR_SCHEMA,
+    rules.responses.CODE_FITS,
+    rules.left_open.KEYS_DIFFER,
+    rules.left_open.CONTENT_TYPE,
 )
 # What needs the suite's designed probes, sequences or transport, and why.
 NOT_COVERED: dict[str, str] = {
-    auth.OTHER_REGION_REFUSED: "needs the other region's key, a designed probe: run the suite",
-    http.VARIED: "needs the header shapes of real clients (contracts/variety.toml), designed probes: run the suite",
-    ids.EXPIRED_REFUSED: "needs the expired event, a designed probe: run the suite",
-    semantics.PARTIAL: "needs a designed sequence of updates: run the suite",
-    semantics.REPLACES: "needs a designed sequence of updates: run the suite",
-    semantics.REPEATABLE: "needs a designed repeat: run the suite",
-    transient.NOT_READY_CLEARS: "needs the not-ready event and the suite's retries: run the suite",
-    transient.RATE_LIMIT_WAITED: "schemathesis's transport does not wait out a 429 (a 429 is not judged)",
-    transport.COMPLETE: "schemathesis reports its own network errors",
-    methods.UNDECLARED_REFUSED: "needs the methods the document does not declare, designed probes: run the suite",
-    lenient.DUPLICATES: "needs bodies with duplicate members, designed probes: run the suite",
-    lenient.NUMBERS: "needs numbers past a double and their read-back, designed probes: run the suite",
-    lookalikes.LOOKALIKE: "needs path texts sent as they are (lookalikes of the designated id): run the suite",
-    lookalikes.FOREIGN_NOT_FOUND: "needs another workspace's event, a designed probe: run the suite",
-    state_rules.ONLY_NAMED: "needs the whole read-back before and after each write (the state oracle): run the suite",
-    state_rules.NOTHING_CHANGED: "needs the whole read-back before and after (the state oracle): run the suite",
-    state_rules.READ_BACK_ANSWERS: "judges the read-back operation, which this mode does not send: run the suite",
-    state_rules.READ_BACK_VALID: "judges the read-back operation, which this mode does not send: run the suite",
+    rules.auth.OTHER_REGION_REFUSED: "needs the other region's key, a designed probe: run the suite",
+    rules.http.VARIED: (
+        "needs the header shapes of real clients (contracts/variety.toml), designed probes: run the suite"
+    ),
+    rules.ids.EXPIRED_REFUSED: "needs the expired event, a designed probe: run the suite",
+    rules.semantics.PARTIAL: "needs a designed sequence of updates: run the suite",
+    rules.semantics.REPLACES: "needs a designed sequence of updates: run the suite",
+    rules.semantics.REPEATABLE: "needs a designed repeat: run the suite",
+    rules.transient.NOT_READY_CLEARS: "needs the not-ready event and the suite's retries: run the suite",
+    rules.transient.RATE_LIMIT_WAITED: "schemathesis's transport does not wait out a 429 (a 429 is not judged)",
+    rules.transport.COMPLETE: "schemathesis reports its own network errors",
+    rules.methods.UNDECLARED_REFUSED: "needs the methods the document does not declare, designed probes: run the suite",
+    rules.lenient.DUPLICATES: "needs bodies with duplicate members, designed probes: run the suite",
+    rules.lenient.NUMBERS: "needs numbers past a double and their read-back, designed probes: run the suite",
+    rules.lookalikes.LOOKALIKE: "needs path texts sent as they are (lookalikes of the designated id): run the suite",
+    rules.lookalikes.FOREIGN_NOT_FOUND: "needs another workspace's event, a designed probe: run the suite",
+    rules.state.ONLY_NAMED: "needs the whole read-back before and after each write (the state oracle): run the suite",
+    rules.state.NOTHING_CHANGED: "needs the whole read-back before and after (the state oracle): run the suite",
+    rules.state.READ_BACK_ANSWERS: "judges the read-back operation, which this mode does not send: run the suite",
+    rules.state.READ_BACK_VALID: "judges the read-back operation, which this mode does not send: run the suite",
 }
 # Verdicts this mode does not give: a 429 reaches a check only because schemathesis did not wait, and
 # schemathesis calls a check only with a complete response.
-NOT_JUDGED = frozenset({transient.RATE_LIMIT_WAITED, transport.COMPLETE})
+NOT_JUDGED = frozenset({rules.transient.RATE_LIMIT_WAITED, rules.transport.COMPLETE})
 
 
 def covered(profile: Profile) -> list[str]:
@@ -179,9 +166,9 @@ def _also(case: Any, request: Request, events: Events) -> tuple[str, ...]:
         return ()
     mode = component_mode(case, "body")
     if mode == "positive":
-        return (body.SCHEMATHESIS_POSITIVE,)
+        return (rules.body.SCHEMATHESIS_POSITIVE,)
     if mode == "negative":
-        return (body.SCHEMATHESIS_NEGATIVE,)
+        return (rules.body.SCHEMATHESIS_NEGATIVE,)
     return ()
 
 

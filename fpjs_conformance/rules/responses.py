@@ -6,7 +6,7 @@ verdict covers the whole run.
 
 from __future__ import annotations
 
-from fpjs_conformance.checks import Violation
+from fpjs_conformance.checks import Violation, json_answer
 from fpjs_conformance.model import Exchange
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.registry import check, clause
@@ -36,12 +36,7 @@ def status_declared(ex: Exchange, profile: Profile) -> None:
 def error_body_is_json(ex: Exchange, profile: Profile) -> None:
     if ex.status not in profile.error_statuses:
         return
-    if ex.media_type != "application/json":
-        raise Violation(ERROR_JSON, "Content-Type application/json", ex.received(), ex)
-    try:
-        ex.json()
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise Violation(ERROR_JSON, "a JSON body", f"{ex.received()} ({exc.__class__.__name__})", ex) from None
+    json_answer(ERROR_JSON, ex)
 
 
 @check(ERROR_SCHEMA, universal=True)

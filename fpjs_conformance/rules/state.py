@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fpjs_conformance.checks import Violation
+from fpjs_conformance.checks import Violation, json_answer
 from fpjs_conformance.model import Exchange
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.registry import check, clause
@@ -77,12 +77,7 @@ def read_back_answers(ex: Exchange, profile: Profile) -> None:
         return  # UE-TRANSPORT-01's finding
     if ex.status != 200:
         raise Violation(READ_BACK_ANSWERS, "200 with the event", ex.received(), ex)
-    if ex.media_type != "application/json":
-        raise Violation(READ_BACK_ANSWERS, "Content-Type application/json", ex.received(), ex)
-    try:
-        ex.json()
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise Violation(READ_BACK_ANSWERS, "a JSON body", f"{ex.received()} ({exc.__class__.__name__})", ex) from None
+    json_answer(READ_BACK_ANSWERS, ex)
 
 
 @check(READ_BACK_VALID)
