@@ -78,6 +78,7 @@ def test_budget_spent_while_a_failure_is_replayed_still_reports_the_failure():
         unexplored=set(),
         timed_out=None,
         ledger=SimpleNamespace(clauses={}),
+        enough_failures=lambda: False,  # no -x
     )
     target.version = "v3"
 

@@ -72,10 +72,10 @@ def exchange(body: bytes) -> Exchange:
 def test_the_ledger_keeps_the_shortest_examples_shortest_first(lengths):
     ledger = Ledger("v3")
     for i, n in enumerate(lengths):
-        ledger.failed(Violation("UE-BODY-06", "400", f"{i}:500", exchange(b"x" * n)))
+        ledger.failed(Violation("UE-BODY-06", "400", f"{i:03d}:500", exchange(b"x" * n)))  # one width: sizes by n
     kept = [lengths[int(e["received"].split(":")[0])] for e in ledger.clauses["UE-BODY-06"].examples]
     assert kept == sorted(lengths)[:MAX_EXAMPLES]  # the shortest, the shortest first
-    assert ledger.failures[0]["received"] == "0:500"  # the failures keep the order found
+    assert ledger.failures[0]["received"] == "000:500"  # the failures keep the order found
 
 
 def test_a_merging_server_is_reported_by_paths_in_short_lines(tmp_path):

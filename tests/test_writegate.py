@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fpjs_conformance import designated, profile, provenance, replay_plan, shapes, writegate
+from fpjs_conformance import designated, option_values, profile, provenance, replay_plan, shapes, writegate
 from fpjs_conformance.model import READ, Credentials, Events, Key, Request
 from tests.runner import IDS
 
@@ -117,10 +117,10 @@ def test_a_journal_edited_against_its_provenance_is_refused(tmp_path, edit):
     made = designated.Journal.begin(
         tmp_path, provenance=prov, target="http://api.example.com/v4", version="v4", original={}, embedded=False
     )
-    options._check_journal(made.path, {"v4": "http://api.example.com/v4"}, IDS.request_id, "k1")  # as written
+    option_values.check_journal(made.path, {"v4": "http://api.example.com/v4"}, IDS.request_id, "k1")  # as written
     made.path.write_text(json.dumps({**made.data, **edit}))
     with pytest.raises(options.OptionError) as caught:
-        options._check_journal(made.path, {"v4": "http://api.example.com/v4"}, IDS.request_id, "k1")
+        option_values.check_journal(made.path, {"v4": "http://api.example.com/v4"}, IDS.request_id, "k1")
     assert "no request was sent" in str(caught.value)
 
 
