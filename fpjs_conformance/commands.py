@@ -18,8 +18,8 @@ from fpjs_conformance.endpoint import split_userinfo
 from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
 from fpjs_conformance.result import RunResult
+from fpjs_conformance.run import Run
 from fpjs_conformance.runstate import Exit
-from fpjs_conformance.session import Run
 
 
 def add_suite_options(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:

@@ -15,7 +15,7 @@ from fpjs_conformance.redact import scrub
 from fpjs_conformance.runstate import rerun_line
 
 if TYPE_CHECKING:
-    from fpjs_conformance.session import Run
+    from fpjs_conformance.run import Run
 
 
 def of(run: Run, exc: BaseException) -> str | None:

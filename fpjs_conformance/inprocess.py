@@ -18,8 +18,8 @@ import pytest
 from fpjs_conformance import clauses, commands, contract, gate, plugin, reporting
 from fpjs_conformance.explore import Exploration
 from fpjs_conformance.options import Options
+from fpjs_conformance.run import Run
 from fpjs_conformance.runstate import Exit
-from fpjs_conformance.session import Run
 from fpjs_conformance.target import SetupProblem
 
 TEST = "contracts/test_clauses.py::test_clause[{version}-{clause}]"  # a test's name in the records, as pytest's

@@ -36,12 +36,12 @@ from fpjs_conformance import (
     changes,
     clauses,
     commands,
-    coverage,
     migration,
     replay,
     replay_plan,
     replay_report,
     reporting,
+    table_run,
 )
 from fpjs_conformance import migrate_report as report
 from fpjs_conformance import profile as profiles
@@ -90,7 +90,7 @@ class ToSuccessor:
         self.table = (
             {}
             if self.recorded is None
-            else {c.id: c for c in coverage.cases(m.source, self.recorded, wrong_region=wrong)}
+            else {c.id: c for c in table_run.cases(m.source, self.recorded, wrong_region=wrong)}
         )
         self.sources: dict[int, Request] = {}  # id(entry) -> the recorded request, rebuilt
         self.pending: dict[int, tuple[str, str]] = {}  # id(entry) -> ("expired" | "literal", the recorded id)

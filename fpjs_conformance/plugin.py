@@ -24,8 +24,8 @@ from fpjs_conformance.explore import HYPOTHESIS_PROFILES, Exploration
 from fpjs_conformance.preflight import least_requests
 from fpjs_conformance.redact import ScrubbingStream
 from fpjs_conformance.result import RunResult
+from fpjs_conformance.run import Run
 from fpjs_conformance.runstate import PACKAGE, RESULT, RUN, Exit, clause_of, version_of
-from fpjs_conformance.session import Run
 from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
 from fpjs_conformance.transport import RunTimedOut
 

@@ -56,8 +56,8 @@ from fpjs_conformance.keys import API_KEY_VAR
 from fpjs_conformance.profile import Profile
 from fpjs_conformance.proxy_app import HOST, Proxy, listen, serve
 from fpjs_conformance.proxy_judge import NEEDS_KEY, NEEDS_PROBE
+from fpjs_conformance.run import Run
 from fpjs_conformance.runstate import Exit
-from fpjs_conformance.session import Run
 
 DEFAULT_PORT = 8081
 UPSTREAM_VAR = "FPJS_PROXY_UPSTREAM"

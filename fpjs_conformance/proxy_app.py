@@ -24,8 +24,8 @@ from fpjs_conformance.keys import Secrets
 from fpjs_conformance.model import UPDATE
 from fpjs_conformance.proxy_judge import EventTrack, Judge, ProxyTarget, Tally
 from fpjs_conformance.refserver.serve import READY, WATCH_PARENT
+from fpjs_conformance.run import Run
 from fpjs_conformance.runstate import Exit
-from fpjs_conformance.session import Run
 
 HOST = "127.0.0.1"
 

@@ -34,7 +34,7 @@ from fpjs_conformance.codec import PLACEHOLDERS, WRONG_KEY, Built, Codec, Decode
 from fpjs_conformance.content import uncompress
 from fpjs_conformance.model import READ, UPDATE, VALID, WRONG_REGION, Credentials, Events, Exchange, Key, Request
 from fpjs_conformance.rules import auth, client, left_open, semantics
-from fpjs_conformance.session import Run
+from fpjs_conformance.run import Run
 from fpjs_conformance.strategies import interoperable
 from fpjs_conformance.target import Target
 

@@ -14,7 +14,7 @@ A family module (`auth`, `body`, `ids`, `left_open`, `semantics`, `transient`, `
     @check(RESPONSE_CODE, universal=True)       # a check every response gets
 
 The oracle asks the families what a request's answer may be (`auth.assess`, `body.fault`,
-`ids.fault`); `coverage` walks every family's cases; the contract test of a clause asks its rule
+`ids.fault`); `table_run` walks every family's cases; the contract test of a clause asks its rule
 what it needs, what to explore and how. Adding a clause: its catalogue entry in
 `contracts/clauses.toml`, its rule here, the reference server's behaviour, and a mutant.
 """

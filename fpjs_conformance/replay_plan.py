@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import coverage, har, writegate
+from fpjs_conformance import har, table_run, writegate
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.model import NEAR_MISSES, READ, UPDATE, Events, Exchange, Request, printable
 from fpjs_conformance.replay_report import READ_BACK_CHECKS
@@ -151,8 +151,8 @@ def recorded_events(entries: list[dict[str, Any]], version: str) -> Events | Non
 def derived_ids(profile: profiles.Profile, before: Events, after: Events, *, wrong_region: bool) -> dict[str, str]:
     """Ids the coverage table derives from the designated events (near misses of the designated id):
     recorded id -> the same case's id for the new events. Constant ids are the same in both tables."""
-    old = {c.id: c for c in coverage.cases(profile, before, wrong_region=wrong_region)}
-    new = {c.id: c for c in coverage.cases(profile, after, wrong_region=wrong_region)}
+    old = {c.id: c for c in table_run.cases(profile, before, wrong_region=wrong_region)}
+    new = {c.id: c for c in table_run.cases(profile, after, wrong_region=wrong_region)}
     designated = {before.live, before.expired, before.not_ready}
     out = {}
     for case_id, case in old.items():

@@ -83,7 +83,7 @@ class RunResult:
 
     @classmethod
     def of(cls, run: Any) -> RunResult:
-        """The result of `run` (a `session.Run` that has ended), copied out of it."""
+        """The result of `run` (a `run.Run` that has ended), copied out of it."""
         targets = run.targets
         versions = {
             v: VersionResult(

@@ -17,7 +17,7 @@ import pytest
 from fpjs_conformance.endpoint import split_userinfo
 
 PACKAGE = "fpjs_conformance"
-RUN = pytest.StashKey[Any]()  # the run's `session.Run` (not imported here: the session imports this module)
+RUN = pytest.StashKey[Any]()  # the run's `run.Run` (not imported here: the session imports this module)
 RESULT = pytest.StashKey[Any]()  # the run's `result.RunResult`, once it ended (the plugin's session finish)
 
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from requests.structures import CaseInsensitiveDict
 from schemathesis.core import NOT_SET
 
-from fpjs_conformance import coverage
+from fpjs_conformance import table_run
 from fpjs_conformance.model import (
     ABSENT,
     EMPTY,
@@ -100,7 +100,7 @@ def designed_examples(operation: Any, profile: Profile, api_key: str | None, eve
     an unknown id answered with another role's code (UE-ID-01, UE-RESP-05). Raw bytes, other media
     types, header-spelling variants and another region's key are the suite's own to send."""
     out, seen = [], set()
-    for case in coverage.cases(profile, events, wrong_region=False):
+    for case in table_run.cases(profile, events, wrong_region=False):
         for request in case.requests:
             body = request.body
             if (

@@ -7,7 +7,7 @@ on the cases of several families comes from here too, each from one rotation ove
 whole table (`fpjs_conformance.variety`): the header shapes of real clients (`shaped`), the string
 classes a single string field still has to carry (`ride`), near misses of the field names
 (`near_misses`), and bodies written with JSON's escapes (`text_body`). The walk over every rule,
-the de-duplication and the run of the cases are in `coverage`.
+the de-duplication and the run of the cases are in `table_run`.
 """
 
 from __future__ import annotations

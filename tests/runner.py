@@ -118,7 +118,7 @@ def wait_for_first_test(proc: subprocess.Popen, timeout: float = 240) -> str:
     import select
     import time
 
-    from fpjs_conformance.session import EXPLORING
+    from fpjs_conformance.run import EXPLORING
 
     done = re.compile(r"(^|\n)([.sFE]|fpjs \[v\d+\]: .*" + re.escape(EXPLORING) + ")")
     seen, deadline = "", time.monotonic() + timeout

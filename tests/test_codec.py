@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from fpjs_conformance import codec, coverage, strategies
+from fpjs_conformance import codec, strategies, table_run
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.keys import Secrets
 from fpjs_conformance.model import NEAR_MISSES, READ, UPDATE, Body, Events, Request
@@ -58,7 +58,7 @@ def carried(request: Request) -> bool:
 def test_every_table_request_comes_back_as_itself(version):
     profile = profiles.load(version)
     api_key = "k" + "Q7x2Lm9Pz4Rt8Vw1" * 2
-    requests = [r for case in coverage.cases(profile, EVENTS, wrong_region=True) for r in case.requests]
+    requests = [r for case in table_run.cases(profile, EVENTS, wrong_region=True) for r in case.requests]
     checked = 0
     for request in requests:
         if not carried(request):

@@ -369,13 +369,13 @@ def test_before_call_sends_updates_to_the_designated_event(hooks):
 def test_examples_carry_the_coverage_table_and_keep_its_ids(hooks, version):
     """The table's updates a schemathesis case can carry come back as themselves (id, body, credentials,
     extras), in the table's order; before_call leaves their ids alone (the table's unknown and odd ids)."""
-    from fpjs_conformance import coverage
+    from fpjs_conformance import table_run
 
     p = profiles.load(version)
     settings = hooks.Settings.from_env()
     examples = hooks.designed_examples(operation(version), p, settings.api_key, hooks.events_of(settings))
     assert len(examples) > 50
-    table = [r for c in coverage.cases(p, hooks.events_of(settings), wrong_region=False) for r in c.requests]
+    table = [r for c in table_run.cases(p, hooks.events_of(settings), wrong_region=False) for r in c.requests]
     back = [hooks.to_request(e, p, KEY) for e in examples]
 
     def same(r):  # the key places in any order: both go on the wire

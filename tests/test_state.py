@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fpjs_conformance import coverage, oracle, shapes, state
+from fpjs_conformance import oracle, shapes, state, table_run
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import EventState
 from fpjs_conformance.keys import Secrets
@@ -40,7 +40,7 @@ def events(p) -> Events:
 @functools.cache
 def plan_of(p):
     ev = events(p)
-    return ev, [c for group, _ in coverage.plan(p, ev, coverage.cases(p, ev, wrong_region=True)) for c in group]
+    return ev, [c for group, _ in table_run.plan(p, ev, table_run.cases(p, ev, wrong_region=True)) for c in group]
 
 
 # -- the mark holds (issue 24, item 3) ------------------------------------------------------------------
@@ -102,16 +102,16 @@ def test_every_write_of_the_table_leaves_the_suites_mark(p, data):
 @pytest.mark.parametrize("p", VERSIONS, ids=[p.version for p in VERSIONS])
 def test_what_must_change_nothing_goes_first_and_carries_marks_of_its_own(p):
     ev = events(p)
-    table = coverage.cases(p, ev, wrong_region=True)
-    groups = coverage.plan(p, ev, table)
+    table = table_run.cases(p, ev, wrong_region=True)
+    groups = table_run.plan(p, ev, table)
     first, read = groups[0]
-    assert read and all(coverage.quiet(p, ev, c) for c in first)
-    assert not any(coverage.quiet(p, ev, c) for group, _ in groups[1:] for c in group)
+    assert read and all(table_run.quiet(p, ev, c) for c in first)
+    assert not any(table_run.quiet(p, ev, c) for group, _ in groups[1:] for c in group)
     marks = [state.MARK.findall((r.body.encode() or b"").decode("utf-8", "replace")) for c in first for r in c.requests]
     found = [m for ms in marks for m in ms]
     assert len(set(found)) > 50  # each request its own (a request carries one mark, in every field)
     for group, _ in groups[1:]:  # one read for cases whose fields do not overlap
-        fields = [coverage.fields_of(p, c) for c in group if c.compare in ("fold", "numbers")]
+        fields = [table_run.fields_of(p, c) for c in group if c.compare in ("fold", "numbers")]
         assert all(not (a & b) for i, a in enumerate(fields) for b in fields[i + 1 :])
 
 
@@ -193,7 +193,7 @@ def test_undeclared_methods_come_from_the_document(p):
 @pytest.mark.parametrize("p", VERSIONS, ids=[p.version for p in VERSIONS])
 def test_each_lenient_body_breaks_strict_json_at_its_production_and_a_lenient_parser_takes_most(p):
     ev, _ = plan_of(p)
-    cases = [c for c in coverage.cases(p, ev, wrong_region=True) if c.id.startswith("body/lenient:")]
+    cases = [c for c in table_run.cases(p, ev, wrong_region=True) if c.id.startswith("body/lenient:")]
     assert len(cases) == len(lenient.RELAXATIONS)
     taken = 0
     for case in cases:

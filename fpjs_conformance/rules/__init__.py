@@ -7,10 +7,10 @@ proxy) declares its clauses with
 `registry.clause(...)` and, next to each, what the clause needs: its coverage cases (`@cases`, built
 from a `Table`), its random examples (`@explores`), its checks (`@check`, `universal=True` for those
 every response gets). The oracle asks the families
-what a request's answer may be (`auth.assess`, `body.fault`, `ids.fault`); `coverage` walks every
+what a request's answer may be (`auth.assess`, `body.fault`, `ids.fault`); `table_run` walks every
 family's cases; the contract test of a clause asks its rule what it needs and what to explore.
 
-Importing this package loads every family; `coverage.FAMILY_ORDER` orders their cases, and
+Importing this package loads every family; `table_run.FAMILY_ORDER` orders their cases, and
 `UNIVERSAL_ORDER` below the checks every response gets.
 """
 

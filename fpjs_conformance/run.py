@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fpjs_conformance import contract, coverage, designated, provenance
+from fpjs_conformance import contract, designated, provenance, table_run
 from fpjs_conformance import profile as profiles
 from fpjs_conformance.designated import EventState
 from fpjs_conformance.endpoint import tls_context
@@ -279,7 +279,7 @@ class Run:
         """The version's coverage table (built once)."""
         if version not in self.tables:
             wrong_region = bool(self.options.wrong_region_api_key) or self.options.embedded
-            self.tables[version] = coverage.cases(
+            self.tables[version] = table_run.cases(
                 profiles.load(version), self.events(version), wrong_region=wrong_region
             )
         return self.tables[version]
@@ -362,7 +362,7 @@ class Run:
                         f"fpjs: an unfinished journal of another target, event or key was in its place: kept as "
                         f"{journal.kept_aside} (put its event back with --restore-from {journal.kept_aside})"
                     )
-            plan = self.plans[version] = coverage.cover(target, self.table(version), selected)
+            plan = self.plans[version] = table_run.cover(target, self.table(version), selected)
             # Every selected clause's random examples too, before any test reports: a response informs
             # every clause it can, so a verdict is settled only once all of the version's requests are sent.
             order = self.tests.get(version, {})
@@ -469,7 +469,7 @@ class Run:
         for version in self.options.versions:
             selected = self.selected.get(version, set())
             chosen = [c for c in self.table(version) if c.clause_id in selected]
-            table_requests = coverage.reads_of(coverage.plan(profiles.load(version), self.events(version), chosen))
+            table_requests = table_run.reads_of(table_run.plan(profiles.load(version), self.events(version), chosen))
             most = table_requests + 3 * self.exploration.hypothesis_profile.examples * len(selected) + 6
             planned = min([most, *caps])
             entry = {"coverage_requests": table_requests, "at_most": planned}
