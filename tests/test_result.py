@@ -86,4 +86,4 @@ def test_one_writer_of_the_reports_and_one_place_a_secret_is_registered():
     assert writers == ["reporting.py"]
     assert re.findall(r"(?<!def )\bwrite_all\(", calls["reporting.py"]) == ["write_all("]  # in write_run alone
     registering = sorted(n for n, t in calls.items() if re.search(r"\.secrets\s*(\+=|\.append\(|\.extend\()", t))
-    assert registering == ["session.py"]  # Run.add_secrets
+    assert registering == ["run.py"]  # Run.add_secrets
