@@ -6,9 +6,10 @@ key places and schemes, retired places, id shapes), so the table grows with the 
 carries over to a new version unchanged. Case ids are stable: the behaviour snapshot and the drift
 report key on them.
 
-The table runs in two passes (`plan`). First every case that must change nothing (refused for its key,
-body, id or method, or sent to another id), each request carrying marks of its own: one read of the
-event after all of them finds what any of them changed, and the marks name which (the state oracle).
+The table runs in two passes (`plan`), after one group of writers and its read (to fail fast). First every
+case that must change nothing (refused for its key, body, id or method, or sent to another id), each request
+carrying marks of its own: one read of the event after all of them finds what any of them changed, and the
+marks name which (the state oracle).
 Then the cases that write: whatever may be answered 200 on the designated event is read back after a
 200, one read for cases in a row whose fields do not overlap (each field names its case).
 """
@@ -113,7 +114,18 @@ def plan(profile: Profile, events: Events, table: list[Case]) -> list[tuple[list
                 taken |= mine
                 left.remove(other)
         groups.append((group, True))
-    return groups
+    return _telling_first(groups, first_quiet=bool(first))
+
+
+def _telling_first(groups: list[tuple[list[Case], bool]], *, first_quiet: bool) -> list[tuple[list[Case], bool]]:
+    """Fail fast: the first group of writers read back on their own goes before the cases that must change
+    nothing (one accepted update and its read: what most broken stores show), so `-x` stops within a few
+    requests; the rest keeps its order. The read after it is the baseline of the group after."""
+    start = 1 if first_quiet else 0
+    lead = next((i for i in range(start, len(groups)) if groups[i][1]), None)
+    if not first_quiet or lead is None:
+        return groups
+    return [groups[lead], *groups[:lead], *groups[lead + 1 :]]
 
 
 def reads_of(groups: list[tuple[list[Case], bool]]) -> int:

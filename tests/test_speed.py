@@ -19,3 +19,14 @@ def test_x_stops_at_the_first_violation_and_reports_it(tmp_path):
     statuses = early.statuses("v3")
     assert "passed" not in statuses.values(), statuses
     assert early.summary["versions"][0]["restore"]["status"] == "restored"
+
+
+def test_a_store_that_drops_updates_fails_within_the_first_requests(tmp_path):
+    """The table leads with one accepted update and its read: with `-x`, a server that answers 200 and stores
+    nothing fails after a handful of requests, not after the cases that must change nothing."""
+    key = "k" + secrets.token_hex(10)
+    with reference_server(key, "-m", "tests.variants", "update-not-stored") as server:
+        run = run_suite(server.url, key, tmp_path / "r", "--hypothesis-profile=table", "-x", "--settle-time=0.2")
+    assert run.returncode == 1, run.output[-2000:]
+    assert run.summary["versions"][0]["stats"]["requests_sent"] <= 25, run.summary["versions"][0]["stats"]
+    assert run.failed("v3"), run.output[-2000:]
