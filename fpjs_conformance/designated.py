@@ -213,6 +213,11 @@ class EventState:
                 del self.unanswered[k, c]
                 self.pending.get(k, {}).pop(c, None)
 
+    def withdrawn(self, fields: dict[str, Any]) -> None:
+        """The write was on record but never sent (the run stopped first): as if refused, none of it can land,
+        so the restore waits for nothing."""
+        self.refused(fields)
+
     def accepted(self, fields: dict[str, Any], *, trusted: bool) -> None:
         """An update of the event was answered 200 (`trusted`: as the contract says it should be)."""
         self.awaiting -= 1

@@ -118,6 +118,7 @@ class Transport:
         self._client = self._new_client()
         self._writing = False  # the request being sent may change the designated event
         self.in_flight_write = False  # such a request is on the wire now: a signal waits for its answer
+        self.attempts_out = 0  # attempts of the request being sent that went on the wire
 
     def __repr__(self) -> str:
         return f"Transport({self.profile.version} {self.shown_base_url})"
@@ -211,6 +212,7 @@ class Transport:
         self._deadline.at = deadline
         ex.status, ex.response_headers, ex.body, ex.error = None, {}, b"", None
         self.in_flight_write = self._writing
+        self.attempts_out += 1
         try:
             request = self._client.build_request(
                 built.method, built.url, headers=built.headers, content=built.body, timeout=timeout
@@ -285,7 +287,7 @@ class Transport:
         interrupts it). `write`: it may change the designated event (the write gate says so): each attempt,
         once sent, is awaited to its answer within the request timeout, whatever deadline passes meanwhile.
         """
-        self._writing = write
+        self._writing, self.attempts_out = write, 0
         try:
             return self._send(request, reserved)
         finally:

@@ -96,7 +96,12 @@ class WriteGate:
         writes = self.writes(request)
         if writes is not None:
             self.state.sending(writes)  # on record (the journal) before it goes out
-        ex = self.transport.send(request, reserved=reserved, write=writes is not None)
+        try:
+            ex = self.transport.send(request, reserved=reserved, write=writes is not None)
+        except BaseException:
+            if writes is not None and self.transport.attempts_out == 0:
+                self.state.withdrawn(writes)  # stopped before it went out: nothing of it can land
+            raise
         if writes is not None and ex.status == 200 and request.method is None:
             self.state.accepted(writes, trusted=True)
         elif writes is not None and ex.status is not None:
