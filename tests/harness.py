@@ -32,6 +32,7 @@ SUITE_TIMEOUT = {"mutant": 150.0, "control": 240.0}  # wall-clock seconds for on
 CANARY_RUN = 12  # characters of a 33-character random key that must never show up together
 REQUEST_TIMEOUT = "2"  # seconds per request: a hanging variant costs seconds, not minutes
 NOT_READY_BUDGET = "4"  # seconds a write waits out not-ready: a 409 that never clears costs seconds too
+SETTLE_TIME = "1"  # seconds a stale read-back is read again: a mutant that loses writes costs one, not two
 TABLE_ONLY = "table"  # the run profile without random examples: what mutants run under
 IN_PROCESS, END_TO_END = "in-process", "end-to-end"
 
@@ -83,7 +84,8 @@ class Outcome:
 def suite_options(variant: Variant, url: str) -> dict[str, str | bool]:
     """What a user gives the suite besides the keys (option dest -> value): the variant's URL and versions,
     the reference server's events, short bounds (a hanging variant costs seconds, not minutes; a 409 that
-    never clears too), and --strict for a mutant of what rests on the suite's judgement."""
+    never clears and a read that never settles too), and --strict for a mutant of what rests on the suite's
+    judgement."""
     d = Settings()
     values = {
         "base_url": base_url(url, variant),
@@ -94,6 +96,7 @@ def suite_options(variant: Variant, url: str) -> dict[str, str | bool]:
         "foreign_request_id": d.foreign_request_id,
         "request_timeout": REQUEST_TIMEOUT,
         "not_ready_budget": NOT_READY_BUDGET,
+        "settle_time": SETTLE_TIME,
     }
     return {**values, "strict": True} if variant.strict else values
 

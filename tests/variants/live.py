@@ -164,12 +164,13 @@ class PayloadTooLargeForMalformed(ReferenceServer):
 
 @mutant("gateway-503-often", "UE-RESP-02")
 class Gateway503Often(Counting):
-    """An intermediary's 503 HTML page to every 8th request of each version: each retried one is answered,
-    but such pages are not rare (more than 3, and more than 1% of the requests)."""
+    """An intermediary's 503 HTML page to every 8th of the first 48 requests of each version: each retried one
+    is answered, but such pages are not rare (6: more than 3, and more than 1% of the requests). Only the first
+    48: each page costs the suite its wait before the retry."""
 
     def page(self, n, d):
         page = GATEWAY_PAGE.replace("502 Bad Gateway", "503 Service Unavailable")
-        return HTMLResponse(page, status_code=503) if n % 8 == 0 else None
+        return HTMLResponse(page, status_code=503) if n % 8 == 0 and n <= 48 else None
 
 
 @mutant("gateway-page-twice", "UE-RESP-02")

@@ -346,7 +346,7 @@ class SchemeOneSpaceOnly(ReferenceServer):
 @control("reads-lag")
 class ReadsLag(ReferenceServer):
     """A distributed store: a read shows the event as it was 300 ms ago (each write replicates late), well
-    within the suite's default settle time of 2 s."""
+    within the settle time (the suite's default 2 s, the self-test's 1 s)."""
 
     LAG = 0.3
 

@@ -125,7 +125,8 @@ class NotReadyNeverClears(ReferenceServer):
 
 @mutant("endless-429", "UE-TRANS-02")
 class Endless429(ReferenceServer):
-    """Answers every authenticated update with 429 (Retry-After: 1), however long the client waits."""
+    """Answers every authenticated update with 429 (Retry-After: 0: retried at once), however often the client
+    tries again."""
 
     async def update(self, request, d):
         try:
@@ -133,4 +134,4 @@ class Endless429(ReferenceServer):
         except Answer as answer:
             return answer.response
         body = {"error": {"code": answer_of(d, "rate_limited")[1], "message": "too many requests"}}
-        return JSONResponse(body, status_code=429, headers={"Retry-After": "1"})
+        return JSONResponse(body, status_code=429, headers={"Retry-After": "0"})
