@@ -292,6 +292,7 @@ class Run:
             verify=tls_context(o.ca_bundle),
             deadline=self.started + o.run_timeout,
             stop_requested=self.requested_stop,
+            connections=o.connections,
         )
         if o.not_ready_budget is not None:
             policy.not_ready_budget = o.not_ready_budget

@@ -132,6 +132,10 @@ class Target:
             raise TargetUnreachable(self.unreachable)
         return self.judge_sent(request, self.send(request), also)
 
+    def judged_before(self, request: Request) -> bool:
+        """Whether this request was sent and judged earlier in the run (`submit` judges it again, unsent)."""
+        return request.fingerprint() in self._sent
+
     def judge_sent(self, request: Request, ex: Exchange, also: tuple[str, ...] = ()) -> Verdicts:
         """Judge the answer `ex` to `request` under every clause it informs, and record the verdicts."""
         key = request.fingerprint()
@@ -162,7 +166,11 @@ class Target:
         before it goes out; none to an event no one designated goes out at all). An earlier answer that
         left stray bytes on the connection is blamed for them, and a request the server took and dropped
         unanswered is recorded."""
-        ex = self.gate.send(request, reserved=reserved)
+        return self.answered(request, self.gate.send(request, reserved=reserved), reserved=reserved)
+
+    def answered(self, request: Request, ex: Exchange, *, reserved: bool = False) -> Exchange:
+        """What an answer the gate noted means besides its verdicts (`send`'s, or one in flight beside others,
+        `inflight`): the traffic, stray bytes, a dropped request, the state oracle's log."""
         if self.traffic is not None:
             kind = "restore" if reserved else self.phase
             for earlier in ex.tries:  # every request that went on the wire: retried and lost tries too
