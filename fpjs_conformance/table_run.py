@@ -14,8 +14,9 @@ Then the cases that write: whatever may be answered 200 on the designated event 
 200, one read for cases in a row whose fields do not overlap (each field names its case).
 
 A case the write gate says cannot change the designated event is sent beside others, on up to
-`--connections` connections (`inflight`); any other goes alone, after every answer. With one connection every
-case goes in the plan's order, one after another.
+`--connections` connections (`inflight`); any other goes alone, after every answer. With more than one
+connection the cases of the group that must change nothing that may overlap go first, together (one read
+judges the whole group); with one, every case goes in the plan's order, one after another.
 """
 
 from __future__ import annotations
@@ -96,11 +97,15 @@ def fields_of(profile: Profile, case: Case) -> set[str]:
     return out
 
 
-def plan(profile: Profile, events: Events, table: list[Case]) -> list[tuple[list[Case], bool]]:
+def plan(profile: Profile, events: Events, table: list[Case], connections: int = 1) -> list[tuple[list[Case], bool]]:
     """The order the cases go in, as groups each followed by one read of the designated event (or not):
-    the cases that must change nothing, then one read; then the writers, a read after cases in a row
-    whose fields do not overlap (a case that compares on its own: alone, its read its own)."""
+    the cases that must change nothing, then one read (with more than one connection, those that may
+    overlap first); then the writers, a read after cases in a row whose fields do not overlap (a case that
+    compares on its own: alone, its read its own)."""
     first = [c for c in table if quiet(profile, events, c)]
+    if connections > 1:  # together on the connections, the rest after them (one read judges them all)
+        together = [c for c in first if inflight.overlaps(profile, events, c)]
+        first = together + [c for c in first if c not in together]
     rest = [c for c in table if not quiet(profile, events, c)]
     groups: list[tuple[list[Case], bool]] = [(first, True)] if first else []
     # Writers compared by no read of their own (accepted keys, shapes, lookalikes) first: each read after
@@ -157,7 +162,7 @@ def cover(target: Target, table: list[Case], selected: set[str]) -> dict[str, An
         target.ledger.tally(clause_id).planned += len(mine)
     order = _round_robin(list(by_clause.values()))
     window = inflight.Window(target)
-    groups = plan(target.profile, target.events, order)
+    groups = plan(target.profile, target.events, order, window.size)
     done: list[Case] = []
 
     def covered(sent: list, answered: Sequence[tuple[Case, list | None]] = (), enough: bool = True) -> None:
