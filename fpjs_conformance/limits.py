@@ -81,6 +81,7 @@ class Policy:
     late_write_settle: float = 5.0  # seconds the restore waits for a write that got no answer to land
     race_idle: float = 1.0  # a kept-alive connection idle this long may race the server's keep-alive timeout
     stop_requested: Callable[[], str | None] = lambda: None  # why the run must stop now (a signal), if it must
+    connections: int = 1  # requests on the wire at once, at most (`--connections`); 1: one after another
     max_consecutive_failures: int = 3  # requests in a row without a usable answer: the target is unreachable
     max_failures: int = 5  # requests without a usable answer in all: so is a target that keeps hanging
 

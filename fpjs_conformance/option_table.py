@@ -32,6 +32,10 @@ HELP = {
     "--request-timeout": "seconds per request (default 10)",
     "--run-timeout": "seconds the whole run may take before it stops (default 1800)",
     "--max-requests": "a hard cap on the requests of the whole run; the coverage table first",
+    "--connections": (
+        "requests on the wire at once, at most, among those that cannot change the designated event "
+        "(default 4; 1: one after another)"
+    ),
     "--not-ready-budget": (
         "seconds a write may wait out 409 not-ready answers in all (default 75, as the vendor's own tests; "
         "the preflight and the restore too)"

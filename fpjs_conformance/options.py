@@ -52,6 +52,7 @@ from fpjs_conformance.option_values import (
 
 __all__ = [  # what callers use, wherever it is defined
     "ALIASES",
+    "CONNECTIONS",
     "FLAGS",
     "KEY_SHAPE",
     "MAX_REQUEST_TIMEOUT",
@@ -84,6 +85,7 @@ __all__ = [  # what callers use, wherever it is defined
 ]
 
 SECRET_OPTIONS = ("api_key", "wrong_region_api_key", "foreign_api_key")
+CONNECTIONS = 4  # the default of --connections: a few, so that latency does not add up
 MAX_REQUEST_TIMEOUT = 3600.0  # seconds: bounds past which timers overflow and a run never ends
 MAX_RUN_TIMEOUT = 7 * 86400.0
 # The restore's requests (read before, write back, read again; a second round after a write that got no
@@ -113,6 +115,7 @@ class Options:
     timeout: float = 10.0
     run_timeout: float = 1800.0
     max_requests: int | None = None
+    connections: int = CONNECTIONS
     require_all: bool = False
     baseline: Path | None = None
     fail_on_drift: bool = False
@@ -231,6 +234,8 @@ def parse(get, invocation_dir: Path) -> Options:
     max_requests = get("max_requests")
     if max_requests is not None:
         max_requests = count(max_requests, "--max-requests")
+    connections = get("connections")
+    connections = CONNECTIONS if connections is None else count(connections, "--connections")
     observed = tuple(w.strip().lower() for w in (get("require_observed") or "").split(",") if w.strip())
     if any(w not in ("statuses",) for w in observed):
         raise OptionError(f"--require-observed must be 'statuses' (got {get('require_observed')!r})")
@@ -272,6 +277,7 @@ def parse(get, invocation_dir: Path) -> Options:
         timeout=timeout,
         run_timeout=run_timeout,
         max_requests=max_requests,
+        connections=connections,
         require_all=require == "all",
         baseline=Path(baseline) if baseline else None,
         fail_on_drift=bool(get("fail_on_drift")),

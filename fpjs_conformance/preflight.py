@@ -21,8 +21,9 @@ from fpjs_conformance.designated import UNKNOWN, Journal
 from fpjs_conformance.model import NO_KEY, Exchange
 from fpjs_conformance.options import RESTORE_RESERVE
 from fpjs_conformance.profile import Profile
+from fpjs_conformance.readback import SERVER_FAULTS, ReadBack
 from fpjs_conformance.table import MARKER, PROBE_MARK, UNKNOWN_LIVE_SHAPE, probe_body
-from fpjs_conformance.target import SERVER_FAULTS, ReadBack, SetupProblem, Target, TargetUnreachable
+from fpjs_conformance.target import SetupProblem, Target, TargetUnreachable
 
 _READ_PROBLEMS = {
     "no-route": "the target serves no read-back",

@@ -292,6 +292,7 @@ class Run:
             verify=tls_context(o.ca_bundle),
             deadline=self.started + o.run_timeout,
             stop_requested=self.requested_stop,
+            connections=o.connections,
         )
         if o.not_ready_budget is not None:
             policy.not_ready_budget = o.not_ready_budget
@@ -303,8 +304,8 @@ class Run:
     def target(self, version: str) -> Target:
         """The version's target. The first call prepares every version's (preflight, the coverage table,
         then the selected clauses' random examples), so every verdict is settled before any test reports
-        (`contract`), whatever test stops the run first (`-x`). A version that stopped raises why
-        (SetupProblem)."""
+        (`contract`); with `-x` preparing stops at the first failing verdict (`Target.enough_failures`), and
+        every later version is not judged. A version that stopped raises why (SetupProblem)."""
         if not self._prepared:
             self._prepared = True
             self.start()

@@ -12,13 +12,20 @@ carrying marks of its own: one read of the event after all of them finds what an
 marks name which (the state oracle).
 Then the cases that write: whatever may be answered 200 on the designated event is read back after a
 200, one read for cases in a row whose fields do not overlap (each field names its case).
+
+A case the write gate says cannot change the designated event is sent beside others, on up to
+`--connections` connections (`inflight`); any other goes alone, after every answer. With more than one
+connection the cases of the group that must change nothing that may overlap go first, together (one read
+judges the whole group); with one, every case goes in the plan's order, one after another.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from typing import Any
 
-from fpjs_conformance import oracle, rules, shapes
+from fpjs_conformance import inflight, oracle, rules, shapes
 from fpjs_conformance.limits import BudgetSpent
 from fpjs_conformance.model import Events, Request
 from fpjs_conformance.profile import Profile
@@ -90,11 +97,15 @@ def fields_of(profile: Profile, case: Case) -> set[str]:
     return out
 
 
-def plan(profile: Profile, events: Events, table: list[Case]) -> list[tuple[list[Case], bool]]:
+def plan(profile: Profile, events: Events, table: list[Case], connections: int = 1) -> list[tuple[list[Case], bool]]:
     """The order the cases go in, as groups each followed by one read of the designated event (or not):
-    the cases that must change nothing, then one read; then the writers, a read after cases in a row
-    whose fields do not overlap (a case that compares on its own: alone, its read its own)."""
+    the cases that must change nothing, then one read (with more than one connection, those that may
+    overlap first); then the writers, a read after cases in a row whose fields do not overlap (a case that
+    compares on its own: alone, its read its own)."""
     first = [c for c in table if quiet(profile, events, c)]
+    if connections > 1:  # together on the connections, the rest after them (one read judges them all)
+        together = [c for c in first if inflight.overlaps(profile, events, c)]
+        first = together + [c for c in first if c not in together]
     rest = [c for c in table if not quiet(profile, events, c)]
     groups: list[tuple[list[Case], bool]] = [(first, True)] if first else []
     # Writers compared by no read of their own (accepted keys, shapes, lookalikes) first: each read after
@@ -150,24 +161,47 @@ def cover(target: Target, table: list[Case], selected: set[str]) -> dict[str, An
     for clause_id, mine in by_clause.items():
         target.ledger.tally(clause_id).planned += len(mine)
     order = _round_robin(list(by_clause.values()))
-    groups = plan(target.profile, target.events, order)
+    window = inflight.Window(target)
+    groups = plan(target.profile, target.events, order, window.size)
     done: list[Case] = []
+
+    def covered(sent: list, answered: Sequence[tuple[Case, list | None]] = (), enough: bool = True) -> None:
+        """Count the cases answered, those in flight in the order handed over (exchanges None: judged with a
+        read of its own, not the group's); -x stops here, a safe point."""
+        for case, exchanges in [*window.collect(), *answered]:
+            if exchanges is not None:
+                sent.append((case, exchanges))
+            target.ledger.tally(case.clause_id).covered += 1
+            done.append(case)
+        if enough and target.enough_failures():  # -x: the first violation is reported now, the rest not sent
+            raise _Enough
+
     try:
         for group, read in groups:
-            sent = []
+            sent: list[tuple[Case, list]] = []
             for case in group:
+                if read and window.takes(case):
+                    window.send(case)
+                    covered(sent)
+                    continue
+                window.drain()  # nothing overlaps a case that goes alone
+                covered(sent)
                 if read and case.compare in (None, *GROUPED):
-                    sent.append((case, target.send_case(case)[1]))
+                    covered(sent, [(case, target.send_case(case)[1])])
                 else:
                     target.run_case(case)
-                target.ledger.tally(case.clause_id).covered += 1
-                done.append(case)
-                if target.enough_failures():  # -x: the first violation is reported now, the rest not sent
-                    raise _Enough
+                    covered(sent, [(case, None)])
+            window.drain()  # the group's read comes after every answer
+            covered(sent)
             if read and target.reads_back:
                 target.read_cases(sent, always=rules.state.NOTHING_CHANGED in selected)
     except (BudgetSpent, _Enough):
-        pass
+        with contextlib.suppress(BudgetSpent, _Enough):
+            window.drain()  # what was in flight was sent: it counts
+        covered([], enough=False)
+    except BaseException:
+        window.abandon()
+        raise
     left = [c.id for c in order if c not in done]
     out = {"cases": len(order), "sent": len(done), "left_out": left}
     return {**out, "stopped_early": target.stopped_early} if target.stopped_early else out

@@ -22,7 +22,8 @@ from fpjs_conformance.gateway import Transients
 from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.model import FOREIGN, READ, VALID, Body, Credentials, Events, Exchange, Request
 from fpjs_conformance.profile import Profile
-from fpjs_conformance.rules import lenient, responses, semantics, transient, transport
+from fpjs_conformance.readback import SERVER_FAULTS, ReadBack, reading
+from fpjs_conformance.rules import lenient, responses, semantics, transport
 from fpjs_conformance.rules import state as state_rules
 from fpjs_conformance.table import Case, Table, probe_body
 from fpjs_conformance.traffic import Traffic
@@ -38,24 +39,7 @@ class TargetUnreachable(Exception):
     """Requests keep failing at the transport: the run ends with one line instead of piling up timeouts."""
 
 
-@dataclass
-class ReadBack:
-    """What reading the designated event back gave: its stored fields, or why there are none."""
-
-    stored: dict[str, Any] | None
-    exchange: Exchange | None = None
-    problem: str = ""  # "", "no-route", "not-found", "refused", "garbage", and the server's faults below
-    why: str = ""
-
-
 GROUPED = ("fold", "numbers")  # compares that one read-back after several cases can make
-
-# Read-back failures that are the server's fault (judged by these checks), never the setup's.
-SERVER_FAULTS = {
-    "transport": transport.transport_completed,
-    "rate-limited": transient.not_rate_limited,
-    "server-error": responses.no_server_error,
-}
 
 
 @dataclass(repr=False)
@@ -148,6 +132,10 @@ class Target:
             raise TargetUnreachable(self.unreachable)
         return self.judge_sent(request, self.send(request), also)
 
+    def judged_before(self, request: Request) -> bool:
+        """Whether this request was sent and judged earlier in the run (`submit` judges it again, unsent)."""
+        return request.fingerprint() in self._sent
+
     def judge_sent(self, request: Request, ex: Exchange, also: tuple[str, ...] = ()) -> Verdicts:
         """Judge the answer `ex` to `request` under every clause it informs, and record the verdicts."""
         key = request.fingerprint()
@@ -178,7 +166,11 @@ class Target:
         before it goes out; none to an event no one designated goes out at all). An earlier answer that
         left stray bytes on the connection is blamed for them, and a request the server took and dropped
         unanswered is recorded."""
-        ex = self.gate.send(request, reserved=reserved)
+        return self.answered(request, self.gate.send(request, reserved=reserved), reserved=reserved)
+
+    def answered(self, request: Request, ex: Exchange, *, reserved: bool = False) -> Exchange:
+        """What an answer the gate noted means besides its verdicts (`send`'s, or one in flight beside others,
+        `inflight`): the traffic, stray bytes, a dropped request, the state oracle's log."""
         if self.traffic is not None:
             kind = "restore" if reserved else self.phase
             for earlier in ex.tries:  # every request that went on the wire: retried and lost tries too
@@ -256,26 +248,7 @@ class Target:
     def read_back(self, event_id: str | None = None, place: str | None = None, *, reserved: bool = False) -> ReadBack:
         """The event's fields as the read-back shows them (only transport failures are judged here)."""
         request = Request(event_id or self.events.live, self.valid_key(place), op=READ)
-        ex = self.send(request, reserved=reserved)
-        if ex.error:
-            return ReadBack(None, ex, "transport", ex.error)
-        if ex.status in self.profile.role("rate_limited").statuses:
-            return ReadBack(None, ex, "rate-limited", ex.received()[:120])
-        if ex.status >= 500:
-            return ReadBack(None, ex, "server-error", ex.received()[:120])
-        if ex.status == 200:
-            try:
-                stored = self.profile.stored(ex.json())
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                stored = None
-            if stored is None:
-                return ReadBack(None, ex, "garbage", f"200 without the event's fields: {ex.received()[:120]}")
-            return ReadBack(stored, ex)
-        if ex.status in self.profile.refusal_statuses:
-            return ReadBack(None, ex, "refused", f"{ex.status} {ex.error_code() or ''}".strip())
-        if self.profile.role("unknown_event").allows(ex.status, ex.error_code()):
-            return ReadBack(None, ex, "not-found", f"{ex.status} {ex.error_code()}")
-        return ReadBack(None, ex, "no-route", f"{ex.status} {ex.media_type or ''}".strip())
+        return reading(self.profile, self.send(request, reserved=reserved))
 
     def read_settled(self, *, reserved: bool = False) -> ReadBack:
         """Read the designated event back; a read that shows an older value of the run's than it last wrote

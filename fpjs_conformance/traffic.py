@@ -37,7 +37,8 @@ class Record:
 
 @dataclass
 class Traffic:
-    """The records of one run (every version), in the order the exchanges went out."""
+    """The records of one run (every version), in the order the exchanges went out (requests in flight
+    together: in the order they were handed over, `inflight`)."""
 
     enabled: bool = True
     records: list[Record] = field(default_factory=list)

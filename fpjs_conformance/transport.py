@@ -5,6 +5,10 @@ the key goes, the real key in at the last moment), paces requests, and bounds ev
 timeout, the run's deadline (inside pacing and retry waits too), the request budget, the body
 cap on the decoded size (a gzip bomb stays harmless), and bounded 429, 409 and gateway retries. Its
 `Exchange` carries `$FPJS_API_KEY` instead of the key in the URL, headers and replay line.
+
+Each thread that sends has a connection of its own (`connection.Connection`). A request the write gate lets
+overlap others goes out on another one (`submit`, at most `--connections` at once); the send slots and the
+budgets are still taken one request at a time, and the figures the connections share are kept under a lock.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import ssl
 import threading
 import time
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 
 import h11
-import httpcore
 import httpx
 
 from fpjs_conformance.codec import Built, Codec
+from fpjs_conformance.connection import Connection
 from fpjs_conformance.content import ContentDecoder
 from fpjs_conformance.keys import Secrets
 from fpjs_conformance.limits import GATEWAY_STATUSES, TRANSIENT_STATUSES, Budget, Policy, Stats, not_ready_waits
@@ -36,60 +42,30 @@ def intermediary(ex: Exchange) -> bool:
     return ex.status in GATEWAY_STATUSES and ex.error_code() is None
 
 
-class _Deadline:
-    """The wall-clock end of the exchange in progress: every connect, read and write waits at most
-    until then, so a server that drips its headers cannot stretch one request past its timeout."""
+class Flight:
+    """A request handed to another connection (`Transport.submit`): the future of its `Exchange`, and how many
+    of its attempts went on the wire (none: a stop kept it from going out)."""
 
     def __init__(self) -> None:
-        self.at: float | None = None
+        self.future: Future = Future()
+        self.attempts_out = 0
 
-    def left(self, timeout: float | None, expired: type[Exception]) -> float | None:
-        if self.at is None:
-            return timeout
-        left = self.at - time.monotonic()
-        if left <= 0:
-            raise expired("the request's time is up")
-        return left if timeout is None else min(timeout, left)
+    def wait(self) -> None:
+        """Until it was answered (or failed); an interrupt meanwhile leaves it in flight."""
+        wait_for([self.future])
 
 
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline):
-        self._stream, self._deadline = stream, deadline
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, self._deadline.left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, self._deadline.left(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
-        left = self._deadline.left(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left), self._deadline)
-
-    def get_extra_info(self, info: str):
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, deadline: _Deadline):
-        self._backend, self._deadline = httpcore.SyncBackend(), deadline
-
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        left = self._deadline.left(timeout, httpcore.ConnectTimeout)
-        stream = self._backend.connect_tcp(host, port, left, local_address, socket_options)
-        return _DeadlineStream(stream, self._deadline)
-
-    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # pragma: no cover - not used
-        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options), self._deadline)
-
-    def sleep(self, seconds: float) -> None:  # pragma: no cover - httpcore's retries are off
-        self._backend.sleep(seconds)
+def _on_connection(name: str) -> property:
+    """An attribute of this thread's connection (`Connection`)."""
+    return property(lambda self: getattr(self._connection, name), lambda self, v: setattr(self._connection, name, v))
 
 
 class Transport:
+    _previous = _on_connection("previous")
+    _previous_at = _on_connection("previous_at")
+    _writing = _on_connection("writing")
+    attempts_out = _on_connection("attempts_out")  # attempts of this thread's request that went on the wire
+
     def __init__(
         self,
         profile: Profile,
@@ -110,31 +86,61 @@ class Transport:
         self.failures = 0
         self.resends: list[dict] = []  # every request sent again on a fresh connection, and why
         self.errors: list[dict] = []  # every request that got no usable answer, and why
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the send slots and the budgets: one request at a time takes them
+        self._book = threading.Lock()  # the figures and records the connections share
         self._next_slot = 0.0
-        self._previous: Exchange | None = None  # the last answer on the current connection
-        self._previous_at = 0.0  # time.monotonic() when that answer was complete
-        self._deadline = _Deadline()
-        self._client = self._new_client()
-        self._writing = False  # the request being sent may change the designated event
-        self.in_flight_write = False  # such a request is on the wire now: a signal waits for its answer
-        self.attempts_out = 0  # attempts of the request being sent that went on the wire
+        self._local = threading.local()  # this thread's connection
+        self._connections: list[Connection] = []
+        self._pool: ThreadPoolExecutor | None = None  # the other connections (`submit`), made on first use
+        self._writes_in_flight = 0  # requests on the wire now that may change the designated event
 
     def __repr__(self) -> str:
         return f"Transport({self.profile.version} {self.shown_base_url})"
 
-    def _new_client(self) -> httpx.Client:
-        pool = httpx.HTTPTransport(verify=self.policy.verify)
-        pool._pool._network_backend = _DeadlineBackend(self._deadline)  # every request bounded in wall-clock time
-        return httpx.Client(
-            transport=pool,
-            timeout=httpx.Timeout(self.policy.timeout),
-            follow_redirects=False,
-            headers={"User-Agent": "fpjs-update-event-conformance/0.3", "Accept-Encoding": "gzip, deflate"},
-        )
+    @property
+    def _connection(self) -> Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = Connection(self.policy)
+            with self._book:
+                self._connections.append(connection)
+        return connection
+
+    @property
+    def in_flight_write(self) -> bool:
+        """A request that may change the designated event is on the wire now: a signal waits for its answer."""
+        return self._writes_in_flight > 0
 
     def close(self) -> None:
-        self._client.close()
+        """Wait for the requests still on the wire (each within its timeout), then close every connection."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        for connection in list(self._connections):
+            connection.close()
+
+    def submit(self, request: Request, *, write: bool = False) -> Flight:
+        """Send `request` on another connection (at most `Policy.connections` at once), after `prepay` took its
+        budget. For requests that may be on the wire beside others (the write gate says which)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max(1, self.policy.connections), thread_name_prefix="fpjs-send")
+        flight = Flight()
+        flight.future = self._pool.submit(self._fly, flight, request, write)
+        return flight
+
+    def _fly(self, flight: Flight, request: Request, write: bool) -> Exchange:
+        try:
+            return self.send(request, write=write, paid=True)
+        finally:
+            flight.attempts_out = self.attempts_out
+
+    def prepay(self) -> None:
+        """Take a request's first attempt from every budget now, in the caller's order (a stop request stops
+        it here): with requests in flight, the budget cuts exactly where sending one after another would."""
+        self._check_stop(False)
+        with self._lock:
+            for budget in self.budgets:
+                budget.take(False)
 
     def budget_left(self) -> int | None:
         """Requests any budget still allows (None: no budget)."""
@@ -172,13 +178,15 @@ class Transport:
         """The restore's wait for a write that got no answer (within the restore's own deadline)."""
         self._wait(seconds, reserved=True)
 
-    def _pace(self, reserved: bool) -> None:
-        """Take a request from every budget and wait for the next send slot (counted from actual send times)."""
+    def _pace(self, reserved: bool, paid: bool = False) -> None:
+        """Take a request from every budget (unless `prepay` did) and wait for the next send slot (counted from
+        actual send times; one slot at a time, whichever connection asks)."""
         self._check_stop(reserved)
-        for budget in self.budgets:
-            budget.take(reserved)
         interval = 1.0 / self.policy.rate_limit if self.policy.rate_limit else 0.0
         with self._lock:
+            if not paid:
+                for budget in self.budgets:
+                    budget.take(reserved)
             self._wait(self._next_slot - time.monotonic(), reserved)
             now = time.monotonic()
             self._next_slot = now + interval
@@ -209,17 +217,20 @@ class Transport:
         timeout = self._timeout(reserved)
         cut = timeout < self.policy.timeout  # the run's deadline comes before the request timeout
         deadline = started + timeout
-        self._deadline.at = deadline
+        connection = self._connection
+        connection.deadline.at = deadline
         ex.status, ex.response_headers, ex.body, ex.error = None, {}, b"", None
-        self.in_flight_write = self._writing
-        self.attempts_out += 1
+        writing = connection.writing
+        with self._book:
+            self._writes_in_flight += writing
+        connection.attempts_out += 1
         try:
-            request = self._client.build_request(
+            request = connection.client.build_request(
                 built.method, built.url, headers=built.headers, content=built.body, timeout=timeout
             )
             for name in built.omit:
                 request.headers.pop(name, None)
-            response = self._client.send(request, stream=True)
+            response = connection.client.send(request, stream=True)
             try:
                 ex.status = response.status_code
                 ex.response_headers = {k.lower(): v for k, v in response.headers.items()}
@@ -242,8 +253,9 @@ class Transport:
         except ssl.SSLError as exc:  # pragma: no cover - httpx normally wraps these
             ex.error = f"TLS error: {_one_line(exc)}"
         finally:
-            self._deadline.at = None
-            self.in_flight_write = False
+            connection.deadline.at = None
+            with self._book:
+                self._writes_in_flight -= writing
         if cut and late:
             self._reset()
             raise RunTimedOut("the run timeout passed while a request waited for its answer")
@@ -253,10 +265,16 @@ class Transport:
         ex.shown_body = self.secrets.scrub_bytes(ex.body)
         if ex.error:
             ex.status = None
-            self.stats.transport_errors += 1
+            self._tally("transport_errors")
         else:
-            self.stats.statuses[ex.status] += 1
+            with self._book:
+                self.stats.statuses[ex.status] += 1
         return lost
+
+    def _tally(self, name: str) -> None:
+        """Count one on a figure of `Stats` (the connections share them)."""
+        with self._book:
+            setattr(self.stats, name, getattr(self.stats, name) + 1)
 
     def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
         """The body, gzip and deflate undone, capped at `max_body` decoded bytes; or why it stopped."""
@@ -280,20 +298,21 @@ class Transport:
             return body[:cap], f"response body larger than the {cap}-byte cap"
         return body, None
 
-    def send(self, request: Request, *, reserved: bool = False, write: bool = False) -> Exchange:
+    def send(self, request: Request, *, reserved: bool = False, write: bool = False, paid: bool = False) -> Exchange:
         """Send `request` (retrying 429 and 409 not-ready within bounds) and record what came back.
 
         `reserved`: one of the restore's requests (its own budget reserve and deadline; no stop request
         interrupts it). `write`: it may change the designated event (the write gate says so): each attempt,
         once sent, is awaited to its answer within the request timeout, whatever deadline passes meanwhile.
+        `paid`: `prepay` took its first attempt from the budgets.
         """
         self._writing, self.attempts_out = write, 0
         try:
-            return self._send(request, reserved)
+            return self._send(request, reserved, paid)
         finally:
             self._writing = False
 
-    def _send(self, request: Request, reserved: bool) -> Exchange:
+    def _send(self, request: Request, reserved: bool, paid: bool) -> Exchange:
         built = self.codec.encode(request)
         ex = Exchange(request, built.method, built.shown_url, built.shown_headers, version=self.profile.version)
         ex.curl = self.codec.curl(built, self.policy.timeout)
@@ -304,7 +323,7 @@ class Transport:
         attempts = 0
         while True:
             attempts += 1
-            self._pace(reserved)
+            self._pace(reserved, paid and attempts == 1)
             started = time.monotonic()
             lost = self._once(built, ex, reserved)
             if lost and self._previous is not None:
@@ -313,10 +332,10 @@ class Transport:
                 ex.statuses.append(ex.status)
             limited = ex.status in self.profile.role("rate_limited").statuses
             if limited and "retry-after" in ex.response_headers:
-                self.stats.retry_after_seen += 1
+                self._tally("retry_after_seen")
             if limited and rate_limited < self.policy.max_429_retries:
                 rate_limited += 1
-                self.stats.retries_429 += 1
+                self._tally("retries_429")
                 ex.tries.append(_snapshot(ex))
                 self._wait(min(_retry_after(ex.response_headers), self.policy.max_retry_after), reserved)
                 continue
@@ -324,14 +343,14 @@ class Transport:
                 not_ready_since = started if not_ready_since is None else not_ready_since
                 wait = next(backoff, None)
                 if wait is not None:
-                    self.stats.retries_409 += 1
+                    self._tally("retries_409")
                     ex.tries.append(_snapshot(ex))
                     self._wait(wait, reserved)
                     continue
-                self.stats.not_ready_unclear += 1
+                self._tally("not_ready_unclear")
                 not_ready_since = None
             if ex.gateway is None and intermediary(ex):  # a proxy's page, not the API's answer: once more
-                self.stats.retries_gateway += 1
+                self._tally("retries_gateway")
                 ex.gateway = _snapshot(ex)
                 ex.tries.append(ex.gateway)
                 self._wait(self.policy.gateway_wait, reserved)
@@ -346,15 +365,17 @@ class Transport:
                     self._wait(wait, reserved)
                     continue
             break
-        if not_ready_since is not None:
-            self.stats.not_ready.append(time.monotonic() - not_ready_since)
         ex.attempts = attempts
         # A 429 that outlasted every wait counts as no answer: a target that only rate-limits ends the run too.
         failed = ex.error is not None or ex.status in self.profile.role("rate_limited").statuses
-        self.failures += failed
-        self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
+        with self._book:
+            if not_ready_since is not None:
+                self.stats.not_ready.append(time.monotonic() - not_ready_since)
+            self.failures += failed
+            self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
+            if ex.error:
+                self.errors.append({"request": ex.describe_request(), "error": ex.error, "curl": ex.curl})
         if ex.error:
-            self.errors.append({"request": ex.describe_request(), "error": ex.error, "curl": ex.curl})
             self._reset()
         else:
             self._previous, self._previous_at = ex, time.monotonic()
@@ -382,7 +403,8 @@ class Transport:
             )
             ex.dropped.elapsed = ex.elapsed
         why = f"{kind}: {ex.error} ({idle:.2f}s after the previous answer on the connection)"
-        self.resends.append({"request": ex.describe_request(), "kind": kind, "why": why})
+        with self._book:
+            self.resends.append({"request": ex.describe_request(), "kind": kind, "why": why})
         if ex.dropped is not None:
             ex.dropped.error = why
         lost = ex.dropped or _snapshot(ex)
@@ -393,10 +415,8 @@ class Transport:
         self._once(built, ex, reserved)
 
     def _reset(self) -> None:
-        """Drop kept-alive connections: the next request starts on a fresh one."""
-        self._client.close()
-        self._client = self._new_client()
-        self._previous = None
+        """Drop this thread's kept-alive connection: its next request starts on a fresh one."""
+        self._connection.reset()
 
 
 def _snapshot(ex: Exchange) -> Exchange:

@@ -13,6 +13,9 @@ read-back), whatever key it carries:
   that names an event no one designated stops at this gate, whatever its provenance claims.
 A method that removes what it names (DELETE, RFC 9110 9.3.5) never goes to a designated event, whatever
 key it carries: no restore could put the event back.
+
+Which requests may be on the wire beside others (`may_overlap`) is the gate's word too: only those that
+cannot change the designated event. Everything else goes alone, after every request in flight was answered.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from typing import Any
 
 from fpjs_conformance import shapes
 from fpjs_conformance.designated import EventState
-from fpjs_conformance.model import READ, Events, Exchange, Request, printable
+from fpjs_conformance.model import READ, VALID, Events, Exchange, Request, printable
 from fpjs_conformance.profile import Profile
-from fpjs_conformance.transport import Transport
+from fpjs_conformance.transport import Flight, Transport
 
 # What a request is to the gate.
 READ_ONLY, DESIGNATED, OTHER_DESIGNATED, NO_EVENT, UNDESIGNATED = (
@@ -52,6 +55,23 @@ def classify(profile: Profile, events: Events, request: Request) -> str:
     if not shapes.may_name_an_event(profile, event_id) or event_id in shapes.near_ids(events.live).values():
         return NO_EVENT
     return UNDESIGNATED
+
+
+# Key kinds a server may take for the run's key: the key itself, and the key with white space around it.
+RUN_KEYS = (VALID.kind, "padded")
+
+
+def may_overlap(profile: Profile, events: Events, request: Request) -> bool:
+    """Whether `request` cannot change the designated event, so that it may be on the wire beside others: sent
+    to another id (an event the user designated for its refusal, or one no event can have), or to the
+    designated event with a method the document does not declare or without the run's key. A read (it shows
+    the state that writes make) and any update with the key go alone."""
+    kind = classify(profile, events, request)
+    if kind in (OTHER_DESIGNATED, NO_EVENT):
+        return True
+    if kind != DESIGNATED:
+        return False
+    return request.method is not None or not any(c.key.kind in RUN_KEYS for c in request.credentials.items)
 
 
 @dataclass(repr=False)
@@ -92,16 +112,53 @@ class WriteGate:
     def send(self, request: Request, *, reserved: bool = False) -> Exchange:
         """Admit, journal, send (a write awaited to its answer), and note what the answer means for the
         designated event's state."""
-        kind = self.admit(request)
-        writes = self.writes(request)
-        if writes is not None:
-            self.state.sending(writes)  # on record (the journal) before it goes out
+        writes = self.open(request)
         try:
             ex = self.transport.send(request, reserved=reserved, write=writes is not None)
         except BaseException:
-            if writes is not None and self.transport.attempts_out == 0:
-                self.state.withdrawn(writes)  # stopped before it went out: nothing of it can land
+            self._unsent(writes, self.transport.attempts_out)
             raise
+        self.close(request, writes, ex)
+        return ex
+
+    def submit(self, request: Request) -> tuple[dict[str, Any] | None, Flight]:
+        """As `send`, on another connection, for a request that `may_overlap`: its budget taken now (in the
+        order requests are handed over), then admitted and journalled; what it may write and its flight.
+        `answer` each in the order they were submitted."""
+        if not may_overlap(self.profile, self.events, request):
+            raise ValueError(f"{request!r} may change the designated event: it goes alone (send)")
+        self.admit(request)
+        self.transport.prepay()
+        writes = self.open(request)
+        return writes, self.transport.submit(request, write=writes is not None)
+
+    def answer(self, request: Request, writes: dict[str, Any] | None, flight: Flight) -> Exchange:
+        """A submitted request's answer, once its flight is over (`Flight.wait`), noted as `send` notes it; or
+        what stopped it, raised."""
+        try:
+            ex = flight.future.result()
+        except BaseException:
+            if flight.future.done():  # what stopped it, not an interrupt of this wait
+                self._unsent(writes, flight.attempts_out)
+            raise
+        self.close(request, writes, ex)
+        return ex
+
+    def open(self, request: Request) -> dict[str, Any] | None:
+        """Admit the request and put what it may write on record (the journal) before it goes out."""
+        self.admit(request)
+        writes = self.writes(request)
+        if writes is not None:
+            self.state.sending(writes)
+        return writes
+
+    def _unsent(self, writes: dict[str, Any] | None, attempts_out: int) -> None:
+        if writes is not None and attempts_out == 0:
+            self.state.withdrawn(writes)  # stopped before it went out: nothing of it can land
+
+    def close(self, request: Request, writes: dict[str, Any] | None, ex: Exchange) -> None:
+        """Note what the answer means for the designated event's state."""
+        kind = self.kind(request)
         if writes is not None and ex.status == 200 and request.method is None:
             self.state.accepted(writes, trusted=True)
         elif writes is not None and ex.status is not None:
@@ -111,4 +168,3 @@ class WriteGate:
             self.state.journal.other_written(
                 request.event_id, self.profile.to_store(body) if isinstance(body, dict) else {}
             )
-        return ex

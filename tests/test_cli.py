@@ -5,6 +5,8 @@ import shutil
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fpjs_conformance import options
 from fpjs_conformance import profile as profiles
@@ -52,6 +54,8 @@ def pytest_cli(*args, env=None, cwd=ROOT):
         (["--run-timeout=nan"], "--run-timeout must be a positive, finite"),
         (["--rate-limit=1e-9", "--run-timeout=60"], "cannot send even one request"),
         (["--max-requests=0"], "--max-requests must be a positive whole number"),
+        (["--connections=0"], "--connections must be a positive whole number"),
+        (["--connections=many"], "--connections must be a positive whole number"),
         (["--api-version=v9"], "--api-version must be one or more of"),
         (["--require=most"], "--require must be"),
         (["--fail-on-drift"], "--fail-on-drift needs --baseline"),
@@ -220,3 +224,26 @@ def test_the_foreign_event_and_key_and_the_settle_time_are_options():
     assert options.parse(lambda name: {**base, "settle_time": "0"}.get(name), ROOT).settle_time == 0.0
     with pytest.raises(options.OptionError, match="--settle-time"):
         options.parse(lambda name: {**base, "settle_time": "nan"}.get(name), ROOT)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.one_of(st.integers(-5, 10_000).map(str), st.text(max_size=6)))
+def test_connections_is_a_positive_whole_number_default_a_few(given_value):
+    base = {"base_url": "https://api.fpjs.io", "api_key": "k" * 10, "request_id": IDS.request_id}
+    assert options.parse(base.get, ROOT).connections == options.CONNECTIONS > 1
+    try:
+        wanted = int(given_value)
+    except ValueError:
+        wanted = 0
+    get = {**base, "connections": given_value}.get
+    if wanted >= 1:
+        assert options.parse(get, ROOT).connections == wanted
+    else:
+        with pytest.raises(options.OptionError, match="--connections"):
+            options.parse(get, ROOT)
+
+
+def test_connections_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FPJS_CONNECTIONS", "1")
+    base = {"base_url": "https://api.fpjs.io", "api_key": "k" * 10, "request_id": IDS.request_id}
+    assert options.parse(base.get, ROOT).connections == 1

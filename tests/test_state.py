@@ -21,10 +21,11 @@ from fpjs_conformance.ledger import Ledger
 from fpjs_conformance.limits import Policy
 from fpjs_conformance.model import Body, Credentials, Events, Exchange, Key, Request
 from fpjs_conformance.preflight import looks_like_probe
+from fpjs_conformance.readback import ReadBack
 from fpjs_conformance.refserver import Settings
 from fpjs_conformance.rules import lenient, lookalikes, methods, semantics
 from fpjs_conformance.rules.state import NOTHING_CHANGED, ONLY_NAMED
-from fpjs_conformance.target import ReadBack, Target
+from fpjs_conformance.target import Target
 from fpjs_conformance.transport import Transport
 
 VERSIONS = [profiles.load(v) for v in profiles.versions()]

@@ -9,6 +9,7 @@ went out and wherever the stop comes before the next one, the state awaits nothi
 from __future__ import annotations
 
 import secrets
+import threading
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -56,6 +57,40 @@ def test_a_write_stopped_before_it_went_out_is_not_waited_for(server, sent, stop
             if stop == "run timeout" and i == sent:
                 transport.policy.deadline = 0.0  # passed: the next request cannot be sent
             gate.send(Request(EVENTS.live, valid, Body.of({"linkedId": f"withdrawn-{i}"})))
+        raise AssertionError("the stop never came")
+    except (KeyboardInterrupt, RunTimedOut):
+        pass
+    finally:
+        transport.close()
+    assert transport.stats.sent == sent
+    assert state.awaiting == 0 and not state.unanswered, (state.awaiting, state.unanswered)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sent=st.integers(0, 3), stop=st.sampled_from(["signal", "run timeout"]))
+def test_a_request_in_flight_that_a_stop_kept_from_the_wire_is_not_waited_for(server, sent, stop):
+    """The same for a request handed to another connection (`WriteGate.submit`, `--connections`): an update of
+    the designated event without the key is journalled before it goes out; a stop that reaches its connection
+    first withdraws it once its flight is over."""
+    url, key = server
+
+    def stop_requested() -> str | None:
+        on_a_connection_of_its_own = threading.current_thread().name.startswith("fpjs-send")
+        return "stopped" if stop == "signal" and on_a_connection_of_its_own and transport.stats.sent >= sent else None
+
+    policy = Policy(connections=4, stop_requested=stop_requested)
+    transport = Transport(V3, url + V3.server_path, Secrets(key), policy)
+    state = EventState()
+    gate = writegate.WriteGate(transport, V3, EVENTS, state)
+    try:
+        for i in range(sent + 1):
+            if stop == "run timeout" and i == sent:
+                transport.policy.deadline = 0.0  # passed: the next request cannot be sent
+            request = Request(EVENTS.live, Credentials(), Body.of({"linkedId": f"in-flight-{i}"}))
+            writes, flight = gate.submit(request)
+            assert writes is not None and state.awaiting == 1  # on record before it went out
+            flight.wait()
+            gate.answer(request, writes, flight)
         raise AssertionError("the stop never came")
     except (KeyboardInterrupt, RunTimedOut):
         pass
