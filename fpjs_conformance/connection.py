@@ -56,8 +56,10 @@ class _DeadlineStream(httpcore.NetworkStream):
 class _DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self, deadline: Deadline):
         self._backend, self._deadline = httpcore.SyncBackend(), deadline
+        self.connects = 0  # TCP connections opened: a request that opened one did not go out on a kept one
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        self.connects += 1
         left = self._deadline.left(timeout, httpcore.ConnectTimeout)
         stream = self._backend.connect_tcp(host, port, left, local_address, socket_options)
         return _DeadlineStream(stream, self._deadline)
@@ -81,9 +83,16 @@ class Connection:
         self.writing = False  # the request being sent may change the designated event
         self.attempts_out = 0  # attempts of the request being sent that went on the wire
 
+    @property
+    def connects(self) -> int:
+        """TCP connections opened since the last `reset`: compared around an attempt, whether it went out on
+        a kept-alive connection (the server may have closed an idle one cleanly, and httpx opened another)."""
+        return self._backend.connects
+
     def _new_client(self) -> httpx.Client:
         pool = httpx.HTTPTransport(verify=self._policy.verify)
-        pool._pool._network_backend = _DeadlineBackend(self.deadline)  # every request bounded in wall-clock time
+        self._backend = _DeadlineBackend(self.deadline)
+        pool._pool._network_backend = self._backend  # every request bounded in wall-clock time
         return httpx.Client(
             transport=pool,
             timeout=httpx.Timeout(self._policy.timeout),

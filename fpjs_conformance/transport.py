@@ -324,9 +324,9 @@ class Transport:
         while True:
             attempts += 1
             self._pace(reserved, paid and attempts == 1)
-            started = time.monotonic()
+            started, connects = time.monotonic(), self._connection.connects
             lost = self._once(built, ex, reserved)
-            if lost and self._previous is not None:
+            if lost and self._previous is not None and self._connection.connects == connects:
                 self._lost_on_kept_connection(built, ex, lost, started, reserved)
             if ex.status is not None:
                 ex.statuses.append(ex.status)

@@ -12,7 +12,7 @@ Measures, on this machine, reading every figure from the runs' summary.json (nev
   - the first failure: `-x` against local mutants, the wall time of the whole run and when the
     first violation came;
   - a bare `httpx.Client` keep-alive loop beside the default run: the suite's request rate as a share;
-  - the self-test: `pytest tests/test_variants.py -n 2` timed (`--skip-self-test`: the last one's), how many
+  - the self-test: `pytest tests -n 2` timed (`--skip-self-test`: the last one's), how many
     variants it judged in process and end to end, and from reports/mutation-score.json the median and
     worst wall time per variant and path, and how many mutants the coverage table alone kills.
 Every subprocess has a timeout; keys are throwaway values generated here.
@@ -89,7 +89,10 @@ def run_suite(args: list[str], env: dict[str, str] | None = None) -> dict:
         summary_path = Path(tmp) / "summary.json"
         summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     out = {"args": args, "exit_code": proc.returncode, "wall_s": wall, "result": summary.get("result")}
-    out["first_violation_s"] = summary.get("first_violation_s")
+    out["first_violation_s"] = summary.get("first_violation_s")  # counted from the run's start (its configuration)
+    if summary.get("first_violation_s") is not None and summary.get("duration_s") is not None:
+        # From the process's start: what came before the run's start (Python, pytest, the plugin) added.
+        out["first_violation_since_launch_s"] = round(wall - summary["duration_s"] + summary["first_violation_s"], 2)
     out["versions"] = {
         v["version"]: {"requests": v["stats"].get("requests_sent"), "coverage_cases": v.get("plan")}
         for v in summary.get("versions", [])
@@ -133,15 +136,19 @@ def against_variant(name: str, version: str, *args: str) -> dict:
 
 
 def latency_run() -> dict:
-    """The default run of one version against a server adding 40 ms to every response."""
+    """The default run of one version against a server adding 40 ms to every response, with the default
+    number of connections and with one (`--connections=1`: one request after another)."""
     out = {}
     for version in profiles.versions():
         result = against_variant("latency-40ms", version)
+        serial = against_variant("latency-40ms", version, "--connections=1")
         out[version] = {
             "wall_s": result["wall_s"],
             "requests": result["versions"].get(version, {}).get("requests"),
             "exit_code": result["exit_code"],
             "target_s": LATENCY_TARGET_S,
+            "one_connection_wall_s": serial["wall_s"],
+            "one_connection_requests": serial["versions"].get(version, {}).get("requests"),
         }
         print(f"  latency-40ms [{version}]: {out[version]}", flush=True)
     return out
@@ -158,6 +165,7 @@ def first_failure_run() -> dict:
                 "mutant": name,
                 "wall_s": result["wall_s"],
                 "first_violation_s": result["first_violation_s"],
+                "first_violation_since_launch_s": result.get("first_violation_since_launch_s"),
                 "requests": result["versions"].get("v3", {}).get("requests"),
                 "exit_code": result["exit_code"],
             }
@@ -167,6 +175,7 @@ def first_failure_run() -> dict:
     return {
         "wall_s": worst["wall_s"],
         "mutant": worst["mutant"],
+        "first_violation_since_launch_s": worst["first_violation_since_launch_s"],
         "target_s": FIRST_FAILURE_TARGET_S,
         "runs": runs,
     }
@@ -206,12 +215,12 @@ def bare_loop(seconds: float, version: str = "v3") -> float:
             return round(sent / (time.perf_counter() - started), 1)
 
 
-SELF_TEST = ("tests/test_variants.py", "-n", "2")
+SELF_TEST = ("tests", "-n", "2")
 
 
 def self_test_run() -> dict:
-    """`pytest tests/test_variants.py -n 2`, timed: the whole self-test as a developer runs it (it writes
-    reports/mutation-score.json, which `catalogue` reads)."""
+    """`pytest tests -n 2`, timed: the project's own tests as a developer runs them (README's second command;
+    the variants among them write reports/mutation-score.json, which `catalogue` reads)."""
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SELF_TEST]
     started = time.perf_counter()
     try:

@@ -45,7 +45,10 @@ class CountsOtherwise(ReferenceServer):
 
 
 class Counting(ReferenceServer):
-    """Base: `page(n, d)` may answer the n-th request of a version (any method) instead of the server."""
+    """Base: `page(n, d)` may answer the n-th request of a version (any method; `updates_only`: the n-th update
+    with the version's update method) instead of the server."""
+
+    updates_only = False
 
     def page(self, n: int, d):
         return None
@@ -57,7 +60,7 @@ class Counting(ReferenceServer):
 
         async def app(scope, receive, send):
             d = next((d for d in by_prefix if scope["type"] == "http" and scope["path"].startswith(d.prefix)), None)
-            if d is not None:
+            if d is not None and (not self.updates_only or scope["method"] == d.update_method):
                 seen[d.version] += 1
                 response = self.page(seen[d.version], d)
                 if response is not None:
@@ -184,8 +187,10 @@ class GatewayPageTwice(Counting):
 
 @mutant("api-503-once", "UE-RESP-02")
 class Api503Once(Counting):
-    """The API's own JSON error with 503, once per version (its 40th request): an API-shaped 5xx is never
-    transient."""
+    """The API's own JSON error with 503, once per version (to its 40th update, whatever the suite's order):
+    an API-shaped 5xx is never transient."""
+
+    updates_only = True
 
     def page(self, n, d):
         if n != 40:
