@@ -121,15 +121,19 @@ def wait_for_first_test(proc: subprocess.Popen, timeout: float = 240) -> str:
     from fpjs_conformance.run import EXPLORING
 
     done = re.compile(r"(^|\n)([.sFE]|fpjs \[v\d+\]: .*" + re.escape(EXPLORING) + ")")
-    seen, deadline = "", time.monotonic() + timeout
+    # From the pipe itself, never through the text wrapper: what it buffers, select() does not see, and the
+    # wait would last until the suite writes again (in a long random phase: its end).
+    fd, raw, deadline = proc.stdout.fileno(), b"", time.monotonic() + timeout
+    seen = ""
     while not done.search(seen) and time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             break
-        char = proc.stdout.read(1)
-        if not char:
+        chunk = os.read(fd, 65536)
+        if not chunk:
             break
-        seen += char
+        raw += chunk
+        seen = raw.decode("utf-8", "replace")
     assert done.search(seen), f"the coverage table did not finish within {timeout}s: {seen[-500:]}"
     return seen
 
