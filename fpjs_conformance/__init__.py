@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 _PUBLIC = {
     "clause": "registry",

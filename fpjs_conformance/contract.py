@@ -61,7 +61,9 @@ def explore_selected(target: Target, clause_ids: Iterable[str], tests: Mapping[s
             return
         rule = registry.get(clause_id)
         strategy = None
-        runs = rule.exploring is not None and all(_has(target, need) for need in rule.needs)
+        # A profile without random examples (`table`) builds no strategy: schemathesis's take a second.
+        drawn = target.exploration.hypothesis_profile.examples > 0
+        runs = drawn and rule.exploring is not None and all(_has(target, need) for need in rule.needs)
         if runs and not target.found.get(clause_id):
             strategy = rule.exploring.strategy(target.table())
         if strategy is None:
